@@ -1,0 +1,1 @@
+"""Checkpoint -> one self-describing ONNX file (reached as ``trainer export``)."""

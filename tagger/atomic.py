@@ -1,0 +1,60 @@
+"""Crash-safe file edits: change a copy, flush it to disk, then rename it over the original.
+
+A rename within one directory is atomic on POSIX file systems, so whatever moment the process dies,
+the path holds either the untouched original or the complete new file, never a half-written one. A
+leftover temporary file (``.<name>.<pid>.tagger-tmp``, the process id keeping concurrent runs apart) is all
+a crash can leave.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+TEMP_SUFFIX = ".tagger-tmp"
+
+
+def temp_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def is_read_only(path: Path) -> bool:
+    """True when we may not write, or when nobody may (no write bit): root could, but the owner said no."""
+    return not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222
+
+
+def rewrite(path: Path, edit: Callable[[Path], None]) -> None:
+    """Apply ``edit`` to a copy of ``path`` and atomically replace ``path`` with the result.
+
+    The copy keeps the original's permission bits (and owner, where we may set it). Raises
+    PermissionError for a file the user made read-only: a rename would bypass that protection.
+    """
+    path = Path(os.path.realpath(path))
+    if is_read_only(path):
+        raise PermissionError(f"file is read-only: {path}")
+    temporary = temp_path_for(path)
+    try:
+        shutil.copyfile(path, temporary)
+        shutil.copymode(path, temporary)
+        status = path.stat()
+        try:
+            os.chown(temporary, status.st_uid, status.st_gid)
+        except OSError:
+            pass  # only root may give files away; the copy then belongs to the user running us
+        edit(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _fsync_directory(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)

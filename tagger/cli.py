@@ -1,0 +1,226 @@
+"""The ``tagger`` command: a thin shell over the library that does all the talking to the terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from tagger.genres import Mode
+
+EXIT_SOME_FAILED = 1
+
+
+def _state_dir_option(function):
+    return click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="TAGGER_STATE_DIR",
+        help="Where results and the undo journal live [default: $XDG_STATE_HOME/genre-tagger].",
+    )(function)
+
+
+def _model_option(function):
+    return click.option(
+        "--model",
+        "model_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="ONNX model file [default: the model shipped with the tagger].",
+    )(function)
+
+
+def _load_model(model_path: Path | None, threads: int = 1):
+    from tagger.model import GenreModel, ModelError
+
+    try:
+        return GenreModel(model_path, threads=threads)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _open_store(state_dir: Path | None):
+    from tagger.state import StateStore, default_state_dir
+
+    return StateStore(state_dir or default_state_dir())
+
+
+class Progress:
+    """A one-line progress display on a terminal (stderr); silent when stderr is not a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.enabled:
+            rate = self.done / max(time.monotonic() - self.started, 1e-9)
+            click.echo(f"\r\033[K[{self.done}/{self.total}] {rate:.1f} files/s", nl=False, err=True)
+
+    def say(self, message: str, err: bool = False) -> None:
+        """Print a line above the progress display."""
+        if self.enabled:
+            click.echo("\r\033[K", nl=False, err=True)
+        click.echo(message, err=err)
+
+    def close(self) -> None:
+        if self.enabled:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="genre-tagger")
+def main() -> None:
+    """Tag a music library with genres predicted from the audio."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--write-tags", is_flag=True, help="Write genres into the files (default: dry run, nothing changes).")
+@_model_option
+@click.option("--threshold", type=click.FloatRange(0, 1), help="One probability threshold for every genre.")
+@click.option("--top-k", type=click.IntRange(1), default=2, show_default=True, help="At most this many genres.")
+@click.option(
+    "--mode",
+    type=click.Choice([mode.value for mode in Mode]),
+    default=Mode.REPLACE.value,
+    show_default=True,
+    help="Replace existing genres, merge with them, or fill only files without a genre.",
+)
+@click.option("--id3v23", is_flag=True, help="Write ID3v2.3 tags to MP3s (default: keep each file's version).")
+@click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores")
+@click.option("--windows", type=click.IntRange(1), help="4 s windows analysed per track [default: the model's].")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write FILE.json or FILE.csv.")
+@click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
+@_state_dir_option
+@click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
+def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, windows, report, force, state_dir, verbose):
+    """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
+    from tagger.journal import settle_pending
+    from tagger.report import summary, write_report
+    from tagger.scan import Scanner, ScanOptions, Status, discover
+
+    if report is not None and report.suffix.lower() not in (".json", ".csv"):
+        raise click.BadParameter("must end in .json or .csv", param_hint="--report")
+    options = ScanOptions(write_tags, Mode(mode), threshold, top_k, windows, id3v23, jobs, force)
+    model = _load_model(model_path)
+    store = _open_store(state_dir)
+    settle_pending(store)
+    run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
+    found = list(discover(paths))
+    progress = Progress(len(found))
+    results = []
+
+    def on_result(result) -> None:
+        results.append(result)
+        if result.status == Status.ERROR:
+            progress.say(f"error: {result.path}: {result.error}", err=True)
+        elif result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose:
+            was = f" (was: {', '.join(result.previous) or 'none'})" if result.status != Status.SKIPPED else ""
+            detail = result.error if result.status == Status.SKIPPED else ", ".join(result.genres) + was
+            progress.say(f"{result.status}: {result.path}: {detail}")
+        progress.advance()
+
+    started = time.monotonic()
+    try:
+        Scanner(model, store, options, run_id).run(found, on_result)
+    finally:
+        progress.close()
+        store.finish_run(run_id)
+    seconds = time.monotonic() - started
+    if report is not None:
+        write_report(results, report)
+    click.echo(summary(results, seconds), err=True)
+    if write_tags and any(result.status == Status.TAGGED for result in results):
+        click.echo(f"run {run_id}: undo with `tagger undo {run_id}`", err=True)
+    elif not write_tags and any(result.status == Status.WOULD_TAG for result in results):
+        click.echo("dry run: no file was changed; add --write-tags to write these genres", err=True)
+    store.close()
+    if any(result.status == Status.ERROR for result in results):
+        sys.exit(EXIT_SOME_FAILED)
+
+
+@main.command()
+@click.argument("run_id", type=int, required=False)
+@click.option("--list", "list_runs", is_flag=True, help="List runs that changed tags, newest first.")
+@click.option("--force", is_flag=True, help="Restore even files whose genres were changed since the run.")
+@_state_dir_option
+def undo(run_id, list_runs, force, state_dir):
+    """Restore exactly the genre tags that a run changed (default: the latest run with changes)."""
+    from tagger.journal import undo_run
+
+    store = _open_store(state_dir)
+    if list_runs:
+        for identifier, started, command, undoable in store.runs_with_changes():
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
+            click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {command}")
+        return
+    run_id = run_id if run_id is not None else store.last_undoable_run()
+    if run_id is None:
+        raise click.ClickException("no run with tag changes to undo")
+    outcomes = undo_run(store, run_id, force=force)
+    for outcome in outcomes:
+        if not outcome.restored:
+            click.echo(f"not restored: {outcome.path}: {outcome.message}", err=True)
+    restored = sum(outcome.restored for outcome in outcomes)
+    click.echo(f"run {run_id}: restored {restored} of {len(outcomes)} files", err=True)
+    store.close()
+    if restored < len(outcomes):
+        sys.exit(EXIT_SOME_FAILED)
+
+
+@main.command()
+@_model_option
+def info(model_path):
+    """Show what the model predicts and how it was made (its metadata)."""
+    import json
+
+    model = _load_model(model_path)
+    meta = model.info
+    click.echo(f"model file:     {model.path}")
+    click.echo(f"model id:       {meta.model_id}  (version {meta.model_version})")
+    click.echo(f"input:          {meta.window_seconds:g} s mono windows at {meta.sample_rate} Hz, "
+               f"{meta.inference_windows} per track")
+    click.echo(f"training data:  {meta.training_data}")
+    click.echo("genres and thresholds:")
+    for label, name in zip(meta.labels, meta.genre_names):
+        click.echo(f"  {name:<14} {meta.thresholds.get(label, 0.5):.2f}")
+    if meta.metrics:
+        click.echo("held-out metrics: " + json.dumps(meta.metrics, sort_keys=True))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_model_option
+@click.option("--windows", type=click.IntRange(1), help="4 s windows analysed per track [default: the model's].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def predict(files, model_path, windows, as_json):
+    """Print genre probabilities for each file, most likely first."""
+    import json
+
+    from tagger.scan import analyze
+
+    model = _load_model(model_path)
+    labels = model.info.genre_names
+    failed, records = False, []
+    for path in files:
+        analysis = analyze(str(path), model, windows or model.info.inference_windows)
+        if analysis.scores is None:
+            failed = True
+            click.echo(f"error: {path}: {analysis.error or analysis.skip_reason}", err=True)
+            continue
+        ranked = sorted(zip(labels, analysis.scores), key=lambda pair: -pair[1])
+        records.append({"path": str(path), "scores": dict(ranked)})
+        if not as_json:
+            click.echo(str(path))
+            for name, score in ranked:
+                click.echo(f"  {name:<14} {score:6.3f}  {'#' * round(score * 30)}")
+    if as_json:
+        click.echo(json.dumps(records, indent=1, ensure_ascii=False))
+    if failed:
+        sys.exit(EXIT_SOME_FAILED)

@@ -1,0 +1,36 @@
+"""Deciding which genres to write: from probabilities to a list, and combined with existing tags."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+
+
+class Mode(str, Enum):
+    """How predicted genres combine with the genres a file already has."""
+
+    REPLACE = "replace"  # write the predicted genres, dropping the old ones
+    MERGE = "merge"  # keep the old genres and add predicted ones that are missing
+    FILL_EMPTY = "fill-empty"  # write only to files that have no genre yet
+
+
+def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> list[int]:
+    """Indices of the chosen genres, most probable first.
+
+    A genre is chosen when its probability reaches its threshold; at most ``top_k`` are kept, and the
+    most probable genre is always chosen, so every analysed track gets a genre.
+    """
+    order = [int(index) for index in np.argsort(-probabilities, kind="stable")]
+    chosen = [index for index in order if probabilities[index] >= thresholds[index]]
+    return (chosen or order[:1])[: max(1, top_k)]
+
+
+def combine(existing: list[str], predicted: list[str], mode: Mode) -> list[str]:
+    """The genre list a file should carry after tagging (case-insensitive duplicates dropped)."""
+    if mode is Mode.REPLACE:
+        return list(predicted)
+    if mode is Mode.FILL_EMPTY:
+        return list(existing) if existing else list(predicted)
+    known = {genre.casefold() for genre in existing}
+    return list(existing) + [genre for genre in predicted if genre.casefold() not in known]

@@ -1,0 +1,125 @@
+"""The ONNX model and its metadata contract: the only thing the tagger shares with the trainer.
+
+A model file is self-describing: its ``metadata_props`` say which genres it predicts, at which sample
+rate and window length, and with which per-genre decision thresholds. ``export`` writes these keys with
+``MetadataKeys``; this module reads them, so nothing about a model is hard-coded in the tagger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "default.onnx"
+INPUT_NAME = "waveform"
+OUTPUT_NAME = "probabilities"
+
+
+class MetadataKeys:
+    """Names of the ``metadata_props`` entries of a model file (values are strings, JSON where noted)."""
+
+    LABELS = "labels"  # JSON list of genre identifiers, in output order
+    GENRE_NAMES = "genre_names"  # JSON list of the names written into tags, same order
+    SAMPLE_RATE = "sample_rate"
+    WINDOW_SECONDS = "window_seconds"
+    HOP_SECONDS = "hop_seconds"
+    THRESHOLDS = "thresholds"  # JSON object genre -> probability threshold
+    INFERENCE_WINDOWS = "inference_windows"  # windows per track the tagger should analyse
+    MODEL_VERSION = "model_version"
+    METRICS = "metrics"  # JSON object of held-out metrics
+    TRAINING_DATA = "training_data"  # one-line description
+
+
+class ModelError(Exception):
+    """The model file is missing, unreadable, or lacks the metadata the tagger needs."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file says about itself."""
+
+    labels: list[str]
+    genre_names: list[str]
+    sample_rate: int
+    window_seconds: float
+    hop_seconds: float
+    thresholds: dict[str, float]
+    inference_windows: int
+    model_version: str
+    model_id: str
+    metrics: dict = field(default_factory=dict)
+    training_data: str = ""
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.window_seconds * self.sample_rate)
+
+    def threshold_array(self) -> np.ndarray:
+        return np.array([self.thresholds.get(label, 0.5) for label in self.labels], dtype=np.float32)
+
+
+def model_id(path: Path) -> str:
+    """A short content hash: results cached for one model file are never reused for another."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest[:16]
+
+
+def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
+    """Build ModelInfo from raw metadata strings; raises ModelError naming the missing or bad key."""
+    try:
+        labels = json.loads(metadata[MetadataKeys.LABELS])
+        names = json.loads(metadata.get(MetadataKeys.GENRE_NAMES, "null")) or labels
+        return ModelInfo(
+            labels=list(labels),
+            genre_names=list(names),
+            sample_rate=int(metadata[MetadataKeys.SAMPLE_RATE]),
+            window_seconds=float(metadata[MetadataKeys.WINDOW_SECONDS]),
+            hop_seconds=float(metadata.get(MetadataKeys.HOP_SECONDS, metadata[MetadataKeys.WINDOW_SECONDS])),
+            thresholds={k: float(v) for k, v in json.loads(metadata.get(MetadataKeys.THRESHOLDS, "{}")).items()},
+            inference_windows=int(metadata.get(MetadataKeys.INFERENCE_WINDOWS, 3)),
+            model_version=metadata.get(MetadataKeys.MODEL_VERSION, "unknown"),
+            model_id=identifier,
+            metrics=json.loads(metadata.get(MetadataKeys.METRICS, "{}")),
+            training_data=metadata.get(MetadataKeys.TRAINING_DATA, ""),
+        )
+    except KeyError as error:
+        raise ModelError(f"model metadata lacks {error.args[0]!r}") from error
+    except (ValueError, TypeError) as error:
+        raise ModelError(f"model metadata is malformed: {error}") from error
+
+
+class GenreModel:
+    """An onnxruntime session over a model file, with its metadata.
+
+    ``threads`` is onnxruntime's intra-op thread count; the tagger runs one single-threaded session per
+    worker process, because decoding, not the network, is the cost of a library scan.
+    """
+
+    def __init__(self, path: Path | None = None, threads: int = 1) -> None:
+        import onnxruntime
+
+        self.path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"cannot load model {self.path}: {error}") from error
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.info = parse_metadata(metadata, model_id(self.path))
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Per-genre probabilities for waveform windows: [n, samples] float32 -> [n, genres]."""
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        (probabilities,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: windows})
+        return probabilities

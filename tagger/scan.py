@@ -1,0 +1,234 @@
+"""Scanning a library: find audio files, analyse them in worker processes, decide and write genres.
+
+Workers only decode and run the model (the costly, parallel part); the main process owns the state
+database and every tag write, so the journal's order always matches what happened to the files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tagger import audio, tags
+from tagger.genres import Mode, choose, combine
+from tagger.model import GenreModel, ModelInfo
+from tagger.state import FileKey, StateStore
+
+AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".wav"})
+
+
+class Status:
+    TAGGED = "tagged"
+    WOULD_TAG = "would-tag"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Everything a scan may be asked to do differently; carried whole instead of many parameters."""
+
+    write_tags: bool = False
+    mode: Mode = Mode.REPLACE
+    threshold: float | None = None  # one threshold for every genre instead of the model's own
+    top_k: int = 2
+    windows: int | None = None  # windows analysed per track; None: the model's recommendation
+    id3v23: bool = False
+    jobs: int = 1
+    force: bool = False  # ignore cached results
+
+
+@dataclass
+class FileResult:
+    """One record of the report."""
+
+    path: str
+    status: str
+    genres: list[str] = field(default_factory=list)
+    previous: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a worker found in one file: probabilities per genre, or why there are none."""
+
+    path: str
+    scores: list[float] | None = None
+    error: str = ""
+    skip_reason: str = ""
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Path | FileResult]:
+    """Audio files under ``paths`` in a stable order, each once; problems come back as FileResults.
+
+    Symbolic links to files are followed (each real file is analysed once), links to directories are
+    not, so a link loop cannot trap the walk. macOS resource forks (``._name``) are ignored.
+    """
+    seen: set[str] = set()
+
+    def accept(candidate: Path) -> Path | FileResult | None:
+        if candidate.name.startswith("._") or candidate.suffix.lower() not in AUDIO_SUFFIXES:
+            return None
+        real = os.path.realpath(candidate)
+        if real in seen:
+            return None
+        seen.add(real)
+        if not os.path.isfile(real):
+            return FileResult(str(candidate), Status.ERROR, error="broken link or not a regular file")
+        return Path(real)
+
+    for root in paths:
+        if root.is_file():
+            found = accept(root)
+            if found is not None:
+                yield found
+        elif root.is_dir():
+            for directory, subdirectories, files in os.walk(root, onerror=None):
+                subdirectories.sort()
+                for name in sorted(files):
+                    found = accept(Path(directory) / name)
+                    if found is not None:
+                        yield found
+        else:
+            yield FileResult(str(root), Status.ERROR, error="no such file or directory")
+
+
+# Worker side --------------------------------------------------------------------------------------
+
+_worker_model: GenreModel | None = None
+_worker_windows: int = 3
+
+
+def _init_worker(model_path: str, windows: int) -> None:
+    global _worker_model, _worker_windows
+    _worker_model = GenreModel(Path(model_path), threads=1)
+    _worker_windows = windows
+
+
+def analyze(path: str, model: GenreModel | None = None, windows: int | None = None) -> Analysis:
+    """Decode the windows of one file and average the model's probabilities over them."""
+    model = model or _worker_model
+    info = model.info
+    try:
+        samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows or _worker_windows)
+    except audio.DecodeError as error:
+        return Analysis(path, error=str(error))
+    except OSError as error:
+        return Analysis(path, error=f"cannot read file: {error.strerror or error}")
+    if audio.is_silent(samples):
+        return Analysis(path, skip_reason="digital silence: nothing to classify")
+    probabilities = model.predict(samples).mean(axis=0)
+    return Analysis(path, scores=[round(float(p), 6) for p in probabilities])
+
+
+def _analyze_in_worker(path: str) -> Analysis:
+    return analyze(path)
+
+
+# Main process -------------------------------------------------------------------------------------
+
+
+class Scanner:
+    """Runs one scan: analysis (cached or fresh), then the decision and the write for each file."""
+
+    def __init__(self, model: GenreModel, store: StateStore, options: ScanOptions, run_id: int) -> None:
+        self.model = model
+        self.info: ModelInfo = model.info
+        self.store = store
+        self.options = options
+        self.run_id = run_id
+        self.windows = options.windows or self.info.inference_windows
+        thresholds = self.info.threshold_array()
+        self.thresholds = np.full_like(thresholds, options.threshold) if options.threshold is not None else thresholds
+
+    def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
+        """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""
+        pending: list[tuple[Path, FileKey]] = []
+        for found in found_files:
+            if isinstance(found, FileResult):
+                on_result(found)
+                continue
+            try:
+                key = FileKey.of(found)
+            except OSError as error:
+                on_result(FileResult(str(found), Status.ERROR, error=f"cannot stat file: {error.strerror}"))
+                continue
+            cached = None if self.options.force else self.store.cached_scores(key, self.info.model_id)
+            if cached is not None:
+                on_result(self._settle(found, key, Analysis(str(found), scores=cached), cached=True))
+            else:
+                pending.append((found, key))
+        keys = {str(path): key for path, key in pending}
+        for analysis in self._analyses([str(path) for path, _ in pending]):
+            on_result(self._settle(Path(analysis.path), keys[analysis.path], analysis, cached=False))
+
+    def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
+        if self.options.jobs <= 1 or len(paths) <= 1:
+            for path in paths:
+                yield analyze(path, self.model, self.windows)
+            return
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(
+            self.options.jobs, initializer=_init_worker, initargs=(str(self.model.path), self.windows)
+        ) as pool:
+            yield from pool.imap_unordered(_analyze_in_worker, paths, chunksize=2)
+
+    def _settle(self, path: Path, key: FileKey, analysis: Analysis, cached: bool) -> FileResult:
+        if analysis.error:
+            return FileResult(str(path), Status.ERROR, error=analysis.error)
+        if analysis.skip_reason:
+            return FileResult(str(path), Status.SKIPPED, error=analysis.skip_reason)
+        scores = np.asarray(analysis.scores, dtype=np.float32)
+        if not cached:
+            self.store.store_scores(key, self.info.model_id, analysis.scores)
+        result = FileResult(
+            str(path),
+            Status.UNCHANGED,
+            genres=[self.info.genre_names[i] for i in choose(scores, self.thresholds, self.options.top_k)],
+            scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores)},
+            cached=cached,
+        )
+        handler = tags.handler_for(path)
+        if handler is None:
+            result.status, result.error = Status.SKIPPED, f"no genre tags for {path.suffix} files"
+            return result
+        try:
+            result.previous = handler.read_genres(path)
+            target = combine(result.previous, result.genres, self.options.mode)
+            result.genres = target
+            if target == result.previous:
+                return result
+            if not self.options.write_tags:
+                result.status = Status.WOULD_TAG
+                return result
+            self._write(path, handler, target)
+        except tags.TagError as error:
+            result.status, result.error = Status.ERROR, f"{error}; file left as it was"
+            return result
+        except OSError as error:
+            result.status, result.error = Status.ERROR, f"cannot write: {error.strerror or error}"
+            return result
+        result.status = Status.TAGGED
+        self.store.store_scores(FileKey.of(path), self.info.model_id, analysis.scores)
+        return result
+
+    def _write(self, path: Path, handler: tags.GenreTags, genres: list[str]) -> None:
+        """Journal, write, confirm: a crash between the steps is settled by ``journal.settle_pending``."""
+        change_id = self.store.journal_pending(
+            self.run_id, str(path), handler.name, handler.snapshot(path), {"genres": genres}
+        )
+        try:
+            tags.write_genres(path, genres, id3v23=self.options.id3v23)
+        except BaseException:
+            self.store.set_change_status(change_id, "abandoned")
+            raise
+        self.store.set_change_status(change_id, "done")

@@ -1,0 +1,139 @@
+"""The tagger's memory: cached per-file results and a journal of every tag change.
+
+One SQLite database under ``$XDG_STATE_HOME/genre-tagger/`` (or ``--state-dir``/``TAGGER_STATE_DIR``).
+Results are keyed by path, size, mtime and model id, so a rescan skips unchanged files. A tag change is
+journalled in two steps, ``pending`` before the file is replaced and ``done`` after, so that a crash in
+between is detected and settled on the next run, and ``tagger undo`` can restore any run exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_id TEXT NOT NULL,
+    scores TEXT NOT NULL, updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, command TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(id),
+    path TEXT NOT NULL, handler TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'abandoned', 'undone')), changed REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, status);
+"""
+
+
+def default_state_dir() -> Path:
+    """``$TAGGER_STATE_DIR``, else ``$XDG_STATE_HOME/genre-tagger``, else ``~/.local/state/genre-tagger``."""
+    if os.environ.get("TAGGER_STATE_DIR"):
+        return Path(os.environ["TAGGER_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "genre-tagger"
+
+
+@dataclass(frozen=True)
+class FileKey:
+    """What identifies one version of one file: any edit changes size or mtime."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileKey:
+        status = path.stat()
+        return cls(str(path), status.st_size, status.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One journalled tag change."""
+
+    id: int
+    run_id: int
+    path: str
+    handler: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    status: str
+
+
+class StateStore:
+    """Access to the state database. Safe for several processes: WAL mode and a busy timeout."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "state.sqlite3"
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Results -------------------------------------------------------------------------------------
+
+    def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
+        row = self._db.execute(
+            "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
+            (key.path, key.size, key.mtime_ns, model_id),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def store_scores(self, key: FileKey, model_id: str, scores: list[float]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated) VALUES (?,?,?,?,?,?)",
+            (key.path, key.size, key.mtime_ns, model_id, json.dumps(scores), time.time()),
+        )
+
+    # Runs and the change journal -----------------------------------------------------------------
+
+    def begin_run(self, command: str) -> int:
+        cursor = self._db.execute("INSERT INTO runs (started, command) VALUES (?, ?)", (time.time(), command))
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int) -> None:
+        self._db.execute("UPDATE runs SET finished=? WHERE id=?", (time.time(), run_id))
+
+    def journal_pending(self, run_id: int, path: str, handler: str, before: dict, after: dict) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO changes (run_id, path, handler, before, after, status, changed) VALUES (?,?,?,?,?,'pending',?)",
+            (run_id, path, handler, json.dumps(before), json.dumps(after), time.time()),
+        )
+        return int(cursor.lastrowid)
+
+    def set_change_status(self, change_id: int, status: str) -> None:
+        self._db.execute("UPDATE changes SET status=?, changed=? WHERE id=?", (status, time.time(), change_id))
+
+    def changes(self, *, run_id: int | None = None, status: str | None = None) -> list[Change]:
+        query, arguments = "SELECT id, run_id, path, handler, before, after, status FROM changes WHERE 1=1", []
+        if run_id is not None:
+            query, arguments = query + " AND run_id=?", [*arguments, run_id]
+        if status is not None:
+            query, arguments = query + " AND status=?", [*arguments, status]
+        rows = self._db.execute(query + " ORDER BY id", arguments).fetchall()
+        return [
+            Change(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6]) for row in rows
+        ]
+
+    def last_undoable_run(self) -> int | None:
+        row = self._db.execute("SELECT MAX(run_id) FROM changes WHERE status='done'").fetchone()
+        return row[0]
+
+    def runs_with_changes(self) -> list[tuple[int, float, str, int]]:
+        """(run id, start time, command, number of changes still undoable), newest first."""
+        return self._db.execute(
+            "SELECT runs.id, runs.started, runs.command, SUM(changes.status='done') FROM runs "
+            "JOIN changes ON changes.run_id = runs.id GROUP BY runs.id ORDER BY runs.id DESC"
+        ).fetchall()

@@ -1,0 +1,101 @@
+"""MP3: genres in the ID3v2 TCON frame.
+
+ID3v2.4 stores several genres as one multi-valued TCON frame. A file whose tag is v2.3 stays v2.3 (its
+frames are written back as they were read, untranslated), with genres joined by ``"; "``. A file with no
+tag gets a v2.4 tag. An existing ID3v1 tag is kept and updated, never added or removed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mutagen import MutagenError
+from mutagen.id3 import ID3, TCON, Encoding, ID3NoHeaderError
+
+from tagger.tags.base import TagError
+
+V23_SEPARATOR = "; "
+# mutagen's ID3.save: 1 = update an ID3v1 tag that exists, but never add one.
+UPDATE_EXISTING_V1 = 1
+
+
+def _load(path: Path, translate: bool) -> ID3 | None:
+    try:
+        return ID3(str(path), translate=translate)
+    except ID3NoHeaderError:
+        return None
+    except (MutagenError, ValueError, KeyError, IndexError, UnicodeError) as error:
+        raise TagError(f"unreadable ID3 tag: {error}") from error
+
+
+def _major(tags: ID3 | None) -> int | None:
+    return None if tags is None else tags.version[1] if tags.version[0] == 2 else 0
+
+
+class ID3Genres:
+    """Genre handler for MP3 files."""
+
+    name = "id3"
+
+    def read_genres(self, path: Path) -> list[str]:
+        tags = _load(path, translate=False)
+        if tags is None or "TCON" not in tags:
+            return []
+        genres = tags["TCON"].genres
+        if _major(tags) == 3:
+            genres = [part.strip() for genre in genres for part in genre.split(";")]
+        return [genre for genre in genres if genre]
+
+    def snapshot(self, path: Path) -> dict[str, Any]:
+        tags = _load(path, translate=False)
+        frame = tags.get("TCON") if tags is not None else None
+        return {
+            "version": None if tags is None else list(tags.version),
+            "TCON": None if frame is None else {"encoding": int(frame.encoding), "text": list(frame.text)},
+        }
+
+    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+        tags = _load(path, translate=False)
+        current = _major(tags)
+        target = 3 if id3v23 else current if current in (3, 4) else 4
+        tags = self._tags_for_version(path, tags, current, target)
+        encoding = Encoding.UTF8 if target == 4 else Encoding.UTF16
+        tags.setall("TCON", [TCON(encoding=encoding, text=list(genres))])
+        self._save(tags, path, target)
+
+    def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
+        tags = _load(path, translate=False)
+        version = snapshot["version"]
+        target = version[1] if version and version[0] == 2 and version[1] in (3, 4) else 4
+        tags = self._tags_for_version(path, tags, _major(tags), target)
+        frame = snapshot["TCON"]
+        if frame is None:
+            tags.delall("TCON")
+        else:
+            tags.setall("TCON", [TCON(encoding=Encoding(frame["encoding"]), text=frame["text"])])
+        self._save(tags, path, target)
+        if version is None or version[0] != 2:
+            # The file had no ID3v2 tag before we wrote one: take ours away again (ID3v1 stays).
+            ID3().delete(str(path), delete_v1=False, delete_v2=True)
+
+    @staticmethod
+    def _tags_for_version(path: Path, tags: ID3 | None, current: int | None, target: int) -> ID3:
+        """The loaded tag, ready to save as v2.``target``; frames are translated only if the version
+        must change (a v2.2 or v1-only tag, or a v2.4 tag forced to v2.3), since translating a v2.3
+        tag to v2.4 frames would rewrite its date and people frames."""
+        if tags is None:
+            return ID3()
+        if current == target:
+            return tags
+        translated = _load(path, translate=True)  # frames as v2.4
+        if target == 3:
+            translated.update_to_v23()
+        return translated
+
+    @staticmethod
+    def _save(tags: ID3, path: Path, version: int) -> None:
+        try:
+            tags.save(str(path), v1=UPDATE_EXISTING_V1, v2_version=version, v23_sep=V23_SEPARATOR)
+        except (MutagenError, ValueError, UnicodeError) as error:
+            raise TagError(f"cannot write ID3 tag: {error}") from error

@@ -1,0 +1,68 @@
+"""Fixtures made by the tests themselves: synthesized audio, encoded files, and a small exported model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gtzan-part"
+LABELS = ["blues", "jazz", "rock"]
+
+
+def tone(seconds: float, sample_rate: int = 22_050, frequencies=(220.0, 440.0), noise: float = 0.01,
+         channels: int = 1, seed: int = 0) -> np.ndarray:
+    """A few sine partials plus a little noise: [samples] or [samples, channels], float32 in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    signal = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.28)) for f in frequencies) / (2 * len(frequencies))
+    signal = signal + noise * rng.standard_normal(len(t))
+    signal = signal.astype(np.float32)
+    return signal if channels == 1 else np.stack([signal] * channels, axis=1)
+
+
+def write_audio(path: Path, samples: np.ndarray, sample_rate: int = 22_050) -> Path:
+    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav."""
+    formats = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+               ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16")}
+    kind, subtype = formats[path.suffix]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(str(path), samples, sample_rate, format=kind, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def make_audio(tmp_path):
+    """make_audio('a/b.mp3', seconds=6, **tone options) -> Path under the test's temporary folder."""
+
+    def make(name: str, seconds: float = 6.0, sample_rate: int = 22_050, **options) -> Path:
+        rate = 48_000 if name.endswith(".opus") else sample_rate
+        return write_audio(tmp_path / name, tone(seconds, rate, **options), rate)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """An untrained SpectrogramCNN over LABELS, exported with the project's exporter (metadata included)."""
+    import torch
+
+    from export.onnx_export import export_checkpoint
+    from trainer.audio_params import AudioParams
+    from trainer.model import ModelConfig, SpectrogramCNN
+    from trainer.run_dir import save_checkpoint
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("model")
+    model = SpectrogramCNN(ModelConfig(len(LABELS), channels=(4, 8, 8), hidden=8), AudioParams()).eval()
+    save_checkpoint(folder / "checkpoint.pt", model, LABELS, [0.5] * len(LABELS),
+                    {"metrics": {"top1_accuracy": 0.0}, "training_data": "untrained test model"})
+    export_checkpoint(folder / "checkpoint.pt", folder / "tiny.onnx", inference_windows=2, model_version="test")
+    return folder / "tiny.onnx"
+
+
+@pytest.fixture
+def state_dir(tmp_path) -> Path:
+    return tmp_path / "state"

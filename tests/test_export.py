@@ -1,0 +1,43 @@
+"""The exported file carries the metadata contract and computes what PyTorch computes."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from export.onnx_export import ExportError, check_parity, export_checkpoint
+from tagger.model import GenreModel, MetadataKeys, parse_metadata, ModelError
+from tests.conftest import LABELS, tone
+from trainer.run_dir import load_checkpoint
+
+
+def test_metadata_contract(tiny_model):
+    metadata = {prop.key: prop.value for prop in onnx.load(str(tiny_model)).metadata_props}
+    for key in ("LABELS", "GENRE_NAMES", "SAMPLE_RATE", "WINDOW_SECONDS", "HOP_SECONDS", "THRESHOLDS",
+                "INFERENCE_WINDOWS", "MODEL_VERSION", "METRICS", "TRAINING_DATA"):
+        assert getattr(MetadataKeys, key) in metadata
+    assert json.loads(metadata["labels"]) == LABELS
+    info = GenreModel(tiny_model).info
+    assert info.sample_rate == 22_050 and info.window_seconds == 4.0 and info.inference_windows == 2
+    assert info.thresholds == {label: 0.5 for label in LABELS}
+
+
+def test_onnxruntime_matches_torch_with_dynamic_batch(tiny_model):
+    model, _ = load_checkpoint(tiny_model.parent / "checkpoint.pt")
+    windows = np.stack([tone(4.0, seed=s) for s in range(5)])
+    parity = check_parity(model, tiny_model, {"tones": windows, "one": windows[:1]})
+    assert max(parity.values()) < 1e-4
+    probabilities = GenreModel(tiny_model).predict(windows)
+    assert probabilities.shape == (5, len(LABELS)) and np.all((0 <= probabilities) & (probabilities <= 1))
+
+
+def test_missing_metadata_is_a_clear_error():
+    with pytest.raises(ModelError, match="labels"):
+        parse_metadata({"sample_rate": "22050"}, "x")
+
+
+def test_export_of_a_missing_checkpoint_fails_cleanly(tmp_path):
+    with pytest.raises(ExportError):
+        export_checkpoint(tmp_path / "nothing.pt", tmp_path / "out.onnx")

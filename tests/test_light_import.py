@@ -1,0 +1,25 @@
+"""The tagger must stay light: importing it (and its CLI) loads neither torch nor librosa."""
+
+import subprocess
+import sys
+
+
+def test_import_tagger_loads_no_torch_and_no_librosa():
+    code = (
+        "import sys, tagger, tagger.cli, tagger.scan, tagger.model, tagger.tags, tagger.journal, tagger.report\n"
+        "heavy = sorted(m for m in ('torch', 'librosa', 'sklearn', 'scipy', 'onnx', 'trainer', 'export')"
+        " if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_shipped_default_model_loads_without_torch():
+    code = (
+        "import sys\n"
+        "from tagger.model import GenreModel\n"
+        "model = GenreModel()\n"
+        "assert model.info.labels and len(model.info.labels) == len(model.info.genre_names)\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

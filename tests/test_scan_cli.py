@@ -1,0 +1,136 @@
+"""End to end through the `tagger` command: dry run, writing, cache, reports, undo, bad files."""
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+from mutagen.id3 import ID3
+
+from tagger.cli import main
+from tests.conftest import LABELS
+from tests.tagtools import add_id3, digest, id3_frames_except_genre, mp3_audio_bytes
+
+GENRE_NAMES = {label.title() for label in LABELS}
+
+
+@pytest.fixture
+def library(make_audio):
+    """Three tagged MP3s (v2.3, v2.4, none), a FLAC, an Ogg, a WAV, and three broken files."""
+    paths = {
+        "v23": make_audio("lib/a b/ünïcode v23.mp3", frequencies=(110.0,)),
+        "v24": make_audio("lib/v24.mp3", seconds=20, frequencies=(880.0, 1320.0)),
+        "bare": make_audio("lib/bare.mp3", sample_rate=44_100, channels=2),
+        "flac": make_audio("lib/sub/song.flac"),
+        "ogg": make_audio("lib/sub/song.ogg", seconds=3),
+        "wav": make_audio("lib/sub/song.wav"),
+    }
+    add_id3(paths["v23"], 3)
+    add_id3(paths["v24"], 4)
+    root = paths["v24"].parent
+    (root / "random.mp3").write_bytes(bytes(range(256)) * 40)
+    (root / "empty.mp3").write_bytes(b"")
+    (root / "notes.mp3").write_text("this is a text file\n")
+    return root, paths
+
+
+def scan(*arguments):
+    return CliRunner().invoke(main, ["scan", *map(str, arguments)], catch_exceptions=False)
+
+
+def test_dry_run_changes_nothing_and_reports_what_it_would_write(library, tiny_model, state_dir, tmp_path):
+    root, paths = library
+    before = {path: digest(path) for path in root.rglob("*") if path.is_file()}
+    report = tmp_path / "report.json"
+    result = scan(root, "--model", tiny_model, "--state-dir", state_dir, "--jobs", "1", "--report", report)
+    assert result.exit_code == 1, result.output  # the three broken files failed, the others did not stop
+    assert {path: digest(path) for path in root.rglob("*") if path.is_file()} == before
+    records = {record["path"]: record for record in json.loads(report.read_text())}
+    assert len(records) == 9
+    for name in ("v23", "v24", "bare", "flac", "ogg"):
+        record = records[str(paths[name].resolve())]
+        assert record["status"] == "would-tag"
+        assert record["genres"] and set(record["genres"]) <= GENRE_NAMES
+        assert set(record["scores"]) == set(LABELS)
+    assert records[str(paths["v24"].resolve())]["previous"] == ["Pop"]
+    assert records[str(paths["wav"].resolve())]["status"] == "skipped"
+    for name in ("random.mp3", "empty.mp3", "notes.mp3"):
+        record = records[str((root / name).resolve())]
+        assert record["status"] == "error" and record["error"] and "\n" not in record["error"]
+    assert "Traceback" not in result.output
+    assert "would-tag 5" in result.output and "failed 3" in result.output
+
+
+def test_write_then_rescan_then_undo(library, tiny_model, state_dir, tmp_path):
+    root, paths = library
+    for broken in ("random.mp3", "empty.mp3", "notes.mp3"):
+        (root / broken).unlink()
+    frames = {name: id3_frames_except_genre(paths[name]) for name in ("v23", "v24")}
+    audio = {name: mp3_audio_bytes(paths[name]) for name in ("v23", "v24", "bare")}
+    before = {path: digest(path) for path in root.rglob("*") if path.is_file()}
+
+    result = scan(root, "--write-tags", "--model", tiny_model, "--state-dir", state_dir, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert "tagged 5" in result.output
+    for name in ("v23", "v24"):
+        assert id3_frames_except_genre(paths[name]) == frames[name]
+    for name in audio:
+        assert mp3_audio_bytes(paths[name]) == audio[name]
+    assert ID3(str(paths["v23"]), translate=False).version == (2, 3, 0)
+    assert ID3(str(paths["bare"])).version == (2, 4, 0)
+
+    report = tmp_path / "again.csv"
+    again = scan(root, "--write-tags", "--model", tiny_model, "--state-dir", state_dir, "--report", report)
+    assert again.exit_code == 0 and "unchanged 5" in again.output and "from cache" in again.output
+    rows = list(csv.DictReader(report.open()))
+    assert {row["status"] for row in rows} == {"unchanged", "skipped"}
+
+    undone = CliRunner().invoke(main, ["undo", "--state-dir", str(state_dir)])
+    assert undone.exit_code == 0, undone.output
+    assert "restored 5 of 5" in undone.output
+    after = {path: digest(path) for path in root.rglob("*") if path.is_file()}
+    assert after[paths["bare"]] == before[paths["bare"]]  # the tag we added is gone again
+    for name in ("v23", "v24"):
+        assert id3_frames_except_genre(paths[name]) == frames[name]
+        assert ID3(str(paths[name]), translate=False)["TCON"].text == ["Pop"]
+
+
+def test_modes_merge_and_fill_empty(make_audio, tiny_model, state_dir):
+    tagged = make_audio("lib/tagged.mp3")
+    add_id3(tagged, 4, genre="Ambient")
+    empty = make_audio("lib/empty-genre.mp3")
+    add_id3(empty, 4, genre=None)
+    fill = scan(tagged.parent, "--write-tags", "--mode", "fill-empty", "--model", tiny_model, "--state-dir", state_dir)
+    assert fill.exit_code == 0
+    assert ID3(str(tagged))["TCON"].text == ["Ambient"]
+    assert ID3(str(empty))["TCON"].text[0] in GENRE_NAMES
+    merge = scan(tagged, "--write-tags", "--mode", "merge", "--top-k", "1", "--model", tiny_model,
+                 "--state-dir", state_dir)
+    assert merge.exit_code == 0
+    text = ID3(str(tagged))["TCON"].text
+    assert text[0] == "Ambient" and len(text) == 2 and text[1] in GENRE_NAMES
+
+
+def test_usage_errors_exit_2(tmp_path, tiny_model):
+    runner = CliRunner()
+    assert runner.invoke(main, ["scan"]).exit_code == 2
+    assert runner.invoke(main, ["scan", str(tmp_path), "--mode", "sideways"]).exit_code == 2
+    assert runner.invoke(main, ["scan", str(tmp_path), "--model", str(tmp_path / "missing.onnx")]).exit_code == 2
+    assert runner.invoke(main, ["scan", str(tmp_path), "--report", "x.txt", "--model", str(tiny_model)]).exit_code == 2
+
+
+def test_missing_path_is_an_error_line_not_a_crash(tmp_path, tiny_model, state_dir):
+    result = scan(tmp_path / "nowhere", "--model", tiny_model, "--state-dir", state_dir)
+    assert result.exit_code == 1 and "no such file or directory" in result.output
+
+
+def test_info_and_predict(tiny_model, make_audio):
+    runner = CliRunner()
+    info = runner.invoke(main, ["info", "--model", str(tiny_model)])
+    assert info.exit_code == 0 and "22050 Hz" in info.output and "Jazz" in info.output
+    song = make_audio("one.mp3")
+    predicted = runner.invoke(main, ["predict", str(song), "--model", str(tiny_model), "--json"])
+    assert predicted.exit_code == 0
+    (record,) = json.loads(predicted.output)
+    assert set(record["scores"]) == GENRE_NAMES
+    assert all(0.0 <= value <= 1.0 for value in record["scores"].values())

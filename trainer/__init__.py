@@ -1,0 +1,1 @@
+"""Training genre models from audio with PyTorch (install the ``train`` extra)."""

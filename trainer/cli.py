@@ -1,0 +1,91 @@
+"""The ``trainer`` command: train, evaluate and export genre models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+def _log(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Train genre models from audio, compare them, and export the winner to ONNX."""
+
+
+@main.command()
+@click.option("--data", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Folder per genre, a CSV manifest (path,genres[,artist]), or a tagged library.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
+@click.option("--labels-from-tags", is_flag=True, help="Take labels from the files' existing genre tags.")
+@click.option("--attention/--no-attention", default=True, show_default=True)
+@click.option("--loss", type=click.Choice(["bce", "focal"]), default="bce", show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=40, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
+@click.option("--weight-decay", type=float, default=1e-2, show_default=True)
+@click.option("--patience", type=click.IntRange(1), default=10, show_default=True, help="Early-stopping patience.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Weights, batch order, augmentation.")
+@click.option("--split-seed", type=int, default=0, show_default=True, help="The train/val/test split.")
+@click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=0.15, show_default=True)
+@click.option("--test-fraction", type=click.FloatRange(0, 0.5), default=0.15, show_default=True)
+@click.option("--group-by", type=click.Choice(["track", "artist"]), default="track", show_default=True)
+@click.option("--max-per-class", type=click.IntRange(1), help="Undersample training tracks per genre.")
+@click.option("--min-tracks", type=click.IntRange(1), default=3, show_default=True, help="Drop rarer genres.")
+@click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.3, show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache.")
+@click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice].")
+def train(**options) -> None:
+    """Train one configuration; writes config, split, metrics, curves, confusion matrix and checkpoint."""
+    from trainer.config import TrainConfig
+    from trainer.data.sources import DatasetError
+    from trainer.train import train as run_training
+
+    options["data"], options["out"] = str(options["data"]), str(options["out"])
+    try:
+        run_training(TrainConfig(**options), _log)
+    except (DatasetError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    _log(f"run written to {options['out']}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", type=click.Path(exists=True), help="Evaluate on every track here instead of the test split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(run_dir, data, as_json) -> None:
+    """Evaluate a trained run on its held-out test tracks (or on another dataset)."""
+    from trainer.train import evaluate_run
+
+    result = evaluate_run(run_dir, data, _log)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        track = result["track"]
+        click.echo(f"{track['n']} tracks: top-1 accuracy {track['top1_accuracy']:.3f}, "
+                   f"F1 macro {track['macro']['f1']:.3f}, weighted {track['weighted']['f1']:.3f}, "
+                   f"samples {track['samples']['f1']:.3f}")
+
+
+@main.command("export")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="ONNX file to write.")
+@click.option("--quantize", type=click.Choice(["int8"]), help="Also quantize the CNN weights to INT8.")
+@click.option("--windows", "inference_windows", type=click.IntRange(1), default=3, show_default=True,
+              help="Windows per track the tagger should analyse (stored in the metadata).")
+@click.option("--model-version", help="Version string stored in the metadata [default: from the run].")
+def export_command(source, out, quantize, inference_windows, model_version) -> None:
+    """Export a run directory or checkpoint to one self-describing ONNX file, checked against PyTorch."""
+    from export.onnx_export import ExportError, export_checkpoint
+
+    try:
+        report = export_checkpoint(source, out, quantize=quantize, inference_windows=inference_windows,
+                                   model_version=model_version)
+    except ExportError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)

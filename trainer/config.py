@@ -1,0 +1,42 @@
+"""One dataclass carries every training option from the CLI to the code (and into config.json)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    labels_from_tags: bool = False
+    attention: bool = True
+    loss: str = "bce"  # bce | focal
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-2
+    patience: int = 10  # early stopping: epochs without a better validation loss
+    lr_patience: int = 3  # ReduceLROnPlateau patience
+    seed: int = 0  # weights, batch order, augmentation
+    split_seed: int = 0  # the train/val/test split; fixed separately so configurations share it
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    group_by: str = "track"  # track | artist
+    max_per_class: int | None = None  # undersample training tracks to this many per genre
+    min_tracks: int = 3  # genres with fewer tracks are dropped
+    channels: tuple[int, int, int] = (16, 32, 64)
+    hidden: int = 64
+    dropout: float = 0.3
+    cache_dir: str | None = None
+    threads: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        config = cls(**{key: value for key, value in values.items() if key in known})
+        config.channels = tuple(config.channels)
+        return config

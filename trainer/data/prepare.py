@@ -1,0 +1,80 @@
+"""From a dataset path to decoded, split, label-encoded tracks ready for training and evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trainer.config import TrainConfig
+from trainer.data.cache import DecodeError, WaveformCache, default_cache_dir
+from trainer.data.sources import Dataset, Track, load_dataset
+from trainer.data.split import SPLITS, Split, cap_per_class, drop_rare_labels, split_tracks
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SplitData:
+    """The tracks of one side of the split, decoded, with their multi-hot targets [tracks, classes]."""
+
+    tracks: list[Track]
+    waveforms: list[np.ndarray]
+    targets: np.ndarray
+
+
+@dataclass
+class PreparedData:
+    labels: list[str]
+    split: Split
+    sides: dict[str, SplitData]
+    description: str
+
+
+def encode(tracks: list[Track], labels: list[str]) -> np.ndarray:
+    index = {label: i for i, label in enumerate(labels)}
+    targets = np.zeros((len(tracks), len(labels)), dtype=np.float32)
+    for row, track in enumerate(tracks):
+        for label in track.labels:
+            if label in index:
+                targets[row, index[label]] = 1.0
+    return targets
+
+
+def decode_tracks(tracks: list[Track], cache: WaveformCache, log: Log) -> tuple[list[Track], list[np.ndarray]]:
+    """Decode through the cache; a track that cannot be decoded is reported and left out."""
+    kept, waveforms = [], []
+    for number, track in enumerate(tracks, 1):
+        try:
+            waveforms.append(cache.get(track.path))
+            kept.append(track)
+        except (DecodeError, OSError) as error:
+            log(f"skipping {track.id}: {error}")
+        if number % 20 == 0 or number == len(tracks):
+            log(f"decoded {number}/{len(tracks)} tracks")
+    return kept, waveforms
+
+
+def prepare(config: TrainConfig, sample_rate: int, log: Log, split: Split | None = None,
+            labels: list[str] | None = None) -> PreparedData:
+    """Load, filter, split (unless ``split`` is given, e.g. from a run's split.json) and decode."""
+    dataset: Dataset = load_dataset(Path(config.data), config.labels_from_tags)
+    tracks, kept_labels = drop_rare_labels(dataset.tracks, config.min_tracks)
+    labels = labels or kept_labels
+    if split is None:
+        split = split_tracks(tracks, config.val_fraction, config.test_fraction, config.split_seed, config.group_by)
+        if config.max_per_class:
+            by_id = {track.id: track for track in tracks}
+            capped = cap_per_class([by_id[i] for i in split.train], config.max_per_class, config.split_seed)
+            split = Split([track.id for track in capped], split.val, split.test)
+    by_id = {track.id: track for track in tracks}
+    cache = WaveformCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir(), sample_rate)
+    sides = {}
+    for name in SPLITS:
+        side_tracks = [by_id[i] for i in getattr(split, name) if i in by_id]
+        side_tracks, waveforms = decode_tracks(side_tracks, cache, log)
+        sides[name] = SplitData(side_tracks, waveforms, encode(side_tracks, labels))
+        log(f"{name}: {len(side_tracks)} tracks")
+    return PreparedData(labels, split, sides, dataset.description)

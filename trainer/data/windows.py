@@ -1,0 +1,60 @@
+"""Cutting cached waveforms into fixed-length windows on the fly."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from tagger.audio import fit_length
+
+
+def grid_starts(length: int, window: int, hop: int) -> list[int]:
+    """Starts of all windows with ``hop`` spacing; a clip shorter than a window gives one (padded)."""
+    if length <= window:
+        return [0]
+    return list(range(0, length - window + 1, hop))
+
+
+class WindowDataset(Dataset):
+    """Items are (waveform window [samples], multi-hot target [classes], track index).
+
+    With ``jitter`` (training) each window start moves by up to half a hop at random, so every epoch
+    sees slightly different excerpts; without it (evaluation) windows sit exactly on the hop grid.
+    """
+
+    def __init__(
+        self,
+        waveforms: list[np.ndarray],
+        targets: np.ndarray,
+        window: int,
+        hop: int,
+        jitter: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.waveforms = waveforms
+        self.targets = torch.as_tensor(targets, dtype=torch.float32)
+        self.window = window
+        self.hop = hop
+        self.jitter = jitter
+        self.rng = np.random.default_rng(seed)
+        self.index = [
+            (track, start)
+            for track, waveform in enumerate(waveforms)
+            for start in grid_starts(len(waveform), window, hop)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        track, start = self.index[item]
+        waveform = self.waveforms[track]
+        if self.jitter and len(waveform) > self.window:
+            shift = int(self.rng.integers(-self.hop // 2, self.hop // 2 + 1))
+            start = int(np.clip(start + shift, 0, len(waveform) - self.window))
+        excerpt = fit_length(waveform[start : start + self.window], self.window)
+        return torch.from_numpy(np.ascontiguousarray(excerpt, dtype=np.float32)), self.targets[track], track
+
+    def track_indices(self) -> np.ndarray:
+        return np.array([track for track, _ in self.index])

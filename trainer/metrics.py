@@ -1,0 +1,82 @@
+"""Evaluation: multi-label metrics at window and track level, threshold tuning, confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from tagger.genres import choose
+
+AVERAGES = ("macro", "weighted", "samples")
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+def decide(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Multi-hot predictions by the tagger's own rule (threshold per genre, top genre always chosen)."""
+    predictions = np.zeros_like(probabilities, dtype=np.int64)
+    for row, scores in enumerate(probabilities):
+        predictions[row, choose(scores, thresholds, top_k=len(scores))] = 1
+    return predictions
+
+
+def track_probabilities(window_probabilities: np.ndarray, track_of_window: np.ndarray, n_tracks: int) -> np.ndarray:
+    """Average the windows of each track: [windows, classes] -> [tracks, classes]."""
+    sums = np.zeros((n_tracks, window_probabilities.shape[1]))
+    np.add.at(sums, track_of_window, window_probabilities)
+    counts = np.bincount(track_of_window, minlength=n_tracks)[:, None]
+    return sums / np.maximum(counts, 1)
+
+
+def tune_thresholds(targets: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Per-class threshold maximising that class's F1 on validation data (0.5 for absent classes)."""
+    thresholds = np.full(targets.shape[1], 0.5)
+    for column in range(targets.shape[1]):
+        if targets[:, column].sum() == 0:
+            continue
+        scores = [
+            f1_score(targets[:, column], probabilities[:, column] >= t, zero_division=0) for t in THRESHOLD_GRID
+        ]
+        thresholds[column] = THRESHOLD_GRID[int(np.argmax(scores))]
+    return thresholds
+
+
+def evaluate(targets: np.ndarray, probabilities: np.ndarray, thresholds: np.ndarray, labels: list[str]) -> dict:
+    """Every figure the project reports for one set of predictions (JSON-serialisable)."""
+    targets = targets.astype(np.int64)
+    predictions = decide(probabilities, thresholds)
+    result: dict = {"n": int(len(targets))}
+    for average in AVERAGES:
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            targets, predictions, average=average, zero_division=0
+        )
+        result[average] = {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+    result["exact_match_accuracy"] = float(np.mean(np.all(targets == predictions, axis=1)))
+    top1 = probabilities.argmax(axis=1)
+    result["top1_accuracy"] = float(np.mean(targets[np.arange(len(targets)), top1] == 1))
+    result["per_class"] = {
+        label: {
+            "tp": int(np.sum((predictions[:, i] == 1) & (targets[:, i] == 1))),
+            "fp": int(np.sum((predictions[:, i] == 1) & (targets[:, i] == 0))),
+            "fn": int(np.sum((predictions[:, i] == 0) & (targets[:, i] == 1))),
+            "support": int(targets[:, i].sum()),
+        }
+        for i, label in enumerate(labels)
+    }
+    result["classification_report"] = classification_report(
+        targets, predictions, target_names=labels, zero_division=0, digits=3
+    )
+    return result
+
+
+def top1_confusion(targets: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Confusion of the primary (first positive) true genre against the top-1 prediction."""
+    n_classes = targets.shape[1]
+    return confusion_matrix(targets.argmax(axis=1), probabilities.argmax(axis=1), labels=range(n_classes))
+
+
+def quick_scores(targets: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
+    """(macro F1 at threshold 0.5 with the top-1 rule, top-1 accuracy): the per-epoch curves."""
+    predictions = decide(probabilities, np.full(targets.shape[1], 0.5))
+    f1 = f1_score(targets.astype(np.int64), predictions, average="macro", zero_division=0)
+    top1 = probabilities.argmax(axis=1)
+    return float(f1), float(np.mean(targets[np.arange(len(targets)), top1] == 1))

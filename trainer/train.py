@@ -1,0 +1,225 @@
+"""Training and evaluating one configuration, writing everything into its run directory."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from trainer import metrics, plots
+from trainer.audio_params import AudioParams
+from trainer.config import TrainConfig
+from trainer.data.prepare import PreparedData, SplitData, prepare
+from trainer.data.split import Split
+from trainer.data.windows import WindowDataset
+from trainer.losses import make_loss
+from trainer.model import ModelConfig, SpectrogramCNN
+from trainer.run_dir import (
+    CHECKPOINT, CONFIG, CONFUSION, CURVES, HISTORY, METRICS, SPLIT, load_checkpoint, read_json, save_checkpoint,
+    write_json,
+)
+
+Log = Callable[[str], None]
+EVAL_BATCH = 64
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def windows_of(side: SplitData, audio: AudioParams, jitter: bool = False, seed: int = 0) -> WindowDataset:
+    return WindowDataset(side.waveforms, side.targets, audio.window_samples, audio.hop_samples, jitter, seed)
+
+
+@torch.no_grad()
+def predict(model: SpectrogramCNN, dataset: WindowDataset) -> np.ndarray:
+    """Window probabilities [windows, classes] in dataset order."""
+    model.eval()
+    loader = DataLoader(dataset, batch_size=EVAL_BATCH, shuffle=False)
+    return np.concatenate([torch.sigmoid(model(batch)).numpy() for batch, _, _ in loader])
+
+
+def _epoch(model, loader, loss_fn, optimizer=None) -> tuple[float, np.ndarray, np.ndarray]:
+    """One pass; trains when an optimizer is given. Returns (mean loss, probabilities, targets)."""
+    training = optimizer is not None
+    model.train(training)
+    total, count, outputs, targets = 0.0, 0, [], []
+    with torch.set_grad_enabled(training):
+        for batch, target, _ in loader:
+            logits = model(batch)
+            loss = loss_fn(logits, target)
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            total += loss.item() * len(batch)
+            count += len(batch)
+            outputs.append(torch.sigmoid(logits.detach()).numpy())
+            targets.append(target.numpy())
+    return total / max(count, 1), np.concatenate(outputs), np.concatenate(targets)
+
+
+def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> list[dict]:
+    """Train with AdamW and ReduceLROnPlateau on validation loss; keep the best weights; early-stop.
+
+    The curves are re-plotted after every epoch so a long run can be watched.
+    """
+    audio = model.audio
+    train_windows = windows_of(data.sides["train"], audio, jitter=True, seed=config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    train_loader = DataLoader(train_windows, batch_size=config.batch_size, shuffle=True, generator=generator)
+    val_loader = DataLoader(windows_of(data.sides["val"], audio), batch_size=EVAL_BATCH)
+    loss_fn = make_loss(config.loss, torch.as_tensor(data.sides["train"].targets))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.lr_patience)
+    history: list[dict] = []
+    best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
+    for epoch in range(1, config.epochs + 1):
+        started = time.monotonic()
+        train_loss, train_p, train_t = _epoch(model, train_loader, loss_fn, optimizer)
+        val_loss, val_p, val_t = _epoch(model, val_loader, loss_fn)
+        scheduler.step(val_loss)
+        train_f1, train_acc = metrics.quick_scores(train_t, train_p)
+        val_f1, val_acc = metrics.quick_scores(val_t, val_p)
+        entry = {
+            "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "train_f1": train_f1,
+            "val_f1": val_f1, "train_accuracy": train_acc, "val_accuracy": val_acc,
+            "lr": optimizer.param_groups[0]["lr"], "seconds": time.monotonic() - started,
+        }
+        history.append(entry)
+        improved = val_loss < best_loss - 1e-4
+        if improved:
+            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        log(
+            f"epoch {epoch:3d}  loss {train_loss:.4f}/{val_loss:.4f}  F1 {train_f1:.3f}/{val_f1:.3f}  "
+            f"acc {train_acc:.3f}/{val_acc:.3f}  lr {entry['lr']:.1e}  {entry['seconds']:.1f}s"
+            + ("  *" if improved else "")
+        )
+        write_json(run / HISTORY, history)
+        plots.plot_curves(history, run / CURVES)
+        if stale >= config.patience:
+            log(f"early stop: no better validation loss for {config.patience} epochs")
+            break
+    model.load_state_dict(best_state)
+    return history
+
+
+def evaluate_side(model: SpectrogramCNN, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
+    """Window-level and track-level metrics of one split side, plus the track probabilities."""
+    dataset = windows_of(side, model.audio)
+    window_p = predict(model, dataset)
+    track_of_window = dataset.track_indices()
+    track_p = metrics.track_probabilities(window_p, track_of_window, len(side.tracks))
+    return {
+        "window": metrics.evaluate(side.targets[track_of_window], window_p, thresholds, labels),
+        "track": metrics.evaluate(side.targets, track_p, thresholds, labels),
+        "track_probabilities": track_p,
+    }
+
+
+def finish_run(model: SpectrogramCNN, data: PreparedData, run: Path, extra: dict, log: Log) -> dict:
+    """Tune thresholds on validation tracks, evaluate the test tracks, write metrics and figures."""
+    val = evaluate_side(model, data.sides["val"], np.full(len(data.labels), 0.5), data.labels)
+    thresholds = metrics.tune_thresholds(data.sides["val"].targets, val["track_probabilities"])
+    test = evaluate_side(model, data.sides["test"], thresholds, data.labels)
+    result = {
+        "labels": data.labels,
+        "thresholds": dict(zip(data.labels, map(float, thresholds))),
+        "test": {"window": test["window"], "track": test["track"]},
+        "validation_track": val["track"],
+        "test_tracks": [track.id for track in data.sides["test"].tracks],
+        "test_track_probabilities": test["track_probabilities"].round(6).tolist(),
+        "test_targets": data.sides["test"].targets.astype(int).tolist(),
+        **extra,
+    }
+    write_json(run / METRICS, result)
+    matrix = metrics.top1_confusion(data.sides["test"].targets, test["track_probabilities"])
+    plots.plot_confusion(matrix, data.labels, run / CONFUSION, "test tracks, top-1")
+    save_checkpoint(run / CHECKPOINT, model, data.labels, [float(t) for t in thresholds],
+                    {"metrics": summary_metrics(result), "training_data": data.description})
+    log(test["track"]["classification_report"])
+    log(format_summary(result))
+    return result
+
+
+def summary_metrics(result: dict) -> dict:
+    """The few held-out figures that travel with the model (checkpoint, ONNX metadata)."""
+    track = result["test"]["track"]
+    return {
+        "test_tracks": track["n"],
+        "top1_accuracy": round(track["top1_accuracy"], 4),
+        "f1_macro": round(track["macro"]["f1"], 4),
+        "f1_weighted": round(track["weighted"]["f1"], 4),
+        "f1_samples": round(track["samples"]["f1"], 4),
+    }
+
+
+def format_summary(result: dict) -> str:
+    lines = ["held-out test set:        window-level  track-level"]
+    for name, key in (("top-1 accuracy", "top1_accuracy"), ("exact-match accuracy", "exact_match_accuracy")):
+        lines.append(f"  {name:<22} {result['test']['window'][key]:>11.3f}  {result['test']['track'][key]:>11.3f}")
+    for average in metrics.AVERAGES:
+        for measure in ("precision", "recall", "f1"):
+            window, track = result["test"]["window"][average][measure], result["test"]["track"][average][measure]
+            lines.append(f"  {measure + ' (' + average + ')':<22} {window:>11.3f}  {track:>11.3f}")
+    return "\n".join(lines)
+
+
+def train(config: TrainConfig, log: Log) -> dict:
+    """Train one configuration end to end; returns the metrics written to ``metrics.json``."""
+    run = Path(config.out)
+    run.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    audio = AudioParams()
+    data = prepare(config, audio.sample_rate, log)
+    if not data.sides["train"].tracks or not data.sides["val"].tracks or not data.sides["test"].tracks:
+        raise ValueError("every split needs tracks: give more data or lower --min-tracks")
+    write_json(run / CONFIG, config.to_dict())
+    write_json(run / SPLIT, {**data.split.to_dict(), "seed": config.split_seed, "group_by": config.group_by})
+    model_config = ModelConfig(len(data.labels), config.channels, config.hidden, config.dropout, config.attention)
+    model = SpectrogramCNN(model_config, audio)
+    log(f"{sum(p.numel() for p in model.parameters()):,} parameters; labels: {', '.join(data.labels)}")
+    started = time.monotonic()
+    history = fit(model, data, config, run, log)
+    seconds = time.monotonic() - started
+    extra = {"training_seconds": round(seconds, 1), "epochs": len(history),
+             "seconds_per_epoch": round(seconds / max(len(history), 1), 2)}
+    return finish_run(model, data, run, extra, log)
+
+
+def evaluate_run(run: Path, data_path: str | None, log: Log) -> dict:
+    """Evaluate a run's checkpoint again: on its own test split, or on every track of ``data_path``."""
+    model, checkpoint = load_checkpoint(run)
+    config = TrainConfig.from_dict(read_json(run / CONFIG))
+    labels = checkpoint["labels"]
+    thresholds = np.array(checkpoint["thresholds"])
+    if data_path is None:
+        saved = read_json(run / SPLIT)
+        data = prepare(config, model.audio.sample_rate, log, Split(saved["train"], saved["val"], saved["test"]), labels)
+        side = data.sides["test"]
+    else:
+        config.data = data_path
+        data = prepare(config, model.audio.sample_rate, log, labels=labels, split=_everything_as_test(config))
+        side = data.sides["test"]
+    result = evaluate_side(model, side, thresholds, labels)
+    log(result["track"]["classification_report"])
+    return {"window": result["window"], "track": result["track"]}
+
+
+def _everything_as_test(config: TrainConfig) -> Split:
+    from trainer.data.sources import load_dataset
+
+    dataset = load_dataset(Path(config.data), config.labels_from_tags)
+    return Split([], [], [track.id for track in dataset.tracks])
