@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 
+
 def _log(message: str) -> None:
     click.echo(message, err=True)
 
@@ -17,40 +18,96 @@ def main() -> None:
     """Train genre models from audio, compare them, and export the winner to ONNX."""
 
 
+def _training_options(function):
+    """The options `train` and `compare` share (compare sets attention and loss itself)."""
+    options = [
+        click.option("--data", type=click.Path(exists=True, path_type=Path),
+                     help="Folder per genre, a CSV manifest (path,genres[,artist]), or a tagged library."),
+        click.option("--labels-from-tags", is_flag=True, help="Take labels from the files' existing genre tags."),
+        click.option("--epochs", type=click.IntRange(1), default=40, show_default=True),
+        click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True),
+        click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True),
+        click.option("--weight-decay", type=float, default=1e-2, show_default=True),
+        click.option("--patience", type=click.IntRange(1), default=10, show_default=True,
+                     help="Early-stopping patience."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Weights, batch order, augmentation."),
+        click.option("--split-seed", type=int, default=0, show_default=True, help="The train/val/test split."),
+        click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=0.15, show_default=True),
+        click.option("--test-fraction", type=click.FloatRange(0, 0.5), default=0.15, show_default=True),
+        click.option("--group-by", type=click.Choice(["track", "artist"]), default="track", show_default=True),
+        click.option("--max-per-class", type=click.IntRange(1), help="Undersample training tracks per genre."),
+        click.option("--min-tracks", type=click.IntRange(1), default=3, show_default=True,
+                     help="Drop rarer genres."),
+        click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.3, show_default=True),
+        click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache."),
+        click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice]."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @main.command()
-@click.option("--data", required=True, type=click.Path(exists=True, path_type=Path),
-              help="Folder per genre, a CSV manifest (path,genres[,artist]), or a tagged library.")
+@_training_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
-@click.option("--labels-from-tags", is_flag=True, help="Take labels from the files' existing genre tags.")
 @click.option("--attention/--no-attention", default=True, show_default=True)
 @click.option("--loss", type=click.Choice(["bce", "focal"]), default="bce", show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=40, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=1e-3, show_default=True)
-@click.option("--weight-decay", type=float, default=1e-2, show_default=True)
-@click.option("--patience", type=click.IntRange(1), default=10, show_default=True, help="Early-stopping patience.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Weights, batch order, augmentation.")
-@click.option("--split-seed", type=int, default=0, show_default=True, help="The train/val/test split.")
-@click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=0.15, show_default=True)
-@click.option("--test-fraction", type=click.FloatRange(0, 0.5), default=0.15, show_default=True)
-@click.option("--group-by", type=click.Choice(["track", "artist"]), default="track", show_default=True)
-@click.option("--max-per-class", type=click.IntRange(1), help="Undersample training tracks per genre.")
-@click.option("--min-tracks", type=click.IntRange(1), default=3, show_default=True, help="Drop rarer genres.")
-@click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.3, show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache.")
-@click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice].")
 def train(**options) -> None:
     """Train one configuration; writes config, split, metrics, curves, confusion matrix and checkpoint."""
     from trainer.config import TrainConfig
     from trainer.data.sources import DatasetError
     from trainer.train import train as run_training
 
+    if options["data"] is None:
+        raise click.UsageError("--data is required")
     options["data"], options["out"] = str(options["data"]), str(options["out"])
     try:
         run_training(TrainConfig(**options), _log)
     except (DatasetError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     _log(f"run written to {options['out']}")
+
+
+@main.command()
+@_training_options
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
+@click.option("--runs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Compare these existing runs instead of training (repeat the option).")
+@click.option("--configs", help="Comma-separated configurations to train [default: the seed's grid: "
+              "attention-bce, attention-focal, plain-bce, plain-focal].")
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Trainings per configuration.")
+@click.option("--bootstrap", type=click.IntRange(100), default=2000, show_default=True, help="Bootstrap replicates.")
+@click.option("--permutations", type=click.IntRange(100), default=2000, show_default=True)
+def compare(out, runs, configs, seeds, bootstrap, permutations, **options) -> None:
+    """Train configurations on one split and compare them on the same test tracks, with honest statistics."""
+    from trainer.compare import DEFAULT_GRID, Candidate, compare_candidates, markdown, train_grid, write_outputs
+    from trainer.config import TrainConfig
+
+    if runs:
+        candidates = [Candidate(run.name, [run], _run_attention(run)) for run in runs]
+    else:
+        if options["data"] is None:
+            raise click.UsageError("give --data to train, or --runs to compare existing runs")
+        names = [name.strip() for name in configs.split(",") if name.strip()] if configs else list(DEFAULT_GRID)
+        unknown = [name for name in names if name not in DEFAULT_GRID]
+        if unknown:
+            raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(DEFAULT_GRID)}",
+                                     param_hint="--configs")
+        options["data"] = str(options["data"])
+        candidates = train_grid(TrainConfig(out=str(out), **options), out, names, seeds, _log)
+    try:
+        result = compare_candidates(candidates, bootstrap, permutations)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    write_outputs(result, out)
+    click.echo(markdown(result))
+    _log(f"written: {out / 'comparison.json'}, {out / 'comparison.md'}, {out / 'bootstrap.png'}")
+
+
+def _run_attention(run: Path) -> bool | None:
+    from trainer.run_dir import CONFIG, read_json
+
+    return read_json(run / CONFIG).get("attention") if (run / CONFIG).is_file() else None
 
 
 @main.command()

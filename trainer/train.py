@@ -16,7 +16,7 @@ from trainer import metrics, plots
 from trainer.audio_params import AudioParams
 from trainer.config import TrainConfig
 from trainer.data.prepare import PreparedData, SplitData, prepare
-from trainer.data.split import Split
+from trainer.data.split import Split, group_key
 from trainer.data.windows import WindowDataset
 from trainer.losses import make_loss
 from trainer.model import ModelConfig, SpectrogramCNN
@@ -195,7 +195,8 @@ def train(config: TrainConfig, log: Log) -> dict:
     history = fit(model, data, config, run, log)
     seconds = time.monotonic() - started
     extra = {"training_seconds": round(seconds, 1), "epochs": len(history),
-             "seconds_per_epoch": round(seconds / max(len(history), 1), 2)}
+             "seconds_per_epoch": round(seconds / max(len(history), 1), 2),
+             "test_groups": [group_key(track, config.group_by) for track in data.sides["test"].tracks]}
     return finish_run(model, data, run, extra, log)
 
 
