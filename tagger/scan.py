@@ -6,6 +6,7 @@ database and every tag write, so the journal's order always matches what happene
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -201,6 +202,12 @@ class Scanner:
         if handler is None:
             result.status, result.error = Status.SKIPPED, f"no genre tags for {path.suffix} files"
             return result
+        lock = self.store.write_lock() if self.options.write_tags else contextlib.nullcontext()
+        with lock:
+            return self._apply(path, handler, result, analysis.scores)
+
+    def _apply(self, path: Path, handler: tags.GenreTags, result: FileResult, scores: list[float]) -> FileResult:
+        """Compare with the file's genres and, when asked to, write the new ones."""
         try:
             result.previous = handler.read_genres(path)
             target = combine(result.previous, result.genres, self.options.mode)
@@ -218,7 +225,7 @@ class Scanner:
             result.status, result.error = Status.ERROR, f"cannot write: {error.strerror or error}"
             return result
         result.status = Status.TAGGED
-        self.store.store_scores(FileKey.of(path), self.info.model_id, analysis.scores)
+        self.store.store_scores(FileKey.of(path), self.info.model_id, scores)
         return result
 
     def _write(self, path: Path, handler: tags.GenreTags, genres: list[str]) -> None:

@@ -8,10 +8,13 @@ between is detected and settled on the next run, and ``tagger undo`` can restore
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +84,19 @@ class StateStore:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise read-decide-journal-write of tags between tagger processes sharing this state.
+
+        Two runs over one library then never journal a stale "before" or interleave on one file.
+        """
+        with open(self.path.with_name("write.lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # Results -------------------------------------------------------------------------------------
 

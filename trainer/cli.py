@@ -39,6 +39,8 @@ def _training_options(function):
         click.option("--min-tracks", type=click.IntRange(1), default=3, show_default=True,
                      help="Drop rarer genres."),
         click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.3, show_default=True),
+        click.option("--frequency-channel/--no-frequency-channel", default=True, show_default=True,
+                     help="Give the CNN each mel band's position as a second input channel."),
         click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache."),
         click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice]."),
     ]

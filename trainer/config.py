@@ -28,6 +28,7 @@ class TrainConfig:
     channels: tuple[int, int, int] = (16, 32, 64)
     hidden: int = 64
     dropout: float = 0.3
+    frequency_channel: bool = True
     cache_dir: str | None = None
     threads: int | None = None
 

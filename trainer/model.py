@@ -21,13 +21,15 @@ class ModelConfig:
     dropout: float = 0.3
     attention: bool = True
     attention_reduction: int = 8
+    frequency_channel: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        return cls(**{**values, "channels": tuple(values["channels"])})
+        # Checkpoints written before the frequency channel existed were trained without it.
+        return cls(**{"frequency_channel": False, **values, "channels": tuple(values["channels"])})
 
 
 class ChannelAttention(nn.Module):
@@ -80,8 +82,13 @@ class ConvBlock(nn.Module):
 class SpectrogramCNN(nn.Module):
     """Waveform windows [batch, samples] -> genre logits [batch, n_classes].
 
-    The log-mel front end is the first layer, and a BatchNorm over the single input channel learns the
-    level normalisation of the decibel values, so the model needs no external feature statistics.
+    The log-mel front end is the first layer, and a BatchNorm over the input channel learns the level
+    normalisation of the decibel values, so the model needs no external feature statistics.
+
+    With ``frequency_channel`` a second input channel holds each row's mel-band position (0 at the
+    lowest band, 1 at the highest), as in the frequency-aware CNNs of Koutini et al. (2021): global
+    average pooling otherwise leaves the network unable to tell where in the spectrum a pattern sits,
+    and the spectral envelope is much of what tells genres apart.
     """
 
     def __init__(self, config: ModelConfig, audio: AudioParams) -> None:
@@ -90,7 +97,11 @@ class SpectrogramCNN(nn.Module):
         self.audio = audio
         self.frontend = LogMel(audio)
         self.input_norm = nn.BatchNorm2d(1)
-        widths = (1, *config.channels)
+        inputs = 2 if config.frequency_channel else 1
+        self.register_buffer(
+            "band_position", torch.linspace(0.0, 1.0, audio.n_mels).view(1, 1, audio.n_mels, 1), persistent=False
+        )
+        widths = (inputs, *config.channels)
         self.blocks = nn.Sequential(*(ConvBlock(widths[i], widths[i + 1], config) for i in range(3)))
         self.head = nn.Sequential(
             nn.Linear(config.channels[-1], config.hidden),
@@ -104,5 +115,8 @@ class SpectrogramCNN(nn.Module):
         return self.frontend(waveform).unsqueeze(1)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(self.input_norm(self.features(waveform)))
+        x = self.input_norm(self.features(waveform))
+        if self.config.frequency_channel:
+            x = torch.cat([x, self.band_position.expand(x.shape[0], 1, x.shape[2], x.shape[3])], dim=1)
+        x = self.blocks(x)
         return self.head(x.mean(dim=(2, 3)))  # global average pooling

@@ -188,7 +188,8 @@ def train(config: TrainConfig, log: Log) -> dict:
         raise ValueError("every split needs tracks: give more data or lower --min-tracks")
     write_json(run / CONFIG, config.to_dict())
     write_json(run / SPLIT, {**data.split.to_dict(), "seed": config.split_seed, "group_by": config.group_by})
-    model_config = ModelConfig(len(data.labels), config.channels, config.hidden, config.dropout, config.attention)
+    model_config = ModelConfig(len(data.labels), config.channels, config.hidden, config.dropout, config.attention,
+                               frequency_channel=config.frequency_channel)
     model = SpectrogramCNN(model_config, audio)
     log(f"{sum(p.numel() for p in model.parameters()):,} parameters; labels: {', '.join(data.labels)}")
     started = time.monotonic()

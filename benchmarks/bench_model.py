@@ -1,0 +1,94 @@
+"""Model speed and the tagger's start-up: latency per 4 s window through onnxruntime, file size,
+`import tagger` time and a worker's peak memory.
+
+Usage: python benchmarks/bench_model.py [--model FILE] [--int8 FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import record, table  # noqa: E402
+from tagger.model import DEFAULT_MODEL_PATH, GenreModel  # noqa: E402
+
+
+def latency_ms(model: GenreModel, batch: int, repeats: int = 30) -> float:
+    """Median milliseconds per window over ``repeats`` runs of one batch."""
+    windows = (0.1 * np.random.default_rng(0).standard_normal((batch, model.info.window_samples))).astype(np.float32)
+    for _ in range(3):
+        model.predict(windows)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict(windows)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000 / batch
+
+
+def import_seconds(repeats: int = 5) -> tuple[float, float]:
+    """Median seconds of `python -c 'import tagger.cli'` and of a bare interpreter, in subprocesses."""
+    def timed(code: str) -> float:
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
+
+    return timed("import tagger, tagger.cli"), timed("pass")
+
+
+def worker_peak_mib(model_path: Path) -> float:
+    """Peak RSS of a process doing a worker's job: load the model, decode and classify windows."""
+    code = (
+        "import resource, numpy as np\n"
+        "from tagger.model import GenreModel\n"
+        f"model = GenreModel(__import__('pathlib').Path({str(model_path)!r}))\n"
+        "windows = np.zeros((3, model.info.window_samples), np.float32)\n"
+        "for _ in range(20): model.predict(windows)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--int8", type=Path, default=None, help="INT8 model [default: <model>.int8.onnx if present]")
+    arguments = parser.parse_args()
+    variants = {"float32": arguments.model}
+    int8 = arguments.int8 or arguments.model.with_name(arguments.model.stem + ".int8.onnx")
+    if int8.is_file():
+        variants["int8"] = int8
+    rows = []
+    for name, path in variants.items():
+        for threads in (1, 2):
+            model = GenreModel(path, threads=threads)
+            rows.append([name, f"{path.stat().st_size / 1024:.0f}", threads,
+                         f"{latency_ms(model, 1):.2f}", f"{latency_ms(model, 16):.2f}"])
+    imported, bare = import_seconds()
+    peak = worker_peak_mib(arguments.model)
+    body = (
+        "Median milliseconds per 4 s window (random audio; the work does not depend on the content).\n\n"
+        + table(["model", "file (KiB)", "threads", "ms/window, batch 1", "ms/window, batch 16"], rows)
+        + "\n\n"
+        + table(["measure", "value"], [
+            ["`import tagger, tagger.cli` (interpreter start subtracted)", f"{imported - bare:.3f} s"],
+            ["python start-up alone", f"{bare:.3f} s"],
+            ["peak RSS of a worker (model loaded, 20 batches of 3 windows)", f"{peak:.0f} MiB"],
+        ])
+    )
+    print(body)
+    record("Model and start-up", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Library-scan speed against the decode-only floor, measured in the same run.
+
+Generates N four-minute 44.1 kHz stereo MP3s once (cached), then times:
+  - the floor: the same windows decoded and resampled with tagger.audio, no model, no tags;
+  - `tagger scan` as a dry run with a fresh state directory (nothing cached), --jobs 1 and 2.
+Usage: python benchmarks/bench_scan.py [--tracks 100] [--files DIR] [--model FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import record, table  # noqa: E402
+from tagger.audio import read_windows  # noqa: E402
+from tagger.model import GenreModel  # noqa: E402
+
+SECONDS, RATE = 240, 44_100
+
+
+def make_library(folder: Path, tracks: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for index in range(tracks):
+        path = folder / f"track{index:04d}.mp3"
+        if not path.exists():
+            t = np.arange(SECONDS * RATE) / RATE
+            base = rng.uniform(100, 400)
+            mono = 0.2 * np.sin(2 * np.pi * base * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2
+            stereo = np.stack([mono, np.roll(mono, 300)], axis=1) + 0.02 * rng.standard_normal((len(t), 2))
+            temporary = path.with_suffix(".tmp")
+            soundfile.write(str(temporary), stereo.astype(np.float32), RATE, format="MP3")
+            temporary.rename(path)
+        paths.append(path)
+    return paths
+
+
+def _decode(arguments: tuple[str, int, float, int]) -> int:
+    path, rate, seconds, windows = arguments
+    return len(read_windows(Path(path), rate, seconds, windows))
+
+
+def decode_floor(paths: list[Path], model: GenreModel, jobs: int) -> float:
+    info = model.info
+    work = [(str(p), info.sample_rate, info.window_seconds, info.inference_windows) for p in paths]
+    started = time.perf_counter()
+    if jobs == 1:
+        for item in work:
+            _decode(item)
+    else:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            list(pool.imap_unordered(_decode, work, chunksize=2))
+    return time.perf_counter() - started
+
+
+def timed_scan(folder: Path, model: Path, jobs: int) -> tuple[float, float]:
+    """Wall seconds of a dry-run scan, and the peak RSS (MiB) of its largest process."""
+    with tempfile.TemporaryDirectory() as state:
+        command = [sys.executable, "-m", "tagger", "scan", str(folder), "--model", str(model), "--jobs", str(jobs),
+                   "--state-dir", state, "--force"]
+        started = time.perf_counter()
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tracks", type=int, default=100)
+    parser.add_argument("--files", type=Path, default=Path(tempfile.gettempdir()) / "genre-tagger-bench")
+    parser.add_argument("--model", type=Path, default=None)
+    arguments = parser.parse_args()
+    model = GenreModel(arguments.model)
+    print(f"preparing {arguments.tracks} MP3s of {SECONDS} s at {RATE} Hz stereo in {arguments.files} ...")
+    paths = make_library(arguments.files, arguments.tracks)
+    rows = []
+    for jobs in (1, 2):
+        floor = decode_floor(paths, model, jobs)
+        scan, peak = timed_scan(arguments.files, model.path, jobs)
+        rows.append([jobs, f"{len(paths) / floor:.1f}", f"{len(paths) / scan:.1f}", f"{scan / floor:.2f}",
+                     f"{peak:.0f}"])
+    body = (
+        f"{len(paths)} generated {SECONDS // 60}-minute {RATE} Hz stereo MP3s, {model.info.inference_windows} "
+        f"windows of {model.info.window_seconds:g} s per track, model `{model.path.name}`. The scan is the whole "
+        "`tagger scan` command (start-up, discovery, state database, worker pool) as a dry run with nothing "
+        "cached; the floor decodes and resamples the same windows and does nothing else.\n\n"
+        + table(["jobs", "decode floor (tracks/s)", "tagger scan (tracks/s)", "scan / floor time", "peak RSS of a process (MiB)"], rows)
+    )
+    print(body)
+    record("Library scan", body)
+
+
+if __name__ == "__main__":
+    main()

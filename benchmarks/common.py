@@ -1,0 +1,40 @@
+"""Shared pieces of the benchmarks: machine description, tables, and the results file."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table (also readable in a terminal)."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def record(section: str, body: str) -> None:
+    """Replace (or add) ``## section`` in RESULTS.md, stamped with the date and the machine."""
+    stamp = f"_{datetime.date.today().isoformat()} on {machine()}_"
+    block = f"## {section}\n\n{stamp}\n\n{body.strip()}\n"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nWritten by the scripts in `benchmarks/`.\n"
+    parts = text.split("\n## ")
+    kept = [parts[0].rstrip() + "\n"] + [f"## {p.rstrip()}\n" for p in parts[1:] if not p.startswith(section + "\n")]
+    RESULTS.write_text("\n".join(kept + [block]))
