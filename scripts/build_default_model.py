@@ -148,8 +148,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    base = TrainConfig(data=str(args.data), out=str(args.work), epochs=args.epochs, threads=args.threads,
-                       learning_rate=3e-3, dropout=0.1, patience=15)
+    base = TrainConfig(data=str(args.data), out=str(args.work), epochs=args.epochs, threads=args.threads)
     candidates = train_grid(base, args.work, list(DEFAULT_GRID), args.seeds, log)
     comparison = compare_candidates(candidates, args.bootstrap, args.bootstrap)
     write_outputs(comparison, args.work)

@@ -14,9 +14,10 @@ class TrainConfig:
     loss: str = "bce"  # bce | focal
     epochs: int = 40
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     weight_decay: float = 1e-2
-    patience: int = 10  # early stopping: epochs without a better validation loss
+    patience: int = 15  # early stopping: epochs without a better validation score
+    select_by: str = "f1"  # f1 | loss: what "better" means for early stopping and the kept checkpoint
     lr_patience: int = 3  # ReduceLROnPlateau patience
     seed: int = 0  # weights, batch order, augmentation
     split_seed: int = 0  # the train/val/test split; fixed separately so configurations share it
@@ -27,7 +28,7 @@ class TrainConfig:
     min_tracks: int = 3  # genres with fewer tracks are dropped
     channels: tuple[int, int, int] = (16, 32, 64)
     hidden: int = 64
-    dropout: float = 0.3
+    dropout: float = 0.1
     frequency_channel: bool = True
     cache_dir: str | None = None
     threads: int | None = None

@@ -70,7 +70,9 @@ def _epoch(model, loader, loss_fn, optimizer=None) -> tuple[float, np.ndarray, n
 def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> list[dict]:
     """Train with AdamW and ReduceLROnPlateau on validation loss; keep the best weights; early-stop.
 
-    The curves are re-plotted after every epoch so a long run can be watched.
+    "Best" is the validation macro F1 by default (``select_by``): with a few validation tracks the
+    class-weighted loss is a noisy guide that picks under-trained early epochs. The curves are re-plotted
+    after every epoch so a long run can be watched.
     """
     audio = model.audio
     train_windows = windows_of(data.sides["train"], audio, jitter=True, seed=config.seed)
@@ -81,7 +83,7 @@ def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Pat
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.lr_patience)
     history: list[dict] = []
-    best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
+    best_score, best_state, stale = -float("inf"), copy.deepcopy(model.state_dict()), 0
     for epoch in range(1, config.epochs + 1):
         started = time.monotonic()
         train_loss, train_p, train_t = _epoch(model, train_loader, loss_fn, optimizer)
@@ -95,9 +97,10 @@ def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Pat
             "lr": optimizer.param_groups[0]["lr"], "seconds": time.monotonic() - started,
         }
         history.append(entry)
-        improved = val_loss < best_loss - 1e-4
+        score = val_f1 if config.select_by == "f1" else -val_loss
+        improved = score > best_score + 1e-4
         if improved:
-            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+            best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
         else:
             stale += 1
         log(
@@ -108,7 +111,7 @@ def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Pat
         write_json(run / HISTORY, history)
         plots.plot_curves(history, run / CURVES)
         if stale >= config.patience:
-            log(f"early stop: no better validation loss for {config.patience} epochs")
+            log(f"early stop: no better validation {config.select_by} for {config.patience} epochs")
             break
     model.load_state_dict(best_state)
     return history

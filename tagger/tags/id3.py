@@ -14,6 +14,7 @@ from mutagen import MutagenError
 from mutagen.id3 import ID3, TCON, Encoding, ID3NoHeaderError
 
 from tagger.tags.base import TagError
+from tagger.tags.id3_frames import raw_frame_count
 
 V23_SEPARATOR = "; "
 # mutagen's ID3.save: 1 = update an ID3v1 tag that exists, but never add one.
@@ -31,6 +32,17 @@ def _load(path: Path, translate: bool) -> ID3 | None:
 
 def _major(tags: ID3 | None) -> int | None:
     return None if tags is None else tags.version[1] if tags.version[0] == 2 else 0
+
+
+def _refuse_if_frames_would_be_lost(path: Path, tags: ID3 | None) -> None:
+    """Raise TagError when mutagen parsed fewer frames than the tag holds: saving would drop the rest."""
+    if tags is None or _major(tags) not in (3, 4):
+        return
+    expected = raw_frame_count(path)
+    kept = len(tags.values()) + len(tags.unknown_frames)
+    if expected is not None and kept < expected:
+        raise TagError(f"ID3 tag has {expected - kept} frame(s) that cannot be parsed (bad encoding or data); "
+                       "writing would lose them")
 
 
 class ID3Genres:
@@ -57,6 +69,7 @@ class ID3Genres:
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
         tags = _load(path, translate=False)
+        _refuse_if_frames_would_be_lost(path, tags)
         current = _major(tags)
         target = 3 if id3v23 else current if current in (3, 4) else 4
         tags = self._tags_for_version(path, tags, current, target)
