@@ -28,6 +28,21 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
+def remove_if_stale(path: Path) -> bool:
+    """Delete ``path`` if it is a temporary copy left by a tagger process that no longer runs."""
+    parts = path.name.rsplit(".", 2)
+    if not path.name.startswith(".") or not path.name.endswith(TEMP_SUFFIX) or len(parts) < 3:
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+        return False  # that process is alive: the copy is in use
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        return True
+    except (ValueError, PermissionError):
+        return False  # not our name pattern, or a process of another user
+
+
 def is_read_only(path: Path) -> bool:
     """True when we may not write, or when nobody may (no write bit): root could, but the owner said no."""
     return not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222

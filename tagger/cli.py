@@ -112,7 +112,7 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
     store = _open_store(state_dir)
     settle_pending(store)
     run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
-    found = list(discover(paths))
+    found = list(discover(paths, remove_stale_copies=write_tags))
     progress = Progress(len(found))
     results = []
 

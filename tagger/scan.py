@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger import audio, tags
+from tagger import atomic, audio, tags
 from tagger.genres import Mode, choose, combine
 from tagger.model import GenreModel, ModelInfo
 from tagger.state import FileKey, StateStore
@@ -68,11 +68,12 @@ class Analysis:
     skip_reason: str = ""
 
 
-def discover(paths: Iterable[Path]) -> Iterator[Path | FileResult]:
+def discover(paths: Iterable[Path], remove_stale_copies: bool = False) -> Iterator[Path | FileResult]:
     """Audio files under ``paths`` in a stable order, each once; problems come back as FileResults.
 
     Symbolic links to files are followed (each real file is analysed once), links to directories are
-    not, so a link loop cannot trap the walk. macOS resource forks (``._name``) are ignored.
+    not, so a link loop cannot trap the walk. macOS resource forks (``._name``) are ignored. With
+    ``remove_stale_copies``, temporary copies left by a killed tagger are deleted on the way.
     """
     seen: set[str] = set()
 
@@ -96,6 +97,9 @@ def discover(paths: Iterable[Path]) -> Iterator[Path | FileResult]:
             for directory, subdirectories, files in os.walk(root, onerror=None):
                 subdirectories.sort()
                 for name in sorted(files):
+                    if remove_stale_copies and name.endswith(atomic.TEMP_SUFFIX):
+                        atomic.remove_if_stale(Path(directory) / name)
+                        continue
                     found = accept(Path(directory) / name)
                     if found is not None:
                         yield found
