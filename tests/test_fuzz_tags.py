@@ -1,0 +1,62 @@
+"""Property-based: for generated tags and genre lists, writing genres never loses or alters another
+frame, the genres read back as written, and undo restores the genre frame exactly."""
+
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1, TXXX, Encoding
+
+from tagger.tags import handler_for, restore_genres, write_genres
+from tests.conftest import tone, write_audio
+from tests.tagtools import id3_frames_except_genre, mp3_audio_bytes
+
+text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
+genre = st.text(st.characters(whitelist_categories=("L", "N", "Zs"), whitelist_characters="-&'"),
+                min_size=1, max_size=20).map(str.strip).filter(lambda g: g and not g.isdigit())
+frames = st.lists(st.tuples(st.sampled_from(["TIT2", "TPE1", "TALB", "COMM", "TXXX"]), text, text), max_size=8)
+FRAME = {"TIT2": TIT2, "TPE1": TPE1, "TALB": TALB}
+
+
+@pytest.fixture(scope="module")
+def base_mp3(tmp_path_factory):
+    return write_audio(tmp_path_factory.mktemp("fuzz") / "base.mp3", tone(2.0))
+
+
+def build_tag(path, version, content, existing_genre):
+    tags = ID3()
+    encoding = Encoding.UTF8 if version == 4 else Encoding.UTF16
+    for kind, value, description in content:
+        if kind == "COMM":
+            tags.add(COMM(encoding=encoding, lang="eng", desc=description, text=value))
+        elif kind == "TXXX":
+            tags.add(TXXX(encoding=encoding, desc=description, text=value))
+        else:
+            tags.add(FRAME[kind](encoding=encoding, text=value))
+    if existing_genre is not None:
+        tags.add(TCON(encoding=encoding, text=existing_genre))
+    tags.save(str(path), v2_version=version)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(version=st.sampled_from([3, 4]), content=frames, existing=st.none() | genre,
+       genres=st.lists(genre, min_size=1, max_size=4, unique_by=str.casefold), force_v23=st.booleans())
+def test_writing_genres_keeps_every_other_frame(base_mp3, tmp_path, version, content, existing, genres, force_v23):
+    path = tmp_path / "song.mp3"
+    shutil.copyfile(base_mp3, path)
+    build_tag(path, version, content, existing)
+    others, audio = id3_frames_except_genre(path), mp3_audio_bytes(path)
+    handler = handler_for(path)
+    before = handler.snapshot(path)
+
+    write_genres(path, genres, id3v23=force_v23)
+
+    assert handler.read_genres(path) == genres
+    assert mp3_audio_bytes(path) == audio
+    if not force_v23 or version == 3:
+        assert id3_frames_except_genre(path) == others
+    restore_genres(path, before)
+    assert handler.snapshot(path)["TCON"] == before["TCON"]
+    if not force_v23 or version == 3:
+        assert id3_frames_except_genre(path) == others
