@@ -31,14 +31,18 @@ def fake_run(directory, accuracy: float, attention: bool, seed: int, n_tracks: i
     return directory
 
 
+def compare_runs(runs, out):
+    arguments = ["compare", "--out", str(out), "--bootstrap", "300", "--permutations", "300"]
+    for run in runs:
+        arguments += ["--runs", str(run)]
+    return CliRunner().invoke(trainer_main, arguments, catch_exceptions=False)
+
+
 def test_compare_existing_runs(tmp_path):
     strong = fake_run(tmp_path / "strong", 0.95, attention=True, seed=1)
     weak = fake_run(tmp_path / "weak", 0.40, attention=False, seed=2)
     out = tmp_path / "cmp"
-    result = CliRunner().invoke(trainer_main, [
-        "compare", "--runs", str(strong), "--runs", str(weak), "--out", str(out),
-        "--bootstrap", "300", "--permutations", "300",
-    ], catch_exceptions=False)
+    result = compare_runs([strong, weak], out)
     assert result.exit_code == 0, result.output
     comparison = json.loads((out / "comparison.json").read_text())
     assert comparison["winner"]["name"] == "strong"
@@ -55,11 +59,7 @@ def test_a_tie_with_a_simpler_model_is_said_plainly(tmp_path):
     fancy = fake_run(tmp_path / "fancy", 0.70, attention=True, seed=5)
     simple = fake_run(tmp_path / "simple", 0.68, attention=False, seed=6)
     out = tmp_path / "cmp"
-    result = CliRunner().invoke(trainer_main, [
-        "compare", "--runs", str(fancy), "--runs", str(simple), "--out", str(out),
-        "--bootstrap", "300", "--permutations", "300",
-    ], catch_exceptions=False)
-    assert result.exit_code == 0
+    assert compare_runs([fancy, simple], out).exit_code == 0
     winner = json.loads((out / "comparison.json").read_text())["winner"]
     assert winner["not_significantly_better_than"]
     assert any("NOT significantly better than the simpler" in line or "may be luck" in line

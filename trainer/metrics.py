@@ -27,16 +27,26 @@ def track_probabilities(window_probabilities: np.ndarray, track_of_window: np.nd
     return sums / np.maximum(counts, 1)
 
 
+MIN_POSITIVES_PER_CLASS = 3
+
+
+def _best_threshold(targets: np.ndarray, probabilities: np.ndarray) -> float:
+    """The F1-maximising threshold; of several equally good ones, the middle one (the widest margin)."""
+    scores = np.array([f1_score(targets.ravel(), (probabilities >= t).ravel(), zero_division=0)
+                       for t in THRESHOLD_GRID])
+    best = np.flatnonzero(scores == scores.max())
+    return float(THRESHOLD_GRID[best[len(best) // 2]])
+
+
 def tune_thresholds(targets: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """Per-class threshold maximising that class's F1 on validation data (0.5 for absent classes)."""
-    thresholds = np.full(targets.shape[1], 0.5)
+    """Decision thresholds from validation data: one shared threshold maximising micro F1, replaced by a
+    class's own F1-maximising threshold only where the class has at least MIN_POSITIVES_PER_CLASS
+    positive examples (a threshold tuned on one or two examples just memorises them)."""
+    shared = _best_threshold(targets, probabilities)
+    thresholds = np.full(targets.shape[1], shared)
     for column in range(targets.shape[1]):
-        if targets[:, column].sum() == 0:
-            continue
-        scores = [
-            f1_score(targets[:, column], probabilities[:, column] >= t, zero_division=0) for t in THRESHOLD_GRID
-        ]
-        thresholds[column] = THRESHOLD_GRID[int(np.argmax(scores))]
+        if targets[:, column].sum() >= MIN_POSITIVES_PER_CLASS:
+            thresholds[column] = _best_threshold(targets[:, column], probabilities[:, column])
     return thresholds
 
 

@@ -130,6 +130,28 @@ def evaluate_side(model: SpectrogramCNN, side: SplitData, thresholds: np.ndarray
     }
 
 
+WINDOW_COUNTS = (1, 2, 3, 5, 8)
+
+
+@torch.no_grad()
+def window_count_sweep(model: SpectrogramCNN, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
+    """Track-level test figures when only N windows per track are analysed, placed as the tagger places
+    them (``tagger.audio.window_starts``): how few windows can the tagger afford?"""
+    from tagger.audio import fit_length, window_starts
+
+    window = model.audio.window_samples
+    result = {}
+    for count in WINDOW_COUNTS:
+        probabilities = []
+        for waveform in side.waveforms:
+            excerpts = np.stack([fit_length(waveform[s : s + window], window)
+                                 for s in window_starts(len(waveform), window, count)])
+            probabilities.append(torch.sigmoid(model.eval()(torch.from_numpy(excerpts))).mean(0).numpy())
+        scores = metrics.evaluate(side.targets, np.stack(probabilities), thresholds, labels)
+        result[str(count)] = {"top1_accuracy": scores["top1_accuracy"], "f1_weighted": scores["weighted"]["f1"]}
+    return result
+
+
 def finish_run(model: SpectrogramCNN, data: PreparedData, run: Path, extra: dict, log: Log) -> dict:
     """Tune thresholds on validation tracks, evaluate the test tracks, write metrics and figures."""
     val = evaluate_side(model, data.sides["val"], np.full(len(data.labels), 0.5), data.labels)
@@ -140,6 +162,7 @@ def finish_run(model: SpectrogramCNN, data: PreparedData, run: Path, extra: dict
         "thresholds": dict(zip(data.labels, map(float, thresholds))),
         "test": {"window": test["window"], "track": test["track"]},
         "validation_track": val["track"],
+        "test_track_by_window_count": window_count_sweep(model, data.sides["test"], thresholds, data.labels),
         "test_tracks": [track.id for track in data.sides["test"].tracks],
         "test_track_probabilities": test["track_probabilities"].round(6).tolist(),
         "test_targets": data.sides["test"].targets.astype(int).tolist(),
