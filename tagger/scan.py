@@ -21,6 +21,8 @@ from tagger.model import GenreModel, ModelInfo
 from tagger.state import FileKey, StateStore
 
 AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".wav"})
+# libsndfile has no AAC/ALAC decoder: such files are reported as skipped, not failed.
+UNDECODABLE = {".m4a": "cannot decode M4A/AAC audio (libsndfile has no AAC decoder); file skipped"}
 
 
 class Status:
@@ -123,6 +125,8 @@ def analyze(path: str, model: GenreModel | None = None, windows: int | None = No
     """Decode the windows of one file and average the model's probabilities over them."""
     model = model or _worker_model
     info = model.info
+    if Path(path).suffix.lower() in UNDECODABLE:
+        return Analysis(path, skip_reason=UNDECODABLE[Path(path).suffix.lower()])
     try:
         samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows or _worker_windows)
     except audio.DecodeError as error:

@@ -134,3 +134,10 @@ def test_info_and_predict(tiny_model, make_audio):
     (record,) = json.loads(predicted.output)
     assert set(record["scores"]) == GENRE_NAMES
     assert all(0.0 <= value <= 1.0 for value in record["scores"].values())
+
+
+def test_m4a_is_skipped_with_a_reason(tmp_path, tiny_model, state_dir):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "song.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(100))
+    result = scan(tmp_path / "lib", "--model", tiny_model, "--state-dir", state_dir, "-v")
+    assert result.exit_code == 0 and "skipped 1" in result.output and "AAC" in result.output

@@ -239,15 +239,17 @@ def evaluate_run(run: Path, data_path: str | None, log: Log) -> dict:
         side = data.sides["test"]
     else:
         config.data = data_path
-        data = prepare(config, model.audio.sample_rate, log, labels=labels, split=_everything_as_test(config))
+        data = prepare(config, model.audio.sample_rate, log, labels=labels, split=_everything_as_test(config, labels))
         side = data.sides["test"]
     result = evaluate_side(model, side, thresholds, labels)
     log(result["track"]["classification_report"])
     return {"window": result["window"], "track": result["track"]}
 
 
-def _everything_as_test(config: TrainConfig) -> Split:
+def _everything_as_test(config: TrainConfig, labels: list[str]) -> Split:
+    """Every track of another dataset that carries at least one genre the model knows, as test data."""
     from trainer.data.sources import load_dataset
 
     dataset = load_dataset(Path(config.data), config.labels_from_tags)
-    return Split([], [], [track.id for track in dataset.tracks])
+    known = set(labels)
+    return Split([], [], [track.id for track in dataset.tracks if known & set(track.labels)])
