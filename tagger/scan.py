@@ -7,7 +7,6 @@ database and every tag write, so the journal's order always matches what happene
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from tagger import atomic, audio, tags
 from tagger.genres import Mode, choose, combine
 from tagger.model import GenreModel, ModelInfo
 from tagger.state import FileKey, StateStore
+from tagger.workers import analyze_in_processes
 
 AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".wav"})
 # libsndfile has no AAC/ALAC decoder: such files are reported as skipped, not failed.
@@ -109,26 +109,13 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False) -> Iterat
             yield FileResult(str(root), Status.ERROR, error="no such file or directory")
 
 
-# Worker side --------------------------------------------------------------------------------------
-
-_worker_model: GenreModel | None = None
-_worker_windows: int = 3
-
-
-def _init_worker(model_path: str, windows: int) -> None:
-    global _worker_model, _worker_windows
-    _worker_model = GenreModel(Path(model_path), threads=1)
-    _worker_windows = windows
-
-
-def analyze(path: str, model: GenreModel | None = None, windows: int | None = None) -> Analysis:
+def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
     """Decode the windows of one file and average the model's probabilities over them."""
-    model = model or _worker_model
     info = model.info
     if Path(path).suffix.lower() in UNDECODABLE:
         return Analysis(path, skip_reason=UNDECODABLE[Path(path).suffix.lower()])
     try:
-        samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows or _worker_windows)
+        samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows)
     except audio.DecodeError as error:
         return Analysis(path, error=str(error))
     except OSError as error:
@@ -137,10 +124,6 @@ def analyze(path: str, model: GenreModel | None = None, windows: int | None = No
         return Analysis(path, skip_reason="digital silence: nothing to classify")
     probabilities = model.predict(samples).mean(axis=0)
     return Analysis(path, scores=[round(float(p), 6) for p in probabilities])
-
-
-def _analyze_in_worker(path: str) -> Analysis:
-    return analyze(path)
 
 
 # Main process -------------------------------------------------------------------------------------
@@ -185,11 +168,7 @@ class Scanner:
             for path in paths:
                 yield analyze(path, self.model, self.windows)
             return
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(
-            self.options.jobs, initializer=_init_worker, initargs=(str(self.model.path), self.windows)
-        ) as pool:
-            yield from pool.imap_unordered(_analyze_in_worker, paths, chunksize=2)
+        yield from analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
 
     def _settle(self, path: Path, key: FileKey, analysis: Analysis, cached: bool) -> FileResult:
         if analysis.error:

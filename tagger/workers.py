@@ -1,0 +1,77 @@
+"""Analysis in worker processes that survives a worker crashing.
+
+A decoder that segfaults on a malicious file would break a plain process pool and hang or end the whole
+scan. Here at most ``2 × jobs`` files are in flight; when the pool breaks, each of them is analysed again
+alone in a fresh process, so the file that really crashes it is reported as an error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from tagger.model import GenreModel
+
+CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
+
+_worker_model: GenreModel | None = None
+_worker_windows: int = 3
+
+
+def _init_worker(model_path: str, windows: int) -> None:
+    global _worker_model, _worker_windows
+    _worker_model = GenreModel(Path(model_path), threads=1)
+    _worker_windows = windows
+
+
+def _analyze_in_worker(path: str):
+    from tagger.scan import analyze
+
+    return analyze(path, _worker_model, _worker_windows)
+
+
+def _executor(jobs: int, model_path: str, windows: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(model_path, windows))
+
+
+def _alone(path: str, model_path: str, windows: int, task: Callable):
+    from tagger.scan import Analysis
+
+    with _executor(1, model_path, windows) as executor:
+        try:
+            return executor.submit(task, path).result()
+        except BrokenProcessPool:
+            return Analysis(path, error=CRASHED)
+
+
+def analyze_in_processes(
+    paths: list[str], jobs: int, model_path: str, windows: int, task: Callable = _analyze_in_worker
+) -> Iterator:
+    """Analyses of ``paths`` in completion order, one per path, whatever happens to the workers.
+
+    ``task(path)`` runs in a worker after ``_init_worker`` has loaded the model there.
+    """
+    queue = deque(paths)
+    while queue:
+        suspects: list[str] = []
+        with _executor(jobs, model_path, windows) as executor:
+            in_flight: dict[Future, str] = {}
+            try:
+                while queue or in_flight:
+                    while queue and len(in_flight) < 2 * jobs:
+                        path = queue.popleft()
+                        in_flight[executor.submit(task, path)] = path
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        result = future.result()  # raises BrokenProcessPool if a worker died
+                        del in_flight[future]
+                        yield result
+            except BrokenProcessPool:
+                suspects = list(in_flight.values())
+        for suspect in suspects:
+            yield _alone(suspect, model_path, windows, task)
