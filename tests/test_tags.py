@@ -147,3 +147,18 @@ def test_wav_has_no_tag_handler(make_audio):
     assert handler_for(path) is None
     with pytest.raises(TagError, match="not supported"):
         tags.write_genres(path, ["Rock"])
+
+
+def test_undo_restores_a_v24_multi_value_genre_exactly(make_audio):
+    path = make_audio("multi.mp3")
+    add_id3(path, 4, genre=None)
+    tags_ = ID3(str(path))
+    tags_.add(TCON(encoding=Encoding.UTF16, text=["Rock", "Blues", "Ambient"]))
+    tags_.save(str(path))
+    frames = id3_frames_except_genre(path)
+    before = handler_for(path).snapshot(path)
+    write_genres(path, ["Jazz"])
+    restore_genres(path, before)
+    restored = ID3(str(path), translate=False)["TCON"]
+    assert restored.text == ["Rock", "Blues", "Ambient"] and restored.encoding == Encoding.UTF16
+    assert id3_frames_except_genre(path) == frames
