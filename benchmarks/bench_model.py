@@ -48,13 +48,15 @@ def import_seconds(repeats: int = 5) -> tuple[float, float]:
 
 def worker_peak_mib(model_path: Path) -> float:
     """Peak RSS of a process doing a worker's job: load the model, decode and classify windows."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
     code = (
-        "import resource, numpy as np\n"
+        "import numpy as np\n"
         "from tagger.model import GenreModel\n"
         f"model = GenreModel(__import__('pathlib').Path({str(model_path)!r}))\n"
         "windows = np.zeros((3, model.info.window_samples), np.float32)\n"
         "for _ in range(20): model.predict(windows)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "print(int(status) / 1024)\n"
     )
     return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
 

@@ -41,3 +41,16 @@ def test_top_db_floor_is_per_window():
     features = LogMel(params)(torch.from_numpy(np.stack([loud, quiet]))).numpy()
     for item in features:
         assert item.max() - item.min() <= params.top_db + 1e-3
+
+
+def test_factorised_spectrum_matches_torch_stft():
+    from trainer.frontend import FactorisedPowerSpectrum
+
+    params = AudioParams()
+    windows = torch.from_numpy(np.stack([tone(4.0, seed=s, frequencies=(97.0, 1234.5)) for s in range(3)]))
+    ours = FactorisedPowerSpectrum(params.n_fft, params.hop_length)(windows)
+    padded = torch.nn.functional.pad(windows.unsqueeze(1), (params.n_fft // 2,) * 2).squeeze(1)
+    reference = torch.stft(padded, params.n_fft, params.hop_length, window=torch.hann_window(params.n_fft),
+                           center=False, return_complex=True).abs().square()
+    assert ours.shape == reference.shape
+    assert torch.max(torch.abs(ours - reference)) <= 1e-5 * torch.max(reference)
