@@ -50,6 +50,11 @@ def tune_thresholds(targets: np.ndarray, probabilities: np.ndarray) -> np.ndarra
     return thresholds
 
 
+def top1_hits(targets: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Per row: is the most probable genre one of the true ones?"""
+    return targets[np.arange(len(targets)), probabilities.argmax(axis=1)] == 1
+
+
 def evaluate(targets: np.ndarray, probabilities: np.ndarray, thresholds: np.ndarray, labels: list[str]) -> dict:
     """Every figure the project reports for one set of predictions (JSON-serialisable)."""
     targets = targets.astype(np.int64)
@@ -61,8 +66,7 @@ def evaluate(targets: np.ndarray, probabilities: np.ndarray, thresholds: np.ndar
         )
         result[average] = {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
     result["exact_match_accuracy"] = float(np.mean(np.all(targets == predictions, axis=1)))
-    top1 = probabilities.argmax(axis=1)
-    result["top1_accuracy"] = float(np.mean(targets[np.arange(len(targets)), top1] == 1))
+    result["top1_accuracy"] = float(np.mean(top1_hits(targets, probabilities)))
     result["per_class"] = {
         label: {
             "tp": int(np.sum((predictions[:, i] == 1) & (targets[:, i] == 1))),
@@ -88,5 +92,4 @@ def quick_scores(targets: np.ndarray, probabilities: np.ndarray) -> tuple[float,
     """(macro F1 at threshold 0.5 with the top-1 rule, top-1 accuracy): the per-epoch curves."""
     predictions = decide(probabilities, np.full(targets.shape[1], 0.5))
     f1 = f1_score(targets.astype(np.int64), predictions, average="macro", zero_division=0)
-    top1 = probabilities.argmax(axis=1)
-    return float(f1), float(np.mean(targets[np.arange(len(targets)), top1] == 1))
+    return float(f1), float(np.mean(top1_hits(targets, probabilities)))
