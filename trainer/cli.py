@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from trainer.config import SCHEDULES
 
 
 def _log(message: str) -> None:
@@ -16,6 +17,18 @@ def _log(message: str) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Train genre models from audio, compare them, and export the winner to ONNX."""
+
+
+def _parse_channels(value: str | tuple) -> tuple[int, int, int]:
+    if isinstance(value, tuple):
+        return value
+    try:
+        channels = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        channels = ()
+    if len(channels) != 3 or min(channels) < 1:
+        raise click.BadParameter(f"{value!r}: give three positive integers, e.g. 16,32,64")
+    return channels
 
 
 def _training_options(function):
@@ -43,8 +56,24 @@ def _training_options(function):
         click.option("--dropout", type=click.FloatRange(0, 0.9), default=0.1, show_default=True),
         click.option("--frequency-channel/--no-frequency-channel", default=True, show_default=True,
                      help="Give the CNN each mel band's position as a second input channel."),
+        click.option("--channels", type=_parse_channels, default="16,32,64", show_default=True,
+                     help="Output channels of the three convolution blocks."),
+        click.option("--hidden", type=click.IntRange(1), default=64, show_default=True,
+                     help="Width of the first fully connected layer."),
+        click.option("--label-smoothing", type=click.FloatRange(0, 0.5), default=0.0, show_default=True),
+        click.option("--lr-schedule", type=click.Choice(SCHEDULES), default="plateau", show_default=True,
+                     help="plateau: ReduceLROnPlateau on validation loss; cosine; onecycle."),
+        click.option("--time-shift/--no-time-shift", default=True, show_default=True,
+                     help="Move training windows by up to half a hop at random."),
+        click.option("--gain-db", type=click.FloatRange(0), default=0.0, show_default=True,
+                     help="Augmentation: random level change within +-this many dB."),
+        click.option("--noise-probability", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                     help="Augmentation: share of windows with white noise added (10-30 dB SNR)."),
+        click.option("--mix-probability", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                     help="Augmentation: share of windows mixed with another track of the same genres."),
         click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache."),
         click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice]."),
+        click.option("--device", default="auto", show_default=True, help="auto (CUDA when available), cpu or cuda."),
     ]
     for option in reversed(options):
         function = option(function)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from trainer.data.augment import Augmentation
+
+SCHEDULES = ("plateau", "cosine", "onecycle")
+
 
 @dataclass
 class TrainConfig:
@@ -18,6 +22,7 @@ class TrainConfig:
     weight_decay: float = 1e-2
     patience: int = 15  # early stopping: epochs without a better validation score
     select_by: str = "f1"  # f1 | loss: what "better" means for early stopping and the kept checkpoint
+    lr_schedule: str = "plateau"  # plateau (ReduceLROnPlateau on validation loss) | cosine | onecycle
     lr_patience: int = 3  # ReduceLROnPlateau patience
     seed: int = 0  # weights, batch order, augmentation
     split_seed: int = 0  # the train/val/test split; fixed separately so configurations share it
@@ -30,8 +35,18 @@ class TrainConfig:
     hidden: int = 64
     dropout: float = 0.1
     frequency_channel: bool = True
+    label_smoothing: float = 0.0  # targets become y (1 - s) + s / 2 in the training loss
+    time_shift: bool = True  # move each training window by up to half a hop at random
+    gain_db: float = 0.0
+    noise_probability: float = 0.0
+    mix_probability: float = 0.0
+    device: str = "auto"  # auto (CUDA when available) | cpu | cuda
     cache_dir: str | None = None
     threads: int | None = None
+
+    def augmentation(self) -> Augmentation:
+        return Augmentation(gain_db=self.gain_db, noise_probability=self.noise_probability,
+                            mix_probability=self.mix_probability)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -39,10 +39,26 @@ class AsymmetricFocalLoss(nn.Module):
         return -(positive + negative).mean()
 
 
-def make_loss(name: str, train_targets: torch.Tensor) -> nn.Module:
-    """``bce`` (class-weighted) or ``focal`` (asymmetric focal)."""
+class SmoothedTargets(nn.Module):
+    """Label smoothing for multi-label targets: y -> y (1 - s) + s / 2, so no target is a certain 0 or 1
+    and the network is not pushed towards ever larger logits on a few dozen training tracks."""
+
+    def __init__(self, loss: nn.Module, smoothing: float) -> None:
+        super().__init__()
+        if not 0 <= smoothing < 1:
+            raise ValueError("label smoothing must lie in [0, 1)")
+        self.loss, self.smoothing = loss, smoothing
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.loss(logits, targets * (1 - self.smoothing) + self.smoothing / 2)
+
+
+def make_loss(name: str, train_targets: torch.Tensor, label_smoothing: float = 0.0) -> nn.Module:
+    """``bce`` (class-weighted) or ``focal`` (asymmetric focal), optionally with label smoothing."""
     if name == "bce":
-        return weighted_bce(train_targets)
-    if name == "focal":
-        return AsymmetricFocalLoss()
-    raise ValueError(f"unknown loss {name!r}: choose bce or focal")
+        loss = weighted_bce(train_targets)
+    elif name == "focal":
+        loss = AsymmetricFocalLoss()
+    else:
+        raise ValueError(f"unknown loss {name!r}: choose bce or focal")
+    return SmoothedTargets(loss, label_smoothing) if label_smoothing else loss

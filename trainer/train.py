@@ -20,6 +20,7 @@ from trainer.data.split import Split, group_key
 from trainer.data.windows import WindowDataset
 from trainer.losses import make_loss
 from trainer.model import ModelConfig, SpectrogramCNN
+from trainer.schedule import Schedule
 from trainer.run_dir import (
     CHECKPOINT, CONFIG, CONFUSION, CURVES, HISTORY, METRICS, SPLIT, load_checkpoint, read_json, save_checkpoint,
     write_json,
@@ -35,8 +36,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def windows_of(side: SplitData, audio: AudioParams, jitter: bool = False, seed: int = 0) -> WindowDataset:
-    return WindowDataset(side.waveforms, side.targets, audio.window_samples, audio.hop_samples, jitter, seed)
+def windows_of(side: SplitData, audio: AudioParams) -> WindowDataset:
+    """Evaluation windows: exactly on the hop grid, unaugmented."""
+    return WindowDataset(side.waveforms, side.targets, audio.window_samples, audio.hop_samples)
 
 
 @torch.no_grad()
@@ -47,48 +49,63 @@ def predict(model: SpectrogramCNN, dataset: WindowDataset) -> np.ndarray:
     return np.concatenate([torch.sigmoid(model(batch)).numpy() for batch, _, _ in loader])
 
 
-def _epoch(model, loader, loss_fn, optimizer=None) -> tuple[float, np.ndarray, np.ndarray]:
+def resolve_device(name: str) -> torch.device:
+    """``auto`` takes the GPU when torch sees one; the CPU otherwise."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _epoch(model, loader, loss_fn, device: torch.device, optimizer=None, schedule: Schedule | None = None,
+           ) -> tuple[float, np.ndarray, np.ndarray]:
     """One pass; trains when an optimizer is given. Returns (mean loss, probabilities, targets)."""
     training = optimizer is not None
     model.train(training)
     total, count, outputs, targets = 0.0, 0, [], []
     with torch.set_grad_enabled(training):
         for batch, target, _ in loader:
-            logits = model(batch)
-            loss = loss_fn(logits, target)
+            logits = model(batch.to(device, non_blocking=True))
+            loss = loss_fn(logits, target.to(device, non_blocking=True))
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                schedule.after_batch()
             total += loss.item() * len(batch)
             count += len(batch)
-            outputs.append(torch.sigmoid(logits.detach()).numpy())
+            outputs.append(torch.sigmoid(logits.detach()).cpu().numpy())
             targets.append(target.numpy())
     return total / max(count, 1), np.concatenate(outputs), np.concatenate(targets)
 
 
 def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> list[dict]:
-    """Train with AdamW and ReduceLROnPlateau on validation loss; keep the best weights; early-stop.
+    """Train with AdamW and a learning-rate schedule (ReduceLROnPlateau on validation loss by default);
+    keep the best weights; early-stop. Returns the history; the model ends on the CPU.
 
     "Best" is the validation macro F1 by default (``select_by``): with a few validation tracks the
     class-weighted loss is a noisy guide that picks under-trained early epochs. The curves are re-plotted
     after every epoch so a long run can be watched.
     """
     audio = model.audio
-    train_windows = windows_of(data.sides["train"], audio, jitter=True, seed=config.seed)
+    device = resolve_device(config.device)
+    model.to(device)
+    log(f"training on {device}")
+    train_side = data.sides["train"]
+    train_windows = WindowDataset(train_side.waveforms, train_side.targets, audio.window_samples, audio.hop_samples,
+                                  jitter=config.time_shift, seed=config.seed, augmentation=config.augmentation())
     generator = torch.Generator().manual_seed(config.seed)
     train_loader = DataLoader(train_windows, batch_size=config.batch_size, shuffle=True, generator=generator)
     val_loader = DataLoader(windows_of(data.sides["val"], audio), batch_size=EVAL_BATCH)
-    loss_fn = make_loss(config.loss, torch.as_tensor(data.sides["train"].targets))
+    loss_fn = make_loss(config.loss, torch.as_tensor(train_side.targets), config.label_smoothing).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=config.lr_patience)
+    schedule = Schedule(config.lr_schedule, optimizer, config.epochs, len(train_loader), config.lr_patience)
     history: list[dict] = []
     best_score, best_state, stale = -float("inf"), copy.deepcopy(model.state_dict()), 0
     for epoch in range(1, config.epochs + 1):
         started = time.monotonic()
-        train_loss, train_p, train_t = _epoch(model, train_loader, loss_fn, optimizer)
-        val_loss, val_p, val_t = _epoch(model, val_loader, loss_fn)
-        scheduler.step(val_loss)
+        train_loss, train_p, train_t = _epoch(model, train_loader, loss_fn, device, optimizer, schedule)
+        val_loss, val_p, val_t = _epoch(model, val_loader, loss_fn, device)
+        schedule.after_epoch(val_loss)
         train_f1, train_acc = metrics.quick_scores(train_t, train_p)
         val_f1, val_acc = metrics.quick_scores(val_t, val_p)
         entry = {
@@ -114,6 +131,7 @@ def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Pat
             log(f"early stop: no better validation {config.select_by} for {config.patience} epochs")
             break
     model.load_state_dict(best_state)
+    model.to("cpu")
     return history
 
 

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from tagger.audio import fit_length
+from trainer.data.augment import Augmentation, augment
 
 
 def grid_starts(length: int, window: int, hop: int) -> list[int]:
@@ -21,6 +22,8 @@ class WindowDataset(Dataset):
 
     With ``jitter`` (training) each window start moves by up to half a hop at random, so every epoch
     sees slightly different excerpts; without it (evaluation) windows sit exactly on the hop grid.
+    ``augmentation`` (training) changes each excerpt further; its mixing partner is a random excerpt of
+    another track with exactly the same labels.
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class WindowDataset(Dataset):
         hop: int,
         jitter: bool = False,
         seed: int = 0,
+        augmentation: Augmentation | None = None,
     ) -> None:
         self.waveforms = waveforms
         self.targets = torch.as_tensor(targets, dtype=torch.float32)
@@ -38,6 +42,10 @@ class WindowDataset(Dataset):
         self.hop = hop
         self.jitter = jitter
         self.rng = np.random.default_rng(seed)
+        self.augmentation = augmentation if augmentation is not None and augmentation.active else None
+        rows = [tuple(row) for row in np.asarray(targets)]
+        self.partners = [[other for other, row in enumerate(rows) if row == own and other != track]
+                         for track, own in enumerate(rows)]
         self.index = [
             (track, start)
             for track, waveform in enumerate(waveforms)
@@ -53,8 +61,20 @@ class WindowDataset(Dataset):
         if self.jitter and len(waveform) > self.window:
             shift = int(self.rng.integers(-self.hop // 2, self.hop // 2 + 1))
             start = int(np.clip(start + shift, 0, len(waveform) - self.window))
-        excerpt = fit_length(waveform[start : start + self.window], self.window)
+        excerpt = self._excerpt(track, start)
+        if self.augmentation is not None:
+            excerpt = augment(excerpt, self._random_partner_excerpt(track), self.augmentation, self.rng)
         return torch.from_numpy(np.ascontiguousarray(excerpt, dtype=np.float32)), self.targets[track], track
+
+    def _excerpt(self, track: int, start: int) -> np.ndarray:
+        return fit_length(self.waveforms[track][start : start + self.window], self.window)
+
+    def _random_partner_excerpt(self, track: int) -> np.ndarray | None:
+        if not self.partners[track] or self.augmentation.mix_probability == 0:
+            return None
+        partner = self.partners[track][int(self.rng.integers(len(self.partners[track])))]
+        latest = max(len(self.waveforms[partner]) - self.window, 0)
+        return self._excerpt(partner, int(self.rng.integers(latest + 1)))
 
     def track_indices(self) -> np.ndarray:
         return np.array([track for track, _ in self.index])
