@@ -41,3 +41,34 @@ def test_missing_metadata_is_a_clear_error():
 def test_export_of_a_missing_checkpoint_fails_cleanly(tmp_path):
     with pytest.raises(ExportError):
         export_checkpoint(tmp_path / "nothing.pt", tmp_path / "out.onnx")
+
+
+def test_mel_filter_bank_is_stored_in_half_precision_and_cast_back(tiny_model):
+    graph = onnx.load(str(tiny_model))
+    casts = [node for node in graph.graph.node if node.op_type == "Cast"]
+    halves = [node for node in graph.graph.node if node.op_type == "Constant"
+              and node.attribute[0].t.data_type == onnx.TensorProto.FLOAT16]
+    assert len(halves) == 1 and list(halves[0].attribute[0].t.dims) == [128, 1025]
+    assert any(cast.input[0] == halves[0].output[0] for cast in casts)
+
+
+def test_only_constants_exact_in_half_precision_are_halved():
+    from onnx import helper, numpy_helper
+
+    from export.onnx_export import store_exact_constants_in_half
+
+    exact = np.full((300, 300), 0.5, np.float32)
+    inexact = exact + np.float32(1e-6)
+    nodes = [helper.make_node("Constant", [], [name], value=numpy_helper.from_array(values, name))
+             for name, values in (("exact", exact), ("inexact", inexact))]
+    nodes.append(helper.make_node("Add", ["exact", "inexact"], ["sum"]))
+    graph = helper.make_model(helper.make_graph(
+        nodes, "g", [], [helper.make_tensor_value_info("sum", onnx.TensorProto.FLOAT, [300, 300])]))
+    store_exact_constants_in_half(graph)
+    onnx.checker.check_model(graph)
+    types = {n.output[0]: n.attribute[0].t.data_type for n in graph.graph.node if n.op_type == "Constant"}
+    assert types == {"exact_float16": onnx.TensorProto.FLOAT16, "inexact": onnx.TensorProto.FLOAT}
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert np.array_equal(session.run(None, {})[0], exact + inexact)
