@@ -48,7 +48,10 @@ echo "installed size of the tagger's environment on arm64: $(du -sh "$root/opt/t
 
 echo "== the same files on both architectures"
 rm -rf "$work/files" && mkdir -p "$work/files"
-find "$audio_dir" -name '*.mp3' | sort | head -n "${TRACKS:-6}" | while read -r f; do cp "$f" "$work/files/"; done
+# One track of each genre (GTZAN names: genre.number.mp3), writable: the shared data is read-only.
+find "$audio_dir" -name '*.mp3' | sort | awk -F/ '{ g = $NF; sub(/\..*/, "", g); if (!(g in seen)) { seen[g] = 1; print } }' \
+  | head -n "${TRACKS:-6}" | while read -r f; do cp "$f" "$work/files/"; done
+chmod -R u+w "$work/files"
 rm -rf "$root/files" && cp -r "$work/files" "$root/files"
 mkdir -p "$work/x86" && rm -rf "$work/x86/files" && cp -r "$work/files" "$work/x86/files"
 

@@ -53,7 +53,7 @@ def worker_peak_mib(model_path: Path) -> float:
         "import numpy as np\n"
         "from tagger.model import GenreModel\n"
         f"model = GenreModel(__import__('pathlib').Path({str(model_path)!r}))\n"
-        "windows = np.zeros((3, model.info.window_samples), np.float32)\n"
+        "windows = np.zeros((model.info.inference_windows, model.info.window_samples), np.float32)\n"
         "for _ in range(20): model.predict(windows)\n"
         "status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
         "print(int(status) / 1024)\n"
@@ -85,7 +85,7 @@ def main() -> None:
         + table(["measure", "value"], [
             ["`import tagger, tagger.cli` (interpreter start subtracted)", f"{imported - bare:.3f} s"],
             ["python start-up alone", f"{bare:.3f} s"],
-            ["peak RSS of a worker (model loaded, 20 batches of 3 windows)", f"{peak:.0f} MiB"],
+            ["peak RSS of a worker (model loaded, 20 batches of one track's windows)", f"{peak:.0f} MiB"],
         ])
     )
     print(body)
