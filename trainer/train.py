@@ -79,8 +79,9 @@ def _epoch(model, loader, loss_fn, device: torch.device, optimizer=None, schedul
 
 
 def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> list[dict]:
-    """Train with AdamW and a learning-rate schedule (ReduceLROnPlateau on validation loss by default);
-    keep the best weights; early-stop. Returns the history; the model ends on the CPU.
+    """Train with AdamW and a learning-rate schedule (one-cycle by default, which beat ReduceLROnPlateau on
+    validation loss in the ablation study); keep the best weights; early-stop. Returns the history; the
+    model ends on the CPU.
 
     "Best" is the validation macro F1 by default (``select_by``): with a few validation tracks the
     class-weighted loss is a noisy guide that picks under-trained early epochs. The curves are re-plotted
