@@ -57,7 +57,7 @@ def main() -> None:
     samples = stats.bootstrap_indices(np.arange(len(tracks)), REPLICATES, 0)
     rows = []
     for name, hits in (("top-1 accuracy", np.array(top1)), ("a written genre is right", np.array(tagged_right))):
-        low, high = stats.interval(np.array([hits[s].mean() for s in samples]))
+        low, high = stats.mean_interval(hits, samples)
         rows.append([name, f"{hits.mean():.3f}", f"[{low:.3f}, {high:.3f}]"])
     majority = max(np.unique([t.labels[0] for t in tracks], return_counts=True)[1]) / len(tracks)
     rows += [["chance (uniform over genres)", f"{1 / len(labels):.3f}", ""], ["majority genre", f"{majority:.3f}", ""]]

@@ -110,7 +110,7 @@ def judge(variant: dict, baseline: dict, replicates: int = 2000) -> dict:
     return {
         "pooled_top1": float(variant["hits"].mean()),
         "delta": float(difference.mean()),
-        "delta_interval": stats.interval(np.array([difference[s].mean() for s in samples])),
+        "delta_interval": stats.mean_interval(difference, samples),
         "mcnemar_p": stats.mcnemar_p(variant["hits"], baseline["hits"]),
     }
 

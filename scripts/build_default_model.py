@@ -52,7 +52,7 @@ def baseline_on_split(run: Path, replicates: int) -> dict:
     correct = result["test_probabilities"].argmax(1) == data.sides["test"].targets.argmax(1)
     groups = np.array([track.id for track in data.sides["test"].tracks])
     samples = stats.bootstrap_indices(groups, replicates, 0)
-    result["top1_interval"] = stats.interval(np.array([correct[s].mean() for s in samples]))
+    result["top1_interval"] = stats.mean_interval(correct, samples)
     result.pop("test_probabilities")
     return result
 

@@ -97,7 +97,7 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
             "macro_f1_interval": stats.interval(
                 stats.replicate_scores(stats.macro_f1, targets, p.decided, samples)),
             "top1_accuracy": float(correct.mean()),
-            "top1_interval": stats.interval(np.array([correct[index].mean() for index in samples])),
+            "top1_interval": stats.mean_interval(correct, samples),
             "seed_weighted_f1": seed_f1,
             "seed_mean": float(np.mean(seed_f1)),
             "seed_std": float(np.std(seed_f1, ddof=1)) if len(seed_f1) > 1 else None,

@@ -62,6 +62,11 @@ def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def mean_interval(values: np.ndarray, samples: list[np.ndarray], level: float = 0.95) -> tuple[float, float]:
+    """Bootstrap interval of the mean of per-track ``values`` (hits, differences) over ``samples``."""
+    return interval(np.array([values[index].mean() for index in samples]), level)
+
+
 def paired_bootstrap_p(differences: np.ndarray) -> float:
     """Two-sided p-value of 'no difference' from the bootstrap distribution of a paired difference.
 
