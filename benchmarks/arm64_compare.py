@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table  # noqa: E402
-from tagger.model import DEFAULT_MODEL_PATH  # noqa: E402
+from benchmarks.common import record, table
+from tagger.model import DEFAULT_MODEL_PATH
 
 TOLERANCE = 1e-4
 
@@ -56,11 +56,13 @@ def main() -> None:
     for name, model in models.items():
         shutil.copyfile(model, root / "models" / model.name)
         x86, x86_seconds = predict([], x86_tagger, str(model), [str(arguments.x86_files / f) for f in files])
-        arm64, arm_seconds = predict(arm, "/opt/tagger/bin/tagger", f"/models/{model.name}", [f"/files/{f}" for f in files])
+        arm64, arm_seconds = predict(arm, "/opt/tagger/bin/tagger", f"/models/{model.name}",
+                                     [f"/files/{f}" for f in files])
         worst = max(abs(x86[f][g] - arm64[f][g]) for f in files for g in x86[f])
         same_top = sum(max(x86[f], key=x86[f].get) == max(arm64[f], key=arm64[f].get) for f in files)
         results[name] = arm64
-        rows.append([name, len(files), f"{same_top}/{len(files)}", f"{worst:.1e}", "yes" if worst <= TOLERANCE else "NO",
+        within = "yes" if worst <= TOLERANCE else "NO"
+        rows.append([name, len(files), f"{same_top}/{len(files)}", f"{worst:.1e}", within,
                      f"{x86_seconds / len(files):.2f}", f"{arm_seconds / len(files):.2f}"])
 
     # Tags: scan --write-tags on both sides, then compare the files byte for byte.
@@ -103,7 +105,7 @@ def instruction_count(arm: list[str], files: list[str]) -> str:
     if shutil.which("perf") is None:
         return "Instruction count: not measured (`perf` is not installed here)."
     completed = subprocess.run(["perf", "stat", "-x,", "-e", "instructions", *arm, "/opt/tagger/bin/tagger",
-                                "predict", f"/files/{files[0]}"], capture_output=True, text=True)
+                                "predict", f"/files/{files[0]}"], check=False, capture_output=True, text=True)
     for line in completed.stderr.splitlines():
         if line.endswith(",instructions") or ",instructions," in line:
             value = line.split(",")[0]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tagger on 64-bit ARM (Raspberry Pi class) under qemu user-mode emulation and compares it
-# with x86-64 on the same files. Needs root (debootstrap, binfmt_misc) and Debian's package mirror.
+# with x86-64 on the same files. Needs root (debootstrap, binfmt_misc) and Debian's package mirror
+# (debootstrap's default).
 # Not part of the test suite: it takes several minutes.
 #
 #   sudo benchmarks/arm64_emulated.sh [AUDIO_DIR] [WORK_DIR]
@@ -30,7 +31,7 @@ if [ ! -x "$root/usr/bin/python3" ]; then
   echo "== debootstrap arm64 Debian (bookworm, minbase + python3) into $root"
   mkdir -p "$work"
   debootstrap --arch=arm64 --variant=minbase --include=python3,python3-venv,ca-certificates \
-    bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log"
+    bookworm "$root" >"$work/debootstrap.log"  # debootstrap's default mirror
 fi
 
 echo "== the tagger's wheel and its light dependencies (aarch64 wheels from the package index)"

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table  # noqa: E402
-from trainer.audio_params import AudioParams  # noqa: E402
-from trainer.frontend import LogMel  # noqa: E402
+from benchmarks.common import record, table
+from trainer.audio_params import AudioParams
+from trainer.frontend import LogMel
 
 
 class StftLogMel(LogMel):

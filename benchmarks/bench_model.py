@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table  # noqa: E402
-from tagger.model import DEFAULT_MODEL_PATH, GenreModel  # noqa: E402
+from benchmarks.common import record, table
+from tagger.model import DEFAULT_MODEL_PATH, GenreModel
 
 
 def latency_ms(model: GenreModel, batch: int, repeats: int = 30) -> float:

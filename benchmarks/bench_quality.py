@@ -1,4 +1,4 @@
-"""Quality of the SHIPPED model as the tagger runs it: tagger.scan.analyze on the held-out test tracks.
+"""Quality of the SHIPPED model as the tagger runs it: tagger.analysis.analyze on the held-out test tracks.
 
 The test tracks are those of the shipped model's split (split seed 0 of the labelled data, recomputed with
 the trainer's own split function), so no track here was seen in training or threshold tuning. This checks
@@ -19,9 +19,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.common import record, table  # noqa: E402
+from tagger.analysis import analyze  # noqa: E402
 from tagger.genres import choose  # noqa: E402
 from tagger.model import GenreModel  # noqa: E402
-from tagger.scan import analyze  # noqa: E402
 from trainer import stats  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data.sources import load_dataset  # noqa: E402

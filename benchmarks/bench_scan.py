@@ -20,9 +20,9 @@ import numpy as np
 import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table  # noqa: E402
-from tagger.audio import read_windows  # noqa: E402
-from tagger.model import GenreModel  # noqa: E402
+from benchmarks.common import record, table
+from tagger.audio import read_windows
+from tagger.model import GenreModel
 
 SECONDS, RATE = 240, 44_100
 

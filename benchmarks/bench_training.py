@@ -9,25 +9,27 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table  # noqa: E402
-from trainer.audio_params import AudioParams  # noqa: E402
-from trainer.compare import DEFAULT_GRID  # noqa: E402
-from trainer.config import TrainConfig as RECIPE  # noqa: E402
-from trainer.losses import make_loss  # noqa: E402
-from trainer.model import ModelConfig, SpectrogramCNN  # noqa: E402
+from benchmarks.common import record, table
+from trainer.audio_params import AudioParams
+from trainer.compare import DEFAULT_GRID
+from trainer.config import TrainConfig
+from trainer.losses import make_loss
+from trainer.model import SpectrogramCNN
 
 BATCH, CLASSES = 32, 10
+RECIPE = TrainConfig(data="", out="")  # the shipped recipe's defaults
 
 
 def windows_per_second(attention: bool, loss_name: str, batches: int) -> float:
     torch.manual_seed(0)
     audio = AudioParams()
-    config = ModelConfig(CLASSES, RECIPE.channels, RECIPE.hidden, RECIPE.dropout, attention)
+    config = replace(RECIPE, attention=attention).model_config(CLASSES)
     model = SpectrogramCNN(config, audio).train()
     targets = torch.nn.functional.one_hot(torch.randint(0, CLASSES, (BATCH,)), CLASSES).float()
     loss_fn = make_loss(loss_name, targets, RECIPE.label_smoothing)
@@ -57,7 +59,8 @@ def main() -> None:
         rate = windows_per_second(attention, loss_name, arguments.batches)
         rows.append([name, f"{rate:.0f}", f"{14 * 67 / rate:.1f}"])
     body = (
-        f"The default recipe's model ({RECIPE.channels} channels), batch {BATCH}, {arguments.threads} torch threads, {arguments.batches} timed batches after a warm-up. "
+        f"The default recipe's model ({RECIPE.channels} channels), batch {BATCH}, {arguments.threads} torch "
+        f"threads, {arguments.batches} timed batches after a warm-up. "
         "The last column is the training pass of one epoch on the GTZAN part's 67 training tracks "
         "(14 windows each), validation not included.\n\n"
         + table(["configuration", "windows/s", "s per epoch (train pass)"], rows)

@@ -19,7 +19,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
 def table(headers: list[str], rows: list[list]) -> str:
@@ -34,7 +35,8 @@ def record(section: str, body: str) -> None:
     """Replace (or add) ``## section`` in RESULTS.md, stamped with the date and the machine."""
     stamp = f"_{datetime.date.today().isoformat()} on {machine()}_"
     block = f"## {section}\n\n{stamp}\n\n{body.strip()}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nWritten by the scripts in `benchmarks/`.\n"
+    header = "# Benchmark results\n\nWritten by the scripts in `benchmarks/`.\n"
+    text = RESULTS.read_text() if RESULTS.exists() else header
     parts = text.split("\n## ")
     kept = [parts[0].rstrip() + "\n"] + [f"## {p.rstrip()}\n" for p in parts[1:] if not p.startswith(section + "\n")]
-    RESULTS.write_text("\n".join(kept + [block]))
+    RESULTS.write_text("\n".join([*kept, block]))

@@ -17,7 +17,7 @@ import onnx
 import onnx.numpy_helper
 import torch
 
-from tagger.model import INPUT_NAME, OUTPUT_NAME, MetadataKeys
+from tagger.model import DEFAULT_INFERENCE_WINDOWS, INPUT_NAME, OUTPUT_NAME, MetadataKeys
 from trainer.model import SpectrogramCNN
 from trainer.run_dir import CONFIG, SPLIT, load_checkpoint, read_json
 
@@ -72,7 +72,7 @@ def metadata_for(model: SpectrogramCNN, checkpoint: dict, inference_windows: int
         MetadataKeys.SAMPLE_RATE: str(model.audio.sample_rate),
         MetadataKeys.WINDOW_SECONDS: str(model.audio.window_seconds),
         MetadataKeys.HOP_SECONDS: str(model.audio.hop_seconds),
-        MetadataKeys.THRESHOLDS: json.dumps(dict(zip(labels, checkpoint["thresholds"]))),
+        MetadataKeys.THRESHOLDS: json.dumps(dict(zip(labels, checkpoint["thresholds"], strict=True))),
         MetadataKeys.INFERENCE_WINDOWS: str(inference_windows),
         MetadataKeys.MODEL_VERSION: version,
         MetadataKeys.METRICS: json.dumps(checkpoint.get("metrics", {})),
@@ -172,7 +172,7 @@ def check_parity(model: SpectrogramCNN, path: Path, inputs: dict[str, np.ndarray
 
 
 def export_checkpoint(
-    source: Path, destination: Path, quantize: str | None = None, inference_windows: int = 3,
+    source: Path, destination: Path, quantize: str | None = None, inference_windows: int = DEFAULT_INFERENCE_WINDOWS,
     model_version: str | None = None,
 ) -> ExportReport:
     """Export ``source`` (run directory or checkpoint file) to ``destination`` and verify it.

@@ -51,6 +51,6 @@ def quantize_int8(float_model: Path, calibration: np.ndarray, calibration_kind: 
         "size_bytes": destination.stat().st_size,
         "max_abs_difference": float(np.max(np.abs(reference - approximate))),
         "top1_agreement": float(np.mean(reference.argmax(1) == approximate.argmax(1))),
-        "windows": int(len(calibration)),
+        "windows": len(calibration),
         "windows_kind": calibration_kind,
     }

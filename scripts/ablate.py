@@ -35,19 +35,19 @@ from trainer.run_dir import METRICS, read_json  # noqa: E402
 
 # The seed's recipe with every option of this study switched off (explicit, so that changing the
 # trainer's defaults later does not change what "baseline" means here).
-BASELINE = dict(attention=True, loss="bce", lr_schedule="plateau", label_smoothing=0.0, time_shift=True,
-                gain_db=0.0, noise_probability=0.0, mix_probability=0.0, channels=(16, 32, 64), hidden=64)
+BASELINE = {"attention": True, "loss": "bce", "lr_schedule": "plateau", "label_smoothing": 0.0, "time_shift": True,
+            "gain_db": 0.0, "noise_probability": 0.0, "mix_probability": 0.0, "channels": (16, 32, 64), "hidden": 64}
 # name -> (group, overrides). Variants of one group exclude each other; the combination takes the best.
 VARIANTS: dict[str, tuple[str, dict]] = {
-    "no-time-shift": ("time shift", dict(time_shift=False)),
-    "gain-6dB": ("gain", dict(gain_db=6.0)),
-    "noise": ("noise", dict(noise_probability=0.5)),
-    "mix-same-genre": ("mixing", dict(mix_probability=0.5)),
-    "narrow-8-16-32": ("width", dict(channels=(8, 16, 32), hidden=32)),
-    "wide-32-64-128": ("width", dict(channels=(32, 64, 128), hidden=128)),
-    "label-smoothing-0.1": ("label smoothing", dict(label_smoothing=0.1)),
-    "cosine-lr": ("schedule", dict(lr_schedule="cosine")),
-    "onecycle-lr": ("schedule", dict(lr_schedule="onecycle")),
+    "no-time-shift": ("time shift", {"time_shift": False}),
+    "gain-6dB": ("gain", {"gain_db": 6.0}),
+    "noise": ("noise", {"noise_probability": 0.5}),
+    "mix-same-genre": ("mixing", {"mix_probability": 0.5}),
+    "narrow-8-16-32": ("width", {"channels": (8, 16, 32), "hidden": 32}),
+    "wide-32-64-128": ("width", {"channels": (32, 64, 128), "hidden": 128}),
+    "label-smoothing-0.1": ("label smoothing", {"label_smoothing": 0.1}),
+    "cosine-lr": ("schedule", {"lr_schedule": "cosine"}),
+    "onecycle-lr": ("schedule", {"lr_schedule": "onecycle"}),
 }
 COMBINED = "combined"
 COMBINED_SAME_WIDTH = "combined-same-width"
@@ -197,7 +197,8 @@ def main() -> None:
     (args.work / "ablations.json").write_text(json.dumps(
         {"splits": splits, "baseline": BASELINE, "variants": {n: VARIANTS[n][1] for n in names},
          "combinations": combinations, "judged": judged,
-         "results": {n: {k: v for k, v in r.items() if k != "hits"} for n, r in results.items()}}, indent=1, default=list))
+         "results": {n: {k: v for k, v in r.items() if k != "hits"} for n, r in results.items()}},
+        indent=1, default=list))
     print(report)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -25,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from export.onnx_export import export_checkpoint  # noqa: E402
-from tagger.model import GenreModel  # noqa: E402
+from tagger.model import DEFAULT_INFERENCE_WINDOWS, GenreModel  # noqa: E402
 from trainer import stats  # noqa: E402
+from trainer.audio_params import AudioParams  # noqa: E402
 from trainer.baseline import fit_and_score  # noqa: E402
 from trainer.compare import DEFAULT_GRID, compare_candidates, markdown, train_grid, write_outputs  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
@@ -36,7 +38,6 @@ from trainer.run_dir import CONFIG, CONFUSION, METRICS, SPLIT, read_json  # noqa
 
 MODELS = ROOT / "tagger" / "models"
 ABLATIONS = ROOT / "runs" / "ablations" / "ablations.md"
-INFERENCE_WINDOWS = 5  # the ablation study's windows-per-track table: 5 is at the top for the chosen recipe
 
 
 def log(message: str) -> None:
@@ -47,8 +48,9 @@ def baseline_on_split(run: Path, replicates: int) -> dict:
     """The SVM on the winner's exact split, with a bootstrap interval of its top-1 accuracy."""
     config = TrainConfig.from_dict(read_json(run / CONFIG))
     saved = read_json(run / SPLIT)
-    data = prepare(config, 22_050, lambda _: None, Split(saved["train"], saved["val"], saved["test"]))
-    result = fit_and_score(data, 22_050, log, seed=config.split_seed)
+    sample_rate = AudioParams().sample_rate  # the rate the CNN runs were trained at
+    data = prepare(config, sample_rate, lambda _: None, Split(saved["train"], saved["val"], saved["test"]))
+    result = fit_and_score(data, sample_rate, log, seed=config.split_seed)
     correct = result["test_probabilities"].argmax(1) == data.sides["test"].targets.argmax(1)
     groups = np.array([track.id for track in data.sides["test"].tracks])
     samples = stats.bootstrap_indices(groups, replicates, 0)
@@ -100,6 +102,11 @@ def selection_caveat(shipped_top1: float) -> list[str]:
     ]
 
 
+def relative(path: Path) -> str:
+    """``path`` as the card shows it: relative to the repository, never this machine's absolute path."""
+    return os.path.relpath(path.resolve(), ROOT)
+
+
 def model_card(args, comparison: dict, winner_run: Path, baseline: dict, export_lines: list[str]) -> str:
     metrics = read_json(winner_run / METRICS)
     config = read_json(winner_run / CONFIG)
@@ -128,28 +135,28 @@ def model_card(args, comparison: dict, winner_run: Path, baseline: dict, export_
         f"Track-level, stratified by genre, split seed {split['seed']}: {len(split['train'])} training, "
         f"{len(split['val'])} validation (early stopping, learning-rate schedule, threshold tuning) and "
         f"{len(split['test'])} test tracks that neither training nor tuning saw. The track ids are in "
-        f"`{winner_run}/split.json` after regeneration.",
+        f"`{relative(winner_run)}/split.json` after regeneration.",
         "",
         "## Training",
-        f"`python scripts/build_default_model.py --data {args.data} --epochs {args.epochs} --seeds {args.seeds}` "
+        f"`python scripts/build_default_model.py --data {relative(args.data)} --epochs {args.epochs} "
+        f"--seeds {args.seeds}` "
         f"(fixed seeds). Winner's configuration: attention {config['attention']}, loss {config['loss']}, "
         f"learning rate {config['learning_rate']}, dropout {config['dropout']}, weight decay {config['weight_decay']}, "
         f"{metrics['epochs']} epochs ({metrics['seconds_per_epoch']} s each, device {config.get('device', 'cpu')}); "
         f"recipe: {config['channels']} channels, {config.get('lr_schedule', 'plateau')} learning-rate schedule, label "
         f"smoothing {config.get('label_smoothing', 0)}, augmentation gain ±{config.get('gain_db', 0)} dB, noise "
         f"{config.get('noise_probability', 0)}, same-genre mixing {config.get('mix_probability', 0)}. "
-        f"The tagger analyses {INFERENCE_WINDOWS} windows per track.",
+        f"The tagger analyses {DEFAULT_INFERENCE_WINDOWS} windows per track.",
         "",
         "## Held-out test metrics (track level: window probabilities averaged per track)",
         "",
         "| measure | CNN (shipped) | SVM baseline (MFCC, chroma, contrast) | chance | majority |",
         "| --- | --- | --- | --- | --- |",
-        f"| top-1 accuracy | {track['top1_accuracy']:.3f} [{chosen['top1_interval'][0]:.3f}, {chosen['top1_interval'][1]:.3f}] "
-        f"| {baseline['test_top1_accuracy']:.3f} [{baseline['top1_interval'][0]:.3f}, {baseline['top1_interval'][1]:.3f}] "
+        f"| top-1 accuracy | {stats.with_interval(track['top1_accuracy'], chosen['top1_interval'])} "
+        f"| {stats.with_interval(baseline['test_top1_accuracy'], baseline['top1_interval'])} "
         f"| 0.100 | {max(np.bincount(np.array(metrics['test_targets']).argmax(1))) / track['n']:.3f} |",
-        f"| weighted F1 | {track['weighted']['f1']:.3f} [{chosen['weighted_f1_interval'][0]:.3f}, "
-        f"{chosen['weighted_f1_interval'][1]:.3f}] | | | |",
-        f"| macro F1 | {track['macro']['f1']:.3f} [{chosen['macro_f1_interval'][0]:.3f}, {chosen['macro_f1_interval'][1]:.3f}] | | | |",
+        f"| weighted F1 | {stats.with_interval(track['weighted']['f1'], chosen['weighted_f1_interval'])} | | | |",
+        f"| macro F1 | {stats.with_interval(track['macro']['f1'], chosen['macro_f1_interval'])} | | | |",
         f"| samples F1 | {track['samples']['f1']:.3f} | | | |",
         "",
         *selection_caveat(track["top1_accuracy"]),
@@ -177,8 +184,8 @@ def model_card(args, comparison: dict, winner_run: Path, baseline: dict, export_
         f"{speed(MODELS / 'default.onnx'):.1f} ms per 4 s window on one thread (this machine).",
     ]
     if int8.is_file():
-        lines.append(f"- `default.int8.onnx` (CNN weights INT8, front end float): {int8.stat().st_size / 1024:.0f} KiB, "
-                     f"{speed(int8):.1f} ms per window.")
+        lines.append(f"- `default.int8.onnx` (CNN weights INT8, front end float): "
+                     f"{int8.stat().st_size / 1024:.0f} KiB, {speed(int8):.1f} ms per window.")
     lines += ["", "Export check:", "", "```", *export_lines, "```", ""]
     return "\n".join(lines)
 
@@ -200,7 +207,8 @@ def main() -> None:
     log(f"winner: {winner_run}")
     baseline = baseline_on_split(winner_run, args.bootstrap)
     MODELS.mkdir(parents=True, exist_ok=True)
-    report = export_checkpoint(winner_run, MODELS / "default.onnx", quantize="int8", inference_windows=INFERENCE_WINDOWS,
+    report = export_checkpoint(winner_run, MODELS / "default.onnx", quantize="int8",
+                               inference_windows=DEFAULT_INFERENCE_WINDOWS,
                                model_version=f"gtzan-part-{comparison['winner']['name']}-{time.strftime('%Y%m%d')}")
     shutil.copyfile(winner_run / CONFUSION, MODELS / "confusion.png")
     card = model_card(args, comparison, winner_run, baseline, report.lines())

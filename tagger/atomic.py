@@ -8,6 +8,7 @@ a crash can leave.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
@@ -62,10 +63,9 @@ def rewrite(path: Path, edit: Callable[[Path], None]) -> None:
         shutil.copyfile(path, temporary)
         shutil.copymode(path, temporary)
         status = path.stat()
-        try:
+        # Only root may give files away; otherwise the copy belongs to the user running us.
+        with contextlib.suppress(OSError):
             os.chown(temporary, status.st_uid, status.st_gid)
-        except OSError:
-            pass  # only root may give files away; the copy then belongs to the user running us
         edit(temporary)
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())

@@ -99,7 +99,8 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
 @_state_dir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
-def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, windows, report, force, state_dir, verbose):
+def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, windows, report, force, state_dir,
+         verbose):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
     from tagger.report import summary, write_report
@@ -188,8 +189,8 @@ def info(model_path):
                f"{meta.inference_windows} per track")
     click.echo(f"training data:  {meta.training_data}")
     click.echo("genres and thresholds:")
-    for label, name in zip(meta.labels, meta.genre_names):
-        click.echo(f"  {name:<14} {meta.thresholds.get(label, 0.5):.2f}")
+    for name, threshold in zip(meta.genre_names, meta.threshold_array(), strict=True):
+        click.echo(f"  {name:<14} {threshold:.2f}")
     if meta.metrics:
         click.echo("held-out metrics: " + json.dumps(meta.metrics, sort_keys=True))
 
@@ -203,7 +204,7 @@ def predict(files, model_path, windows, as_json):
     """Print genre probabilities for each file, most likely first."""
     import json
 
-    from tagger.scan import analyze
+    from tagger.analysis import analyze
 
     model = _load_model(model_path)
     labels = model.info.genre_names
@@ -214,7 +215,7 @@ def predict(files, model_path, windows, as_json):
             failed = True
             click.echo(f"error: {path}: {analysis.error or analysis.skip_reason}", err=True)
             continue
-        ranked = sorted(zip(labels, analysis.scores), key=lambda pair: -pair[1])
+        ranked = sorted(zip(labels, analysis.scores, strict=True), key=lambda pair: -pair[1])
         records.append({"path": str(path), "scores": dict(ranked)})
         if not as_json:
             click.echo(str(path))

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tagger import tags
-from tagger.state import Change, StateStore
+from tagger.formats import HANDLERS_BY_NAME
+from tagger.state import Change, ChangeStatus, StateStore
 
 
 @dataclass
@@ -20,7 +21,7 @@ class UndoOutcome:
 
 def _current_genres(change: Change) -> list[str] | None:
     """The file's genres now, or None if the file or its tag can no longer be read."""
-    handler = tags.handler_for(Path(change.path))
+    handler = HANDLERS_BY_NAME.get(change.handler)
     try:
         return handler.read_genres(Path(change.path)) if handler else None
     except (tags.TagError, OSError):
@@ -29,11 +30,19 @@ def _current_genres(change: Change) -> list[str] | None:
 
 def settle_pending(store: StateStore) -> int:
     """Resolve changes a crashed run left ``pending``: ``done`` if the file holds the new genres (the
-    rename happened), else ``abandoned`` (the original is intact). Returns how many were settled."""
-    pending = store.changes(status="pending")
+    rename happened), else ``abandoned`` (the original is intact). Returns how many were settled.
+
+    Holds the write lock: a running scan's change is ``pending`` while it writes under that lock, so
+    settling without it could mark a write in progress ``abandoned``."""
+    with store.write_lock():
+        return _settle_pending_locked(store)
+
+
+def _settle_pending_locked(store: StateStore) -> int:
+    pending = store.changes(status=ChangeStatus.PENDING)
     for change in pending:
         done = _current_genres(change) == change.after["genres"]
-        store.set_change_status(change.id, "done" if done else "abandoned")
+        store.set_change_status(change.id, ChangeStatus.DONE if done else ChangeStatus.ABANDONED)
     return len(pending)
 
 
@@ -41,23 +50,25 @@ def undo_run(store: StateStore, run_id: int, force: bool = False) -> list[UndoOu
     """Restore the genre fields that run ``run_id`` changed, newest change first.
 
     A file whose genres were changed again since (by a person or another program) is left alone unless
-    ``force``: undoing would overwrite that newer edit.
+    ``force``: undoing would overwrite that newer edit. Holds the write lock, so a scan beside it never
+    writes a file between the check and the restore.
     """
-    settle_pending(store)
-    outcomes = []
-    for change in reversed(store.changes(run_id=run_id, status="done")):
-        current = _current_genres(change)
-        if current is None:
-            outcomes.append(UndoOutcome(change.path, False, "file is gone or its tag is unreadable"))
-            continue
-        if current != change.after["genres"] and not force:
-            outcomes.append(UndoOutcome(change.path, False, "genres changed since this run; use --force"))
-            continue
-        try:
-            tags.restore_genres(Path(change.path), change.before)
-        except (tags.TagError, OSError) as error:
-            outcomes.append(UndoOutcome(change.path, False, str(error)))
-            continue
-        store.set_change_status(change.id, "undone")
-        outcomes.append(UndoOutcome(change.path, True))
-    return outcomes
+    with store.write_lock():
+        _settle_pending_locked(store)
+        done = store.changes(run_id=run_id, status=ChangeStatus.DONE)
+        return [_undo_change(store, change, force) for change in reversed(done)]
+
+
+def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
+    """Restore one change's old genre fields, unless its file was changed since (and not ``force``)."""
+    current = _current_genres(change)
+    if current is None:
+        return UndoOutcome(change.path, False, "file is gone or its tag is unreadable")
+    if current != change.after["genres"] and not force:
+        return UndoOutcome(change.path, False, "genres changed since this run; use --force")
+    try:
+        tags.restore_genres(Path(change.path), HANDLERS_BY_NAME[change.handler], change.before)
+    except (tags.TagError, OSError) as error:
+        return UndoOutcome(change.path, False, str(error))
+    store.set_change_status(change.id, ChangeStatus.UNDONE)
+    return UndoOutcome(change.path, True)

@@ -11,12 +11,18 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "default.onnx"
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"
+# A genre's probability threshold when the model states none (and before thresholds are tuned).
+DEFAULT_THRESHOLD = 0.5
+# Windows analysed per track when the model states none, and what `trainer export` records by default:
+# in the ablation study's windows-per-track table (README, "Training") 5 was at the top for the recipe.
+DEFAULT_INFERENCE_WINDOWS = 5
 
 
 class MetadataKeys:
@@ -51,7 +57,7 @@ class ModelInfo:
     inference_windows: int
     model_version: str
     model_id: str
-    metrics: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     training_data: str = ""
 
     @property
@@ -59,7 +65,8 @@ class ModelInfo:
         return round(self.window_seconds * self.sample_rate)
 
     def threshold_array(self) -> np.ndarray:
-        return np.array([self.thresholds.get(label, 0.5) for label in self.labels], dtype=np.float32)
+        """Per-genre thresholds in output order."""
+        return np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels], dtype=np.float32)
 
 
 def model_id(path: Path) -> str:
@@ -80,7 +87,7 @@ def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
             window_seconds=float(metadata[MetadataKeys.WINDOW_SECONDS]),
             hop_seconds=float(metadata.get(MetadataKeys.HOP_SECONDS, metadata[MetadataKeys.WINDOW_SECONDS])),
             thresholds={k: float(v) for k, v in json.loads(metadata.get(MetadataKeys.THRESHOLDS, "{}")).items()},
-            inference_windows=int(metadata.get(MetadataKeys.INFERENCE_WINDOWS, 3)),
+            inference_windows=int(metadata.get(MetadataKeys.INFERENCE_WINDOWS, DEFAULT_INFERENCE_WINDOWS)),
             model_version=metadata.get(MetadataKeys.MODEL_VERSION, "unknown"),
             model_id=identifier,
             metrics=json.loads(metadata.get(MetadataKeys.METRICS, "{}")),

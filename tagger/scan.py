@@ -14,18 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger import atomic, audio, tags
+from tagger import atomic, tags
+from tagger.analysis import Analysis, analyze
+from tagger.formats import handler_for, is_audio_file
 from tagger.genres import Mode, choose, combine
 from tagger.model import GenreModel, ModelInfo
-from tagger.state import FileKey, StateStore
+from tagger.state import ChangeStatus, FileKey, StateStore
+from tagger.textenum import TextEnum
 from tagger.workers import analyze_in_processes
 
-AUDIO_SUFFIXES = frozenset({".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".wav"})
-# libsndfile has no AAC/ALAC decoder: such files are reported as skipped, not failed.
-UNDECODABLE = {".m4a": "cannot decode M4A/AAC audio (libsndfile has no AAC decoder); file skipped"}
 
+class Status(TextEnum):
+    """What happened to one file in a scan (the values appear in reports)."""
 
-class Status:
     TAGGED = "tagged"
     WOULD_TAG = "would-tag"
     UNCHANGED = "unchanged"
@@ -52,22 +53,12 @@ class FileResult:
     """One record of the report."""
 
     path: str
-    status: str
+    status: Status
     genres: list[str] = field(default_factory=list)
     previous: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     error: str = ""
     cached: bool = False
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What a worker found in one file: probabilities per genre, or why there are none."""
-
-    path: str
-    scores: list[float] | None = None
-    error: str = ""
-    skip_reason: str = ""
 
 
 def discover(paths: Iterable[Path], remove_stale_copies: bool = False) -> Iterator[Path | FileResult]:
@@ -80,7 +71,7 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False) -> Iterat
     seen: set[str] = set()
 
     def accept(candidate: Path) -> Path | FileResult | None:
-        if candidate.name.startswith("._") or candidate.suffix.lower() not in AUDIO_SUFFIXES:
+        if not is_audio_file(candidate):
             return None
         real = os.path.realpath(candidate)
         if real in seen:
@@ -107,23 +98,6 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False) -> Iterat
                         yield found
         else:
             yield FileResult(str(root), Status.ERROR, error="no such file or directory")
-
-
-def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
-    """Decode the windows of one file and average the model's probabilities over them."""
-    info = model.info
-    if Path(path).suffix.lower() in UNDECODABLE:
-        return Analysis(path, skip_reason=UNDECODABLE[Path(path).suffix.lower()])
-    try:
-        samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows)
-    except audio.DecodeError as error:
-        return Analysis(path, error=str(error))
-    except OSError as error:
-        return Analysis(path, error=f"cannot read file: {error.strerror or error}")
-    if audio.is_silent(samples):
-        return Analysis(path, skip_reason="digital silence: nothing to classify")
-    probabilities = model.predict(samples).mean(axis=0)
-    return Analysis(path, scores=[round(float(p), 6) for p in probabilities])
 
 
 # Main process -------------------------------------------------------------------------------------
@@ -175,6 +149,8 @@ class Scanner:
             return FileResult(str(path), Status.ERROR, error=analysis.error)
         if analysis.skip_reason:
             return FileResult(str(path), Status.SKIPPED, error=analysis.skip_reason)
+        if analysis.scores is None:
+            raise ValueError(f"analysis of {path} has neither scores nor a reason")
         scores = np.asarray(analysis.scores, dtype=np.float32)
         if not cached:
             self.store.store_scores(key, self.info.model_id, analysis.scores)
@@ -182,10 +158,10 @@ class Scanner:
             str(path),
             Status.UNCHANGED,
             genres=[self.info.genre_names[i] for i in choose(scores, self.thresholds, self.options.top_k)],
-            scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores)},
+            scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
             cached=cached,
         )
-        handler = tags.handler_for(path)
+        handler = handler_for(path)
         if handler is None:
             result.status, result.error = Status.SKIPPED, f"no genre tags for {path.suffix} files"
             return result
@@ -221,8 +197,8 @@ class Scanner:
             self.run_id, str(path), handler.name, handler.snapshot(path), {"genres": genres}
         )
         try:
-            tags.write_genres(path, genres, id3v23=self.options.id3v23)
+            tags.write_genres(path, handler, genres, id3v23=self.options.id3v23)
         except BaseException:
-            self.store.set_change_status(change_id, "abandoned")
+            self.store.set_change_status(change_id, ChangeStatus.ABANDONED)
             raise
-        self.store.set_change_status(change_id, "done")
+        self.store.set_change_status(change_id, ChangeStatus.DONE)

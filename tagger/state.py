@@ -19,6 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tagger.textenum import TextEnum
+
+
+class ChangeStatus(TextEnum):
+    """Where one journalled tag change stands."""
+
+    PENDING = "pending"  # journalled; the file may or may not have been replaced yet
+    DONE = "done"  # the file holds the new genres
+    ABANDONED = "abandoned"  # the write failed; the file was left as it was
+    UNDONE = "undone"  # restored by `tagger undo`
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_id TEXT NOT NULL,
@@ -30,10 +42,10 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(id),
     path TEXT NOT NULL, handler TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'abandoned', 'undone')), changed REAL NOT NULL
+    status TEXT NOT NULL CHECK (status IN ({statuses})), changed REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, status);
-"""
+""".format(statuses=", ".join(f"'{status}'" for status in ChangeStatus))
 
 
 def default_state_dir() -> Path:
@@ -68,7 +80,13 @@ class Change:
     handler: str
     before: dict[str, Any]
     after: dict[str, Any]
-    status: str
+    status: ChangeStatus
+
+
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    if cursor.lastrowid is None:
+        raise sqlite3.DatabaseError("the database did not report the inserted row")
+    return cursor.lastrowid
 
 
 class StateStore:
@@ -117,39 +135,42 @@ class StateStore:
 
     def begin_run(self, command: str) -> int:
         cursor = self._db.execute("INSERT INTO runs (started, command) VALUES (?, ?)", (time.time(), command))
-        return int(cursor.lastrowid)
+        return _inserted_id(cursor)
 
     def finish_run(self, run_id: int) -> None:
         self._db.execute("UPDATE runs SET finished=? WHERE id=?", (time.time(), run_id))
 
     def journal_pending(self, run_id: int, path: str, handler: str, before: dict, after: dict) -> int:
         cursor = self._db.execute(
-            "INSERT INTO changes (run_id, path, handler, before, after, status, changed) VALUES (?,?,?,?,?,'pending',?)",
-            (run_id, path, handler, json.dumps(before), json.dumps(after), time.time()),
+            "INSERT INTO changes (run_id, path, handler, before, after, status, changed) VALUES (?,?,?,?,?,?,?)",
+            (run_id, path, handler, json.dumps(before), json.dumps(after), ChangeStatus.PENDING, time.time()),
         )
-        return int(cursor.lastrowid)
+        return _inserted_id(cursor)
 
-    def set_change_status(self, change_id: int, status: str) -> None:
+    def set_change_status(self, change_id: int, status: ChangeStatus) -> None:
         self._db.execute("UPDATE changes SET status=?, changed=? WHERE id=?", (status, time.time(), change_id))
 
-    def changes(self, *, run_id: int | None = None, status: str | None = None) -> list[Change]:
-        query, arguments = "SELECT id, run_id, path, handler, before, after, status FROM changes WHERE 1=1", []
+    def changes(self, *, run_id: int | None = None, status: ChangeStatus | None = None) -> list[Change]:
+        query = "SELECT id, run_id, path, handler, before, after, status FROM changes WHERE 1=1"
+        arguments: list[object] = []
         if run_id is not None:
             query, arguments = query + " AND run_id=?", [*arguments, run_id]
         if status is not None:
             query, arguments = query + " AND status=?", [*arguments, status]
         rows = self._db.execute(query + " ORDER BY id", arguments).fetchall()
         return [
-            Change(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6]) for row in rows
+            Change(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), ChangeStatus(row[6]))
+            for row in rows
         ]
 
     def last_undoable_run(self) -> int | None:
-        row = self._db.execute("SELECT MAX(run_id) FROM changes WHERE status='done'").fetchone()
-        return row[0]
+        row = self._db.execute("SELECT MAX(run_id) FROM changes WHERE status=?", (ChangeStatus.DONE,)).fetchone()
+        return None if row[0] is None else int(row[0])
 
     def runs_with_changes(self) -> list[tuple[int, float, str, int]]:
         """(run id, start time, command, number of changes still undoable), newest first."""
         return self._db.execute(
-            "SELECT runs.id, runs.started, runs.command, SUM(changes.status='done') FROM runs "
-            "JOIN changes ON changes.run_id = runs.id GROUP BY runs.id ORDER BY runs.id DESC"
+            "SELECT runs.id, runs.started, runs.command, SUM(changes.status=?) FROM runs "
+            "JOIN changes ON changes.run_id = runs.id GROUP BY runs.id ORDER BY runs.id DESC",
+            (ChangeStatus.DONE,),
         ).fetchall()

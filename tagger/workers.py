@@ -12,26 +12,36 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
+from tagger.analysis import Analysis, analyze
 from tagger.model import GenreModel
 
 CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
+Task = Callable[[str], Analysis]
 
-_worker_model: GenreModel | None = None
-_worker_windows: int = 3
+
+@dataclass
+class _WorkerState:
+    """What ``_init_worker`` loads once per worker process, for every file that process analyses."""
+
+    model: GenreModel
+    windows: int
+
+
+_worker: _WorkerState | None = None
 
 
 def _init_worker(model_path: str, windows: int) -> None:
-    global _worker_model, _worker_windows
-    _worker_model = GenreModel(Path(model_path), threads=1)
-    _worker_windows = windows
+    global _worker  # noqa: PLW0603 -- per-process state is what a pool initializer is for
+    _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
 
 
-def _analyze_in_worker(path: str):
-    from tagger.scan import analyze
-
-    return analyze(path, _worker_model, _worker_windows)
+def _analyze_in_worker(path: str) -> Analysis:
+    if _worker is None:
+        raise RuntimeError("worker used before _init_worker ran")
+    return analyze(path, _worker.model, _worker.windows)
 
 
 def _executor(jobs: int, model_path: str, windows: int) -> ProcessPoolExecutor:
@@ -39,9 +49,7 @@ def _executor(jobs: int, model_path: str, windows: int) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(model_path, windows))
 
 
-def _alone(path: str, model_path: str, windows: int, task: Callable):
-    from tagger.scan import Analysis
-
+def _alone(path: str, model_path: str, windows: int, task: Task) -> Analysis:
     with _executor(1, model_path, windows) as executor:
         try:
             return executor.submit(task, path).result()
@@ -50,8 +58,8 @@ def _alone(path: str, model_path: str, windows: int, task: Callable):
 
 
 def analyze_in_processes(
-    paths: list[str], jobs: int, model_path: str, windows: int, task: Callable = _analyze_in_worker
-) -> Iterator:
+    paths: list[str], jobs: int, model_path: str, windows: int, task: Task = _analyze_in_worker
+) -> Iterator[Analysis]:
     """Analyses of ``paths`` in completion order, one per path, whatever happens to the workers.
 
     ``task(path)`` runs in a worker after ``_init_worker`` has loaded the model there.
@@ -60,7 +68,7 @@ def analyze_in_processes(
     while queue:
         suspects: list[str] = []
         with _executor(jobs, model_path, windows) as executor:
-            in_flight: dict[Future, str] = {}
+            in_flight: dict[Future[Analysis], str] = {}
             try:
                 while queue or in_flight:
                     while queue and len(in_flight) < 2 * jobs:

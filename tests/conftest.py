@@ -51,12 +51,14 @@ def tiny_model(tmp_path_factory) -> Path:
 
     from export.onnx_export import export_checkpoint
     from trainer.audio_params import AudioParams
-    from trainer.model import ModelConfig, SpectrogramCNN
+    from trainer.config import ModelConfig
+    from trainer.model import SpectrogramCNN
     from trainer.run_dir import save_checkpoint
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("model")
-    model = SpectrogramCNN(ModelConfig(len(LABELS), channels=(4, 8, 8), hidden=8), AudioParams()).eval()
+    model = SpectrogramCNN(ModelConfig(len(LABELS), channels=(4, 8, 8), hidden=8, dropout=0.1, attention=True,
+                                         frequency_channel=True), AudioParams()).eval()
     save_checkpoint(folder / "checkpoint.pt", model, LABELS, [0.5] * len(LABELS),
                     {"metrics": {"top1_accuracy": 0.0}, "training_data": "untrained test model"})
     export_checkpoint(folder / "checkpoint.pt", folder / "tiny.onnx", inference_windows=2, model_version="test")

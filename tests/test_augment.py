@@ -83,7 +83,7 @@ def test_label_smoothing_moves_targets_towards_one_half():
     SmoothedTargets(Recorder(), 0.1)(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]]))
     assert seen["targets"][0].tolist() == pytest.approx([0.95, 0.05])
     assert isinstance(make_loss("bce", torch.ones(2, 2), 0.1), SmoothedTargets)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="label smoothing"):
         SmoothedTargets(Recorder(), 1.0)
 
 
@@ -108,5 +108,5 @@ def test_schedules():
     assert plateau[1] < plateau[0]  # halved when validation loss stalls
     onecycle = _learning_rates("onecycle")
     assert max(onecycle) > onecycle[-1] and onecycle[-1] < 1e-3  # warms up, then anneals to nearly zero
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown learning-rate schedule"):
         _learning_rates("step")

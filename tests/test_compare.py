@@ -22,7 +22,7 @@ def fake_run(directory, accuracy: float, attention: bool, seed: int, n_tracks: i
     (directory / "config.json").write_text(json.dumps({"attention": attention}))
     (directory / "metrics.json").write_text(json.dumps({
         "labels": LABELS,
-        "thresholds": {label: 0.5 for label in LABELS},
+        "thresholds": dict.fromkeys(LABELS, 0.5),
         "test_tracks": [f"track{i}" for i in range(n_tracks)],
         "test_track_probabilities": probabilities.tolist(),
         "test_targets": np.eye(3, dtype=int)[truth].tolist(),

@@ -5,10 +5,9 @@ import json
 import numpy as np
 import onnx
 import pytest
-import torch
 
 from export.onnx_export import ExportError, check_parity, export_checkpoint
-from tagger.model import GenreModel, MetadataKeys, parse_metadata, ModelError
+from tagger.model import GenreModel, MetadataKeys, ModelError, parse_metadata
 from tests.conftest import LABELS, tone
 from trainer.run_dir import load_checkpoint
 
@@ -21,7 +20,7 @@ def test_metadata_contract(tiny_model):
     assert json.loads(metadata["labels"]) == LABELS
     info = GenreModel(tiny_model).info
     assert info.sample_rate == 22_050 and info.window_seconds == 4.0 and info.inference_windows == 2
-    assert info.thresholds == {label: 0.5 for label in LABELS}
+    assert info.thresholds == dict.fromkeys(LABELS, 0.5)
 
 
 def test_onnxruntime_matches_torch_with_dynamic_batch(tiny_model):
@@ -30,7 +29,7 @@ def test_onnxruntime_matches_torch_with_dynamic_batch(tiny_model):
     parity = check_parity(model, tiny_model, {"tones": windows, "one": windows[:1]})
     assert max(parity.values()) < 1e-4
     probabilities = GenreModel(tiny_model).predict(windows)
-    assert probabilities.shape == (5, len(LABELS)) and np.all((0 <= probabilities) & (probabilities <= 1))
+    assert probabilities.shape == (5, len(LABELS)) and np.all((probabilities >= 0) & (probabilities <= 1))
 
 
 def test_missing_metadata_is_a_clear_error():

@@ -27,7 +27,7 @@ def test_log_mel_matches_librosa_on_tones_noise_and_quiet_audio():
     ])
     ours = LogMel(params)(torch.from_numpy(windows)).numpy()
     assert ours.shape == (3, params.n_mels, params.frames)
-    for window, features in zip(windows, ours):
+    for window, features in zip(windows, ours, strict=True):
         expected = librosa_features(window, params)
         assert expected.shape == features.shape
         # float32 against float64: agree to a hundredth of a decibel everywhere

@@ -107,7 +107,7 @@ def test_hostile_library(tmp_path, tiny_model):
     assert len(error_lines) == sum(1 for r in records if r["status"] == "error")
     assert digest(root / "broken frame.mp3") == broken_before
     assert id3_frames_except_genre(root / "huge padding.mp3") == padded_frames
-    assert not [p for p in root.rglob("*.tagger-tmp")]
+    assert not list(root.rglob("*.tagger-tmp"))
 
 
 def test_unreadable_file_is_an_error_not_a_crash(tmp_path, tiny_model):

@@ -1,13 +1,16 @@
 """SIGKILL during `tagger scan --write-tags`: every file is either as before or completely tagged,
-the journal stays consistent, the next run finishes the job, and undo still restores everything."""
+the journal stays consistent, the next run finishes the job, and undo still restores everything.
 
-import os
+The kills land at exact points, not after a guessed delay: the scan runs in a child process whose
+``os.replace`` (the atomic step of every write) sends SIGKILL to its own process just before or just
+after the N-th file is replaced, so the test cannot pass or fail by timing.
+"""
+
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 from mutagen.id3 import ID3
@@ -16,12 +19,34 @@ from tests.conftest import tone, write_audio
 from tests.tagtools import add_id3, digest, id3_frames_except_genre, mp3_audio_bytes
 
 FILES = 24
-KILL_FRACTIONS = (0.3, 0.45, 0.6, 0.7, 0.8, 0.9)
+# (the write during which the process dies, whether it dies before or after that file is replaced)
+KILL_POINTS = ((1, "before"), (1, "after"), (9, "before"), (16, "after"), (FILES, "before"), (FILES, "after"))
+
+KILLING_SCAN = """
+import os, signal, sys
+kill_at, phase = int(sys.argv[1]), sys.argv[2]
+real_replace, calls = os.replace, [0]
+def replace(source, destination):
+    calls[0] += 1
+    if calls[0] == kill_at and phase == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(source, destination)
+    if calls[0] == kill_at and phase == "after":
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+from tagger.cli import main
+sys.argv = ["tagger", *sys.argv[3:]]
+main()
+"""
+
+
+def scan_arguments(library, model, state):
+    return ["scan", str(library), "--write-tags", "--model", str(model), "--state-dir", str(state), "--jobs", "1",
+            "--force"]
 
 
 def scan_command(library, model, state):
-    return [sys.executable, "-m", "tagger", "scan", str(library), "--write-tags", "--model", str(model),
-            "--state-dir", str(state), "--jobs", "1", "--force"]
+    return [sys.executable, "-m", "tagger", *scan_arguments(library, model, state)]
 
 
 @pytest.fixture(scope="module")
@@ -41,53 +66,50 @@ def file_state(path):
     return genres, frames, mp3_audio_bytes(path)
 
 
+@pytest.fixture(scope="module")
+def finished(pristine, tiny_model, tmp_path_factory):
+    """Each file's state after an uninterrupted run: what a killed run plus a finishing run must reach."""
+    library = tmp_path_factory.mktemp("finished") / "lib"
+    shutil.copytree(pristine, library)
+    subprocess.run(scan_command(library, tiny_model, library.parent / "state"), check=True, capture_output=True)
+    return {p.name: file_state(p) for p in library.iterdir()}
+
+
 @pytest.mark.slow
-def test_sigkill_at_many_points_loses_nothing(pristine, tiny_model, tmp_path):
+@pytest.mark.parametrize(("kill_at", "phase"), KILL_POINTS)
+def test_sigkill_at_exact_points_loses_nothing(pristine, finished, tiny_model, tmp_path, kill_at, phase):
     originals = {p.name: (digest(p), file_state(p)) for p in pristine.iterdir()}
-    calibration = tmp_path / "calibration"
-    shutil.copytree(pristine, calibration)
-    started = time.monotonic()
-    subprocess.run(scan_command(calibration, tiny_model, tmp_path / "calibration-state"), check=True,
-                   capture_output=True)
-    full_run = time.monotonic() - started
-    finished = {p.name: file_state(p) for p in calibration.iterdir()}
+    library, state = tmp_path / "lib", tmp_path / "state"
+    shutil.copytree(pristine, library)
+    killed = subprocess.run([sys.executable, "-c", KILLING_SCAN, str(kill_at), phase,
+                             *scan_arguments(library, tiny_model, state)], capture_output=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
 
-    mid_run_kills = 0
-    for round_number, fraction in enumerate(KILL_FRACTIONS):
-        library, state = tmp_path / f"lib{round_number}", tmp_path / f"state{round_number}"
-        shutil.copytree(pristine, library)
-        process = subprocess.Popen(scan_command(library, tiny_model, state), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(fraction * full_run)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    changed = 0
+    for path in library.iterdir():
+        if path.name.startswith("."):
+            assert path.name.endswith(".tagger-tmp")  # a copy the killed process never renamed
+            continue
+        if digest(path) != originals[path.name][0]:
+            genres, frames, audio = file_state(path)
+            assert genres == finished[path.name][0], path.name  # completely tagged
+            assert frames == originals[path.name][1][1] and audio == originals[path.name][1][2], path.name
+            changed += 1
+    assert changed == (kill_at if phase == "after" else kill_at - 1)
+    assert len(list(library.glob(".*.tagger-tmp"))) == (phase == "before")
 
-        tagged = 0
-        for path in library.iterdir():
-            assert not path.name.endswith(".tagger-tmp") or path.name.startswith(".")
-            if path.name.startswith("."):
-                continue  # a temporary copy the killed process never renamed: the original is intact
-            now = file_state(path)
-            if digest(path) != originals[path.name][0]:
-                genres, frames, audio = now
-                assert genres == finished[path.name][0], path.name  # completely tagged
-                assert frames == originals[path.name][1][1] and audio == originals[path.name][1][2], path.name
-                tagged += 1
-        mid_run_kills += 0 < tagged < FILES
+    subprocess.run(scan_command(library, tiny_model, state), check=True, capture_output=True)
+    assert {p.name: file_state(p) for p in library.iterdir()} == finished  # stale copies removed too
+    with sqlite3.connect(state / "state.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM changes WHERE status='pending'").fetchone()[0] == 0
+        done = db.execute("SELECT COUNT(DISTINCT path) FROM changes WHERE status='done'").fetchone()[0]
+    assert done == FILES
 
-        subprocess.run(scan_command(library, tiny_model, state), check=True, capture_output=True)
-        assert {p.name: file_state(p) for p in library.iterdir()} == finished  # stale copies removed too
-        with sqlite3.connect(state / "state.sqlite3") as db:
-            assert db.execute("SELECT COUNT(*) FROM changes WHERE status='pending'").fetchone()[0] == 0
-            done = db.execute("SELECT COUNT(DISTINCT path) FROM changes WHERE status='done'").fetchone()[0]
-        assert done == FILES
-
-        for run_id in range(2, 0, -1):  # undo the finishing run, then the killed one
-            subprocess.run([sys.executable, "-m", "tagger", "undo", str(run_id), "--state-dir", str(state)],
-                           check=False, capture_output=True)
-        for path in library.iterdir():
-            assert file_state(path) == originals[path.name][1], path.name
-    assert mid_run_kills >= 2, "the kills should land while files are being written"
+    for run_id in (2, 1):  # undo the finishing run, then the killed one
+        subprocess.run([sys.executable, "-m", "tagger", "undo", str(run_id), "--state-dir", str(state)],
+                       check=False, capture_output=True)
+    for path in library.iterdir():
+        assert file_state(path) == originals[path.name][1], path.name
 
 
 def test_two_scans_at_once_on_one_library(pristine, tiny_model, tmp_path):

@@ -57,7 +57,8 @@ def test_cap_per_class_undersamples_only_large_classes():
 
 
 def test_rare_labels_are_dropped_and_tracks_without_labels_removed():
-    items = tracks(per_genre=4, genres=("a",)) + [Track("x", Path("/x"), ("rare",)), Track("y", Path("/y"), ("a", "rare"))]
+    items = [*tracks(per_genre=4, genres=("a",)), Track("x", Path("/x"), ("rare",)),
+             Track("y", Path("/y"), ("a", "rare"))]
     kept, labels = drop_rare_labels(items, min_tracks=3)
     assert labels == ["a"]
     assert {track.id for track in kept} == {track.id for track in items} - {"x"}

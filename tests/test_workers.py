@@ -2,7 +2,7 @@
 
 import os
 
-from tagger.scan import Analysis
+from tagger.analysis import Analysis
 from tagger.workers import CRASHED, analyze_in_processes
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from trainer.config import SCHEDULES
-from trainer.config import TrainConfig as DEFAULTS
+from tagger.model import DEFAULT_INFERENCE_WINDOWS
+from trainer.config import SCHEDULES, TrainConfig
+
+RECIPE = TrainConfig(data="", out="")  # the defaults of every training option: the shipped recipe
 
 
 def _log(message: str) -> None:
@@ -32,49 +35,55 @@ def _parse_channels(value: str | tuple) -> tuple[int, int, int]:
     return channels
 
 
+def _recipe(field: str) -> dict[str, Any]:
+    """An option's default, shown in --help, from the one home of the recipe: ``TrainConfig``."""
+    return {"default": getattr(RECIPE, field), "show_default": True}
+
+
 def _training_options(function):
     """The options `train` and `compare` share (compare sets attention and loss itself)."""
     options = [
         click.option("--data", type=click.Path(exists=True, path_type=Path),
                      help="Folder per genre, a CSV manifest (path,genres[,artist]), or a tagged library."),
         click.option("--labels-from-tags", is_flag=True, help="Take labels from the files' existing genre tags."),
-        click.option("--epochs", type=click.IntRange(1), default=DEFAULTS.epochs, show_default=True),
-        click.option("--batch-size", type=click.IntRange(1), default=DEFAULTS.batch_size, show_default=True),
-        click.option("--lr", "learning_rate", type=float, default=DEFAULTS.learning_rate, show_default=True),
-        click.option("--weight-decay", type=float, default=DEFAULTS.weight_decay, show_default=True),
-        click.option("--patience", type=click.IntRange(1), default=DEFAULTS.patience, show_default=True,
+        click.option("--epochs", type=click.IntRange(1), **_recipe("epochs")),
+        click.option("--batch-size", type=click.IntRange(1), **_recipe("batch_size")),
+        click.option("--lr", "learning_rate", type=float, **_recipe("learning_rate")),
+        click.option("--weight-decay", type=float, **_recipe("weight_decay")),
+        click.option("--patience", type=click.IntRange(1), **_recipe("patience"),
                      help="Early-stopping patience (epochs)."),
-        click.option("--select-by", type=click.Choice(["f1", "loss"]), default=DEFAULTS.select_by, show_default=True,
+        click.option("--select-by", type=click.Choice(["f1", "loss"]), **_recipe("select_by"),
                      help="Validation measure for early stopping and the kept checkpoint."),
-        click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Weights, batch order, augmentation."),
-        click.option("--split-seed", type=int, default=DEFAULTS.split_seed, show_default=True, help="The train/val/test split."),
-        click.option("--val-fraction", type=click.FloatRange(0, 0.5), default=DEFAULTS.val_fraction, show_default=True),
-        click.option("--test-fraction", type=click.FloatRange(0, 0.5), default=DEFAULTS.test_fraction, show_default=True),
-        click.option("--group-by", type=click.Choice(["track", "artist"]), default=DEFAULTS.group_by, show_default=True),
+        click.option("--seed", type=int, **_recipe("seed"), help="Weights, batch order, augmentation."),
+        click.option("--split-seed", type=int, **_recipe("split_seed"), help="The train/val/test split."),
+        click.option("--val-fraction", type=click.FloatRange(0, 0.5), **_recipe("val_fraction")),
+        click.option("--test-fraction", type=click.FloatRange(0, 0.5), **_recipe("test_fraction")),
+        click.option("--group-by", type=click.Choice(["track", "artist"]), **_recipe("group_by")),
         click.option("--max-per-class", type=click.IntRange(1), help="Undersample training tracks per genre."),
-        click.option("--min-tracks", type=click.IntRange(1), default=DEFAULTS.min_tracks, show_default=True,
+        click.option("--min-tracks", type=click.IntRange(1), **_recipe("min_tracks"),
                      help="Drop rarer genres."),
-        click.option("--dropout", type=click.FloatRange(0, 0.9), default=DEFAULTS.dropout, show_default=True),
-        click.option("--frequency-channel/--no-frequency-channel", default=DEFAULTS.frequency_channel, show_default=True,
+        click.option("--dropout", type=click.FloatRange(0, 0.9), **_recipe("dropout")),
+        click.option("--frequency-channel/--no-frequency-channel", **_recipe("frequency_channel"),
                      help="Give the CNN each mel band's position as a second input channel."),
-        click.option("--channels", type=_parse_channels, metavar="A,B,C", default=",".join(map(str, DEFAULTS.channels)), show_default=True,
+        click.option("--channels", type=_parse_channels, metavar="A,B,C", default=",".join(map(str, RECIPE.channels)),
+                     show_default=True,
                      help="Output channels of the three convolution blocks."),
-        click.option("--hidden", type=click.IntRange(1), default=DEFAULTS.hidden, show_default=True,
+        click.option("--hidden", type=click.IntRange(1), **_recipe("hidden"),
                      help="Width of the first fully connected layer."),
-        click.option("--label-smoothing", type=click.FloatRange(0, 0.5), default=DEFAULTS.label_smoothing, show_default=True),
-        click.option("--lr-schedule", type=click.Choice(SCHEDULES), default=DEFAULTS.lr_schedule, show_default=True,
+        click.option("--label-smoothing", type=click.FloatRange(0, 0.5), **_recipe("label_smoothing")),
+        click.option("--lr-schedule", type=click.Choice(SCHEDULES), **_recipe("lr_schedule"),
                      help="plateau: ReduceLROnPlateau on validation loss; cosine; onecycle."),
-        click.option("--time-shift/--no-time-shift", default=DEFAULTS.time_shift, show_default=True,
+        click.option("--time-shift/--no-time-shift", **_recipe("time_shift"),
                      help="Move training windows by up to half a hop at random."),
-        click.option("--gain-db", type=click.FloatRange(0), default=DEFAULTS.gain_db, show_default=True,
+        click.option("--gain-db", type=click.FloatRange(0), **_recipe("gain_db"),
                      help="Augmentation: random level change within +-this many dB."),
-        click.option("--noise-probability", type=click.FloatRange(0, 1), default=DEFAULTS.noise_probability, show_default=True,
+        click.option("--noise-probability", type=click.FloatRange(0, 1), **_recipe("noise_probability"),
                      help="Augmentation: share of windows with white noise added (10-30 dB SNR)."),
-        click.option("--mix-probability", type=click.FloatRange(0, 1), default=DEFAULTS.mix_probability, show_default=True,
+        click.option("--mix-probability", type=click.FloatRange(0, 1), **_recipe("mix_probability"),
                      help="Augmentation: share of windows mixed with another track of the same genres."),
         click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache."),
         click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice]."),
-        click.option("--device", default=DEFAULTS.device, show_default=True, help="auto (CUDA when available), cpu or cuda."),
+        click.option("--device", **_recipe("device"), help="auto (CUDA when available), cpu or cuda."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -84,11 +93,10 @@ def _training_options(function):
 @main.command()
 @_training_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
-@click.option("--attention/--no-attention", default=True, show_default=True)
-@click.option("--loss", type=click.Choice(["bce", "focal"]), default="bce", show_default=True)
+@click.option("--attention/--no-attention", **_recipe("attention"))
+@click.option("--loss", type=click.Choice(["bce", "focal"]), **_recipe("loss"))
 def train(**options) -> None:
     """Train one configuration; writes config, split, metrics, curves, confusion matrix and checkpoint."""
-    from trainer.config import TrainConfig
     from trainer.data.sources import DatasetError
     from trainer.train import train as run_training
 
@@ -115,7 +123,6 @@ def train(**options) -> None:
 def compare(out, runs, configs, seeds, bootstrap, permutations, **options) -> None:
     """Train configurations on one split and compare them on the same test tracks, with honest statistics."""
     from trainer.compare import DEFAULT_GRID, Candidate, compare_candidates, markdown, train_grid, write_outputs
-    from trainer.config import TrainConfig
 
     if runs:
         candidates = [Candidate(run.name, [run], _run_attention(run)) for run in runs]
@@ -166,7 +173,8 @@ def evaluate(run_dir, data, as_json) -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="ONNX file to write.")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also quantize the CNN weights to INT8.")
-@click.option("--windows", "inference_windows", type=click.IntRange(1), default=3, show_default=True,
+@click.option("--windows", "inference_windows", type=click.IntRange(1), default=DEFAULT_INFERENCE_WINDOWS,
+              show_default=True,
               help="Windows per track the tagger should analyse (stored in the metadata).")
 @click.option("--model-version", help="Version string stored in the metadata [default: from the run].")
 def export_command(source, out, quantize, inference_windows, model_version) -> None:

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
     replicate_f1 = {
         name: stats.replicate_scores(stats.weighted_f1, targets, p.decided, samples) for name, p in predictions.items()
     }
-    configurations = {}
+    configurations: dict[str, dict[str, Any]] = {}
     for candidate in candidates:
         p = predictions[candidate.name]
         correct = stats.top1_correct(targets, p)
@@ -102,30 +103,33 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
             "seed_mean": float(np.mean(seed_f1)),
             "seed_std": float(np.std(seed_f1, ddof=1)) if len(seed_f1) > 1 else None,
         }
-    pairs = []
+    pairs: list[dict[str, Any]] = []
     for first, second in itertools.combinations([c.name for c in candidates], 2):
         differences = replicate_f1[first] - replicate_f1[second]
         pairs.append({
             "first": first,
             "second": second,
-            "difference": configurations[first]["weighted_f1"] - configurations[second]["weighted_f1"],
+            "difference": stats.weighted_f1(targets, predictions[first].decided)
+            - stats.weighted_f1(targets, predictions[second].decided),
             "difference_interval": stats.interval(differences),
             "bootstrap_p": stats.paired_bootstrap_p(differences),
             "permutation_p": stats.paired_permutation_p(
-                stats.weighted_f1, targets, predictions[first].decided, predictions[second].decided, permutations, seed),
+                stats.weighted_f1, targets, predictions[first].decided, predictions[second].decided, permutations,
+                seed),
             "mcnemar_p": stats.mcnemar_p(stats.top1_correct(targets, predictions[first]),
                                          stats.top1_correct(targets, predictions[second])),
             "naive_replicate_t_test_p": stats.naive_replicate_t_test_p(replicate_f1[first], replicate_f1[second]),
         })
     for test in ("bootstrap_p", "permutation_p", "mcnemar_p"):
-        for pair, adjusted in zip(pairs, stats.holm([pair[test] for pair in pairs])):
+        for pair, adjusted in zip(pairs, stats.holm([pair[test] for pair in pairs]), strict=True):
             pair[f"{test}_holm"] = adjusted
     winner = choose_winner(configurations, pairs, use_seeds=len(candidates[0].runs) > 1)
     return {
         "test_tracks": len(targets),
         "bootstrap_replicates": replicates,
         "permutations": permutations,
-        "resampling_unit": "artist groups" if any(str(g).startswith("artist:") for g in reference["groups"]) else "tracks",
+        "resampling_unit": "artist groups" if any(str(g).startswith("artist:") for g in reference["groups"])
+        else "tracks",
         "configurations": configurations,
         "pairs": pairs,
         "winner": winner,
@@ -167,16 +171,17 @@ def markdown(result: dict) -> str:
         f"Bootstrap: {result['bootstrap_replicates']} paired resamples of {result['resampling_unit']}; "
         f"permutation test: {result['permutations']} paired swaps. Intervals are 95 %.",
         "",
-        "| configuration | weighted F1 [95 % CI] | macro F1 [95 % CI] | top-1 accuracy [95 % CI] | seeds: weighted F1 mean ± sd |",
+        "| configuration | weighted F1 [95 % CI] | macro F1 [95 % CI] | top-1 accuracy [95 % CI] "
+        "| seeds: weighted F1 mean ± sd |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, c in result["configurations"].items():
         spread = (f"{c['seed_mean']:.3f} ± {c['seed_std']:.3f} (n={len(c['seed_weighted_f1'])})"
                   if c["seed_std"] is not None else "one seed")
         lines.append(
-            f"| {name} | {c['weighted_f1']:.3f} [{c['weighted_f1_interval'][0]:.3f}, {c['weighted_f1_interval'][1]:.3f}] "
-            f"| {c['macro_f1']:.3f} [{c['macro_f1_interval'][0]:.3f}, {c['macro_f1_interval'][1]:.3f}] "
-            f"| {c['top1_accuracy']:.3f} [{c['top1_interval'][0]:.3f}, {c['top1_interval'][1]:.3f}] | {spread} |"
+            f"| {name} | {stats.with_interval(c['weighted_f1'], c['weighted_f1_interval'])} "
+            f"| {stats.with_interval(c['macro_f1'], c['macro_f1_interval'])} "
+            f"| {stats.with_interval(c['top1_accuracy'], c['top1_interval'])} | {spread} |"
         )
     lines += [
         "",
@@ -186,9 +191,11 @@ def markdown(result: dict) -> str:
     ]
     for p in result["pairs"]:
         lines.append(
-            f"| {p['first']} − {p['second']} | {p['difference']:+.3f} [{p['difference_interval'][0]:+.3f}, "
-            f"{p['difference_interval'][1]:+.3f}] | {p['bootstrap_p']:.3f} ({p['bootstrap_p_holm']:.3f}) "
-            f"| {p['permutation_p']:.3f} ({p['permutation_p_holm']:.3f}) | {p['mcnemar_p']:.3f} ({p['mcnemar_p_holm']:.3f}) "
+            f"| {p['first']} − {p['second']} "
+            f"| {stats.with_interval(p['difference'], p['difference_interval'], '+.3f')} "
+            f"| {p['bootstrap_p']:.3f} ({p['bootstrap_p_holm']:.3f}) "
+            f"| {p['permutation_p']:.3f} ({p['permutation_p_holm']:.3f}) "
+            f"| {p['mcnemar_p']:.3f} ({p['mcnemar_p_holm']:.3f}) "
             f"| {p['naive_replicate_t_test_p']:.2g} |"
         )
     winner = result["winner"]

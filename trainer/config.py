@@ -1,12 +1,38 @@
-"""One dataclass carries every training option from the CLI to the code (and into config.json)."""
+"""One dataclass carries every training option from the CLI to the code (and into config.json), and one
+the architecture's knobs (into every checkpoint). Plain dataclasses: importing this loads no torch."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from trainer.data.augment import Augmentation
 
 SCHEDULES = ("plateau", "cosine", "onecycle")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture's knobs, saved in checkpoints so a model can be rebuilt exactly.
+
+    No defaults here: the training recipe's values live in ``TrainConfig`` (``TrainConfig.model_config``).
+    """
+
+    n_classes: int
+    channels: tuple[int, int, int]
+    hidden: int
+    dropout: float
+    attention: bool
+    frequency_channel: bool
+    attention_reduction: int = 8
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        # Checkpoints written before the frequency channel existed were trained without it.
+        return cls(**{"frequency_channel": False, **values, "channels": tuple(values["channels"])})
 
 
 @dataclass
@@ -51,12 +77,18 @@ class TrainConfig:
         return Augmentation(gain_db=self.gain_db, noise_probability=self.noise_probability,
                             mix_probability=self.mix_probability)
 
-    def to_dict(self) -> dict:
+    def model_config(self, n_classes: int) -> ModelConfig:
+        """The architecture this configuration trains."""
+        return ModelConfig(n_classes, self.channels, self.hidden, self.dropout, self.attention,
+                           self.frequency_channel)
+
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         config = cls(**{key: value for key, value in values.items() if key in known})
-        config.channels = tuple(config.channels)
+        first, second, third = config.channels  # JSON gives a list
+        config.channels = (first, second, third)
         return config

@@ -32,6 +32,15 @@ class FactorisedPowerSpectrum(nn.Module):
     O(N^2) of one DFT matrix.
     """
 
+    # Constant tensors, registered as buffers in __init__ (declared here for the type checker).
+    window: torch.Tensor
+    cos1: torch.Tensor
+    sin1: torch.Tensor
+    twiddle_re: torch.Tensor
+    twiddle_im: torch.Tensor
+    cos2: torch.Tensor
+    sin2: torch.Tensor
+
     def __init__(self, n_fft: int, hop_length: int) -> None:
         super().__init__()
         if n_fft % hop_length or n_fft & (n_fft - 1):
@@ -80,6 +89,8 @@ class FactorisedPowerSpectrum(nn.Module):
 
 class LogMel(nn.Module):
     """[batch, samples] waveform -> [batch, n_mels, frames] log-mel power in dB."""
+
+    mel_basis: torch.Tensor  # a buffer, registered in __init__
 
     def __init__(self, params: AudioParams) -> None:
         super().__init__()

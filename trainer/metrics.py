@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from tagger.genres import choose
+from tagger.model import DEFAULT_THRESHOLD
 
 AVERAGES = ("macro", "weighted", "samples")
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
@@ -59,7 +60,7 @@ def evaluate(targets: np.ndarray, probabilities: np.ndarray, thresholds: np.ndar
     """Every figure the project reports for one set of predictions (JSON-serialisable)."""
     targets = targets.astype(np.int64)
     predictions = decide(probabilities, thresholds)
-    result: dict = {"n": int(len(targets))}
+    result: dict = {"n": len(targets)}
     for average in AVERAGES:
         precision, recall, f1, _ = precision_recall_fscore_support(
             targets, predictions, average=average, zero_division=0
@@ -89,7 +90,7 @@ def top1_confusion(targets: np.ndarray, probabilities: np.ndarray) -> np.ndarray
 
 
 def quick_scores(targets: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
-    """(macro F1 at threshold 0.5 with the top-1 rule, top-1 accuracy): the per-epoch curves."""
-    predictions = decide(probabilities, np.full(targets.shape[1], 0.5))
+    """(macro F1 at the untuned threshold with the top-1 rule, top-1 accuracy): the per-epoch curves."""
+    predictions = decide(probabilities, np.full(targets.shape[1], DEFAULT_THRESHOLD))
     f1 = f1_score(targets.astype(np.int64), predictions, average="macro", zero_division=0)
     return float(f1), float(np.mean(top1_hits(targets, probabilities)))

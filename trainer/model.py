@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
 from trainer.audio_params import AudioParams
+from trainer.config import ModelConfig
 from trainer.frontend import LogMel
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The architecture's knobs, saved in checkpoints so a model can be rebuilt exactly."""
-
-    n_classes: int
-    channels: tuple[int, int, int] = (16, 32, 64)
-    hidden: int = 64
-    dropout: float = 0.3
-    attention: bool = True
-    attention_reduction: int = 8
-    frequency_channel: bool = True
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
-        # Checkpoints written before the frequency channel existed were trained without it.
-        return cls(**{"frequency_channel": False, **values, "channels": tuple(values["channels"])})
 
 
 class ChannelAttention(nn.Module):
@@ -90,6 +68,8 @@ class SpectrogramCNN(nn.Module):
     average pooling otherwise leaves the network unable to tell where in the spectrum a pattern sits,
     and the spectral envelope is much of what tells genres apart.
     """
+
+    band_position: torch.Tensor  # a buffer, registered in __init__
 
     def __init__(self, config: ModelConfig, audio: AudioParams) -> None:
         super().__init__()

@@ -21,7 +21,8 @@ def plot_curves(history: list[dict], destination: Path) -> None:
     plt = _pyplot()
     epochs = [entry["epoch"] for entry in history]
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for axis, metric, title in zip(axes, ("loss", "f1", "accuracy"), ("loss", "macro F1", "top-1 accuracy")):
+    panels = (("loss", "loss"), ("f1", "macro F1"), ("accuracy", "top-1 accuracy"))
+    for axis, (metric, title) in zip(axes, panels, strict=True):
         for side in ("train", "val"):
             axis.plot(epochs, [entry[f"{side}_{metric}"] for entry in history], marker=".", label=side)
         axis.set_title(title)

@@ -9,7 +9,8 @@ from typing import Any
 import torch
 
 from trainer.audio_params import AudioParams
-from trainer.model import ModelConfig, SpectrogramCNN
+from trainer.config import ModelConfig
+from trainer.model import SpectrogramCNN
 
 CONFIG, SPLIT, METRICS, HISTORY = "config.json", "split.json", "metrics.json", "history.json"
 CURVES, CONFUSION, CHECKPOINT = "curves.png", "confusion.png", "checkpoint.pt"

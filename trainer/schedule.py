@@ -14,8 +14,10 @@ class Schedule:
                  plateau_patience: int) -> None:
         self.kind = kind
         lr = optimizer.param_groups[0]["lr"]
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler
         if kind == "plateau":
-            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=plateau_patience)
+            self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
+                                                                        patience=plateau_patience)
         elif kind == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr / 100)
         elif kind == "onecycle":
@@ -29,7 +31,7 @@ class Schedule:
             self.scheduler.step()
 
     def after_epoch(self, validation_loss: float) -> None:
-        if self.kind == "plateau":
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(validation_loss)
         elif self.kind == "cosine":
             self.scheduler.step()

@@ -67,6 +67,12 @@ def mean_interval(values: np.ndarray, samples: list[np.ndarray], level: float = 
     return interval(np.array([values[index].mean() for index in samples]), level)
 
 
+def with_interval(value: float, bounds: Sequence[float], spec: str = ".3f") -> str:
+    """``value [low, high]``: how every estimate is printed in tables, so none is quoted without its interval."""
+    low, high = bounds
+    return f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
+
+
 def paired_bootstrap_p(differences: np.ndarray) -> float:
     """Two-sided p-value of 'no difference' from the bootstrap distribution of a paired difference.
 

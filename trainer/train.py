@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from tagger.model import DEFAULT_THRESHOLD
 from trainer import metrics, plots
 from trainer.audio_params import AudioParams
 from trainer.config import TrainConfig
@@ -19,12 +20,21 @@ from trainer.data.prepare import PreparedData, SplitData, prepare
 from trainer.data.split import Split, group_key
 from trainer.data.windows import WindowDataset
 from trainer.losses import make_loss
-from trainer.model import ModelConfig, SpectrogramCNN
-from trainer.schedule import Schedule
+from trainer.model import SpectrogramCNN
 from trainer.run_dir import (
-    CHECKPOINT, CONFIG, CONFUSION, CURVES, HISTORY, METRICS, SPLIT, load_checkpoint, read_json, save_checkpoint,
+    CHECKPOINT,
+    CONFIG,
+    CONFUSION,
+    CURVES,
+    HISTORY,
+    METRICS,
+    SPLIT,
+    load_checkpoint,
+    read_json,
+    save_checkpoint,
     write_json,
 )
+from trainer.schedule import Schedule
 
 Log = Callable[[str], None]
 EVAL_BATCH = 64
@@ -70,7 +80,8 @@ def _epoch(model, loader, loss_fn, device: torch.device, optimizer=None, schedul
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                schedule.after_batch()
+                if schedule is not None:
+                    schedule.after_batch()
             total += loss.item() * len(batch)
             count += len(batch)
             outputs.append(torch.sigmoid(logits.detach()).cpu().numpy())
@@ -173,12 +184,12 @@ def window_count_sweep(model: SpectrogramCNN, side: SplitData, thresholds: np.nd
 
 def finish_run(model: SpectrogramCNN, data: PreparedData, run: Path, extra: dict, log: Log) -> dict:
     """Tune thresholds on validation tracks, evaluate the test tracks, write metrics and figures."""
-    val = evaluate_side(model, data.sides["val"], np.full(len(data.labels), 0.5), data.labels)
+    val = evaluate_side(model, data.sides["val"], np.full(len(data.labels), DEFAULT_THRESHOLD), data.labels)
     thresholds = metrics.tune_thresholds(data.sides["val"].targets, val["track_probabilities"])
     test = evaluate_side(model, data.sides["test"], thresholds, data.labels)
     result = {
         "labels": data.labels,
-        "thresholds": dict(zip(data.labels, map(float, thresholds))),
+        "thresholds": dict(zip(data.labels, map(float, thresholds), strict=True)),
         "test": {"window": test["window"], "track": test["track"]},
         "validation_track": val["track"],
         "test_track_by_window_count": window_count_sweep(model, data.sides["test"], thresholds, data.labels),
@@ -233,9 +244,7 @@ def train(config: TrainConfig, log: Log) -> dict:
         raise ValueError("every split needs tracks: give more data or lower --min-tracks")
     write_json(run / CONFIG, config.to_dict())
     write_json(run / SPLIT, {**data.split.to_dict(), "seed": config.split_seed, "group_by": config.group_by})
-    model_config = ModelConfig(len(data.labels), config.channels, config.hidden, config.dropout, config.attention,
-                               frequency_channel=config.frequency_channel)
-    model = SpectrogramCNN(model_config, audio)
+    model = SpectrogramCNN(config.model_config(len(data.labels)), audio)
     log(f"{sum(p.numel() for p in model.parameters()):,} parameters; labels: {', '.join(data.labels)}")
     started = time.monotonic()
     history = fit(model, data, config, run, log)

@@ -86,7 +86,7 @@ class ID3Genres:
         if frame is None:
             tags.delall("TCON")
         else:
-            tags.setall("TCON", [TCON(encoding=Encoding(frame["encoding"]), text=frame["text"])])
+            tags.setall("TCON", [TCON(encoding=int(frame["encoding"]), text=frame["text"])])
         self._save(tags, path, target)
         if version is None or version[0] != 2:
             # The file had no ID3v2 tag before we wrote one: take ours away again (ID3v1 stays).
@@ -102,6 +102,8 @@ class ID3Genres:
         if current == target:
             return tags
         translated = _load(path, translate=True)  # frames as v2.4
+        if translated is None:
+            raise TagError("the ID3 tag vanished while it was being read")
         if target == 3:
             translated.update_to_v23()
         return translated

@@ -13,10 +13,15 @@ from tagger.tags.base import TagError
 _PARSE_ERRORS = (mutagen.MutagenError, ValueError, KeyError, IndexError, UnicodeError)
 
 
+def _tags_of(audio: mutagen.FileType) -> Any:
+    """The file's tag object or None (mutagen declares ``FileType.tags = None``, so its type reads as None)."""
+    return audio.tags
+
+
 class ListFieldGenres:
     """Genres as the values of one list-valued field; everything else in the tag is left alone."""
 
-    def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType]) -> None:
+    def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType | None]) -> None:
         self.name = name
         self.field = field
         self._open_file = open_file
@@ -30,14 +35,16 @@ class ListFieldGenres:
             raise TagError(f"not a file with {self.name} tags")
         return audio
 
+    def _values(self, path: Path) -> list[str] | None:
+        """The field's values, or None when the file has no such field (or no tag at all)."""
+        tags = _tags_of(self._load(path))
+        return list(tags[self.field]) if tags is not None and self.field in tags else None
+
     def read_genres(self, path: Path) -> list[str]:
-        audio = self._load(path)
-        return [value for value in (audio.tags or {}).get(self.field, []) if value]
+        return [value for value in self._values(path) or [] if value]
 
     def snapshot(self, path: Path) -> dict[str, Any]:
-        audio = self._load(path)
-        present = audio.tags is not None and self.field in audio.tags
-        return {self.field: list(audio.tags[self.field]) if present else None}
+        return {self.field: self._values(path)}
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
         self._set(path, list(genres))
@@ -49,11 +56,14 @@ class ListFieldGenres:
         audio = self._load(path)
         if audio.tags is None:
             audio.add_tags()
+        tags = _tags_of(audio)
+        if tags is None:
+            raise TagError(f"cannot add {self.name} tags to this file")
         if values is None:
-            if self.field in audio.tags:
-                del audio.tags[self.field]
+            if self.field in tags:
+                del tags[self.field]
         else:
-            audio.tags[self.field] = values
+            tags[self.field] = values
         try:
             audio.save()
         except (*_PARSE_ERRORS, OSError) as error:

@@ -44,4 +44,4 @@ class WaveformCache:
         return waveform
 
 
-__all__ = ["WaveformCache", "DecodeError", "default_cache_dir"]
+__all__ = ["DecodeError", "WaveformCache", "default_cache_dir"]

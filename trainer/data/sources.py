@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagger.scan import AUDIO_SUFFIXES
+from tagger.formats import handler_for, is_audio_file
 
 LABEL_SEPARATOR = ";"
 
@@ -41,7 +41,7 @@ class Dataset:
 
 
 def _audio_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    return sorted(p for p in root.rglob("*") if p.is_file() and is_audio_file(p))
 
 
 def _normalise(label: str) -> str:
@@ -76,7 +76,7 @@ def from_csv(manifest: Path) -> Dataset:
 
 def from_tags(root: Path) -> Dataset:
     """A music library whose files already carry genre tags (read with the tagger's own readers)."""
-    from tagger.tags import TagError, handler_for
+    from tagger.tags import TagError
 
     tracks = []
     for path in _audio_files(root):

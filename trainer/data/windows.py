@@ -70,7 +70,7 @@ class WindowDataset(Dataset):
         return fit_length(self.waveforms[track][start : start + self.window], self.window)
 
     def _random_partner_excerpt(self, track: int) -> np.ndarray | None:
-        if not self.partners[track] or self.augmentation.mix_probability == 0:
+        if not self.partners[track] or self.augmentation is None or self.augmentation.mix_probability == 0:
             return None
         partner = self.partners[track][int(self.rng.integers(len(self.partners[track])))]
         latest = max(len(self.waveforms[partner]) - self.window, 0)

@@ -1,0 +1,42 @@
+"""Analysing one file: decode the windows the model needs and average its probabilities over them.
+
+This is the part of a scan that runs in worker processes, so it depends on nothing of the scan's
+orchestration (``tagger.scan``) and returns plain values that cross process boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tagger import audio
+from tagger.formats import format_for
+from tagger.model import GenreModel
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a worker found in one file: probabilities per genre, or why there are none."""
+
+    path: str
+    scores: list[float] | None = None
+    error: str = ""
+    skip_reason: str = ""
+
+
+def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
+    """Decode ``windows`` windows of one file and average the model's probabilities over them."""
+    info = model.info
+    audio_format = format_for(Path(path))
+    if audio_format is not None and not audio_format.decodable:
+        return Analysis(path, skip_reason=audio_format.cannot_decode)
+    try:
+        samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows)
+    except audio.DecodeError as error:
+        return Analysis(path, error=str(error))
+    except OSError as error:
+        return Analysis(path, error=f"cannot read file: {error.strerror or error}")
+    if audio.is_silent(samples):
+        return Analysis(path, skip_reason="digital silence: nothing to classify")
+    probabilities = model.predict(samples).mean(axis=0)
+    return Analysis(path, scores=[round(float(p), 6) for p in probabilities])

@@ -1,0 +1,59 @@
+"""The one registry of audio formats: which files a scan looks at, whether their audio can be decoded,
+and which tag handler reads and writes their genres.
+
+Everything that needs to know about formats (discovery, analysis, writing, undo, the trainer's dataset
+sources, the tests) asks here, so adding a format is one entry in ``FORMATS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tagger.tags.base import GenreTags
+from tagger.tags.id3 import ID3Genres
+from tagger.tags.mp4 import MP4_TAGS
+from tagger.tags.vorbis import VORBIS
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """One container family: its file suffixes, its genre tag handler and whether we decode it."""
+
+    name: str
+    suffixes: frozenset[str]
+    tags: GenreTags | None  # None: the format has no genre field (WAV)
+    cannot_decode: str = ""  # why its audio cannot be analysed; empty when it can
+
+    @property
+    def decodable(self) -> bool:
+        return not self.cannot_decode
+
+
+FORMATS: tuple[AudioFormat, ...] = (
+    AudioFormat("MP3", frozenset({".mp3"}), ID3Genres()),
+    AudioFormat("FLAC", frozenset({".flac"}), VORBIS),
+    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), VORBIS),
+    AudioFormat("WAV", frozenset({".wav"}), None),
+    AudioFormat("MP4", frozenset({".m4a", ".mp4"}), MP4_TAGS,
+                cannot_decode="cannot decode M4A/AAC audio (libsndfile has no AAC decoder); file skipped"),
+)
+
+_BY_SUFFIX = {suffix: audio_format for audio_format in FORMATS for suffix in audio_format.suffixes}
+HANDLERS_BY_NAME = {audio_format.tags.name: audio_format.tags for audio_format in FORMATS if audio_format.tags}
+
+
+def format_for(path: Path) -> AudioFormat | None:
+    """The registered format of ``path`` by its suffix, or None when it is not an audio file we know."""
+    return _BY_SUFFIX.get(path.suffix.lower())
+
+
+def handler_for(path: Path) -> GenreTags | None:
+    """The genre tag handler for ``path``, or None where the format has no genre tag or is unknown."""
+    audio_format = format_for(path)
+    return audio_format.tags if audio_format else None
+
+
+def is_audio_file(path: Path) -> bool:
+    """True for a name a scan or a training set should consider (macOS ``._`` resource forks are not)."""
+    return not path.name.startswith("._") and format_for(path) is not None
