@@ -80,18 +80,23 @@ def metadata_for(model: SpectrogramCNN, checkpoint: dict, inference_windows: int
     }
 
 
-def write_onnx(model: SpectrogramCNN, metadata: dict[str, str], destination: Path) -> None:
-    """Trace, attach metadata, check, save."""
-    wrapper = Probabilities(model).eval()
-    example = torch.zeros(2, model.audio.window_samples)
+def trace_to_onnx(module: torch.nn.Module, window_samples: int, destination: Path) -> None:
+    """Write ``module`` (waveform windows [batch, samples] -> probabilities) as a graph with the contract's
+    input and output names and a dynamic batch axis."""
+    example = torch.zeros(2, window_samples)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            wrapper, (example,), str(destination), opset_version=OPSET, dynamo=False,
+            module.eval(), (example,), str(destination), opset_version=OPSET, dynamo=False,
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         )
+
+
+def write_onnx(model: SpectrogramCNN, metadata: dict[str, str], destination: Path) -> None:
+    """Trace, attach metadata, check, save."""
+    trace_to_onnx(Probabilities(model), model.audio.window_samples, destination)
     graph = onnx.load(str(destination))
     store_exact_constants_in_half(graph)
     set_metadata(graph, metadata)
