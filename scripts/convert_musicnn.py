@@ -29,31 +29,26 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import librosa
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tagger.audio import load_track  # noqa: E402  (numpy, soundfile and soxr only: no torch needed)
+# Torch-free modules only: this runs in the TensorFlow environment.
+from tagger.audio import load_track  # noqa: E402
+from trainer.audio_params import MUSICNN_AUDIO as AUDIO  # noqa: E402
+from trainer.backbones.musicnn_reference import leading_patches, reference_log_mel  # noqa: E402
 
 OUT = ROOT / "trainer" / "backbones"
 CHECKPOINT = "musicnn/MSD_musicnn/"
-SAMPLE_RATE, N_FFT, HOP, N_MELS, PATCH_FRAMES = 16_000, 512, 256, 96, 187
+PATCHES_PER_CLIP = 2
 REAL_CLIPS = ("blues/blues.00016.mp3", "classical/classical.00022.mp3", "hiphop/hiphop.00021.mp3",
               "metal/metal.00025.mp3", "reggae/reggae.00017.mp3")
-
-
-def log_mel_patches(waveform: np.ndarray, patches: int) -> np.ndarray:
-    """[patches, 187, 96] log-compressed mel patches from the start of a 16 kHz waveform."""
-    mel = librosa.feature.melspectrogram(y=waveform, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
-    log_mel = np.log10(10_000 * mel.T + 1).astype(np.float32)
-    return np.stack([log_mel[i * PATCH_FRAMES:(i + 1) * PATCH_FRAMES] for i in range(patches)])
 
 
 def synthetic_signals() -> dict[str, np.ndarray]:
     """Deterministic test signals, 6.1 s at 16 kHz (two full patches each)."""
     rng = np.random.default_rng(20261124)
-    t = np.arange(int(6.1 * SAMPLE_RATE)) / SAMPLE_RATE
+    t = np.arange(int(6.1 * AUDIO.sample_rate)) / AUDIO.sample_rate
     beat = (np.sin(2 * np.pi * 2 * t) > 0.95).astype(np.float32)
     return {
         "noise": 0.1 * rng.standard_normal(t.size),
@@ -81,7 +76,7 @@ def tensorflow_outputs(package_root: Path, checkpoint: Path, patches: np.ndarray
 
     tf.compat.v1.reset_default_graph()
     with tf.name_scope("model"):
-        x = tf.compat.v1.placeholder(tf.float32, [None, PATCH_FRAMES, N_MELS])
+        x = tf.compat.v1.placeholder(tf.float32, [None, AUDIO.frames, AUDIO.n_mels])
         is_training = tf.compat.v1.placeholder(tf.bool)
         outputs = models.define_model(x, is_training, "MSD_musicnn", 50)
         logits, penultimate = outputs[0], outputs[-1]
@@ -109,10 +104,12 @@ def main() -> None:
         print(f"{len(variables)} variables, {sum(v.size for v in variables.values()):,} parameters")
 
         synthetic = synthetic_signals()
-        inputs = {name: log_mel_patches(signal.astype(np.float32), 2) for name, signal in synthetic.items()}
+        inputs = {name: leading_patches(reference_log_mel(signal.astype(np.float32)), PATCHES_PER_CLIP)
+                  for name, signal in synthetic.items()}
         real = [clip for clip in REAL_CLIPS if (arguments.data / clip).is_file()]
         for clip in real:
-            inputs[clip] = log_mel_patches(load_track(arguments.data / clip, SAMPLE_RATE), 2)
+            inputs[clip] = leading_patches(reference_log_mel(load_track(arguments.data / clip, AUDIO.sample_rate)),
+                                           PATCHES_PER_CLIP)
         patches = np.concatenate(list(inputs.values()))
         probabilities, embedding = tensorflow_outputs(package_root, checkpoint, patches)
     reference = {
@@ -121,7 +118,7 @@ def main() -> None:
         "real_clips": np.array(real),
         "tags": probabilities,
         "penultimate": embedding,
-        "patches_per_clip": np.array(2),
+        "patches_per_clip": np.array(PATCHES_PER_CLIP),
     }
     np.savez_compressed(OUT / "musicnn_msd_reference.npz", **reference)
     print(f"reference outputs for {len(synthetic)} synthetic and {len(real)} real clips, 2 patches each")

@@ -7,7 +7,6 @@ a few GTZAN clips (stored by path only; those checks need ../shared/data).
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import onnxruntime
 import pytest
@@ -17,11 +16,12 @@ from export.onnx_export import trace_to_onnx
 from tagger.audio import load_track
 from tagger.model import INPUT_NAME, OUTPUT_NAME
 from tests.conftest import SHARED_DATA
-from trainer.backbones.musicnn import LICENSE, WEIGHTS, MusicnnAudio, MusicnnLogMel, MusicnnMSD
+from trainer.audio_params import MUSICNN_AUDIO as AUDIO
+from trainer.backbones.musicnn import LICENSE, WEIGHTS, MusicnnLogMel, MusicnnMSD
+from trainer.backbones.musicnn_reference import leading_patches, reference_log_mel
 
 REFERENCE = WEIGHTS.with_name("musicnn_msd_reference.npz")
 TAG_TOLERANCE, EMBEDDING_TOLERANCE = 1e-4, 1e-3
-AUDIO = MusicnnAudio()
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +33,6 @@ def network() -> MusicnnMSD:
 def reference() -> dict[str, np.ndarray]:
     with np.load(REFERENCE) as stored:
         return {name: stored[name] for name in stored.files}
-
-
-def librosa_log_mel(waveform: np.ndarray) -> np.ndarray:
-    """The network's preprocessing as the reference computed it: [frames, 96]."""
-    mel = librosa.feature.melspectrogram(y=waveform, sr=AUDIO.sample_rate, n_fft=AUDIO.n_fft,
-                                         hop_length=AUDIO.hop_length, n_mels=AUDIO.n_mels)
-    return np.log10(10_000 * mel.T + 1).astype(np.float32)
 
 
 def run(network: MusicnnMSD, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +60,7 @@ def test_port_matches_tensorflow_on_real_clips(network, reference):
     synthetic = len(reference["synthetic_patches"])
     per_clip = int(reference["patches_per_clip"])
     for index, clip in enumerate(reference["real_clips"]):
-        log_mel = librosa_log_mel(load_track(SHARED_DATA / str(clip), AUDIO.sample_rate))
-        patches = np.stack([log_mel[i * AUDIO.patch_frames:(i + 1) * AUDIO.patch_frames] for i in range(per_clip)])
+        patches = leading_patches(reference_log_mel(load_track(SHARED_DATA / str(clip), AUDIO.sample_rate)), per_clip)
         tags, penultimate = run(network, patches)
         rows = slice(synthetic + index * per_clip, synthetic + (index + 1) * per_clip)
         assert np.max(np.abs(tags - reference["tags"][rows])) < TAG_TOLERANCE, clip
@@ -77,11 +69,11 @@ def test_port_matches_tensorflow_on_real_clips(network, reference):
 
 def test_front_end_matches_librosa():
     rng = np.random.default_rng(3)
-    t = np.arange(AUDIO.patch_samples) / AUDIO.sample_rate
+    t = np.arange(AUDIO.window_samples) / AUDIO.sample_rate
     waveform = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
     ours = MusicnnLogMel(AUDIO)(torch.from_numpy(waveform)[None]).numpy()[0]
-    expected = librosa_log_mel(waveform)
-    assert ours.shape == expected.shape == (AUDIO.patch_frames, AUDIO.n_mels)
+    expected = reference_log_mel(waveform)
+    assert ours.shape == expected.shape == (AUDIO.frames, AUDIO.n_mels) == (187, 96)
     assert np.max(np.abs(ours - expected)) < 1e-3
 
 
@@ -99,8 +91,8 @@ class _Tagger(torch.nn.Module):
 def test_exported_graph_matches_the_port(network, tmp_path):
     model = _Tagger(network).eval()
     path = tmp_path / "musicnn.onnx"
-    trace_to_onnx(model, AUDIO.patch_samples, path)
-    waveforms = (0.1 * np.random.default_rng(0).standard_normal((3, AUDIO.patch_samples))).astype(np.float32)
+    trace_to_onnx(model, AUDIO.window_samples, path)
+    waveforms = (0.1 * np.random.default_rng(0).standard_normal((3, AUDIO.window_samples))).astype(np.float32)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     exported = session.run([OUTPUT_NAME], {INPUT_NAME: waveforms})[0]
     with torch.no_grad():

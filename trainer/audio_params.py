@@ -32,3 +32,10 @@ class AudioParams:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# musicnn's own input (trainer/backbones/musicnn.py): 16 kHz, n_fft 512, hop 256, 96 mel bands, patches of
+# 187 frames (186 hops: 2.976 s, "3 s" in its papers), cut next to each other as its extractor does.
+_MUSICNN_PATCH_SECONDS = 186 * 256 / 16_000
+MUSICNN_AUDIO = AudioParams(sample_rate=16_000, window_seconds=_MUSICNN_PATCH_SECONDS,
+                            hop_seconds=_MUSICNN_PATCH_SECONDS, n_fft=512, hop_length=256, n_mels=96)

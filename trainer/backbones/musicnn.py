@@ -20,7 +20,6 @@ TensorFlow's batch norm epsilon is 1e-3; kernels are stored HWIO.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainer.audio_params import MUSICNN_AUDIO, AudioParams
 from trainer.frontend import FactorisedPowerSpectrum
 
 WEIGHTS = Path(__file__).with_name("musicnn_msd.npz")
@@ -43,28 +43,12 @@ MSD_TAGS = (
 )
 
 
-@dataclass(frozen=True)
-class MusicnnAudio:
-    """The input the network was trained on."""
-
-    sample_rate: int = 16_000
-    n_fft: int = 512
-    hop_length: int = 256
-    n_mels: int = 96
-    patch_frames: int = 187  # 3 s
-
-    @property
-    def patch_samples(self) -> int:
-        """Samples of a waveform whose centred STFT has exactly ``patch_frames`` frames."""
-        return (self.patch_frames - 1) * self.hop_length
-
-
 class MusicnnLogMel(nn.Module):
     """[batch, samples] 16 kHz waveform -> [batch, frames, 96] log10(10000 * librosa power mel + 1)."""
 
     mel_basis: torch.Tensor  # a buffer, registered in __init__
 
-    def __init__(self, audio: MusicnnAudio = MusicnnAudio()) -> None:
+    def __init__(self, audio: AudioParams = MUSICNN_AUDIO) -> None:
         super().__init__()
         self.power = FactorisedPowerSpectrum(audio.n_fft, audio.hop_length)
         mel = librosa.filters.mel(sr=audio.sample_rate, n_fft=audio.n_fft, n_mels=audio.n_mels)
