@@ -1,6 +1,6 @@
-"""Export a trained SpectrogramCNN to ONNX with its metadata, and prove the file computes what PyTorch does.
+"""Export a trained genre network to ONNX with its metadata, and prove the file computes what PyTorch does.
 
-The graph: waveform windows [batch, samples] -> log-mel front end -> CNN -> sigmoid -> [batch, genres].
+The graph: waveform windows [batch, samples] -> the network (its log-mel front end first) -> sigmoid -> [batch, genres].
 It is written with the TorchScript-based exporter at opset 17; large constants whose values are exact in
 half precision (the mel filter bank) are stored as float16 and cast back when onnxruntime loads the file.
 """
@@ -18,7 +18,7 @@ import onnx.numpy_helper
 import torch
 
 from tagger.model import DEFAULT_INFERENCE_WINDOWS, INPUT_NAME, OUTPUT_NAME, MetadataKeys
-from trainer.model import SpectrogramCNN
+from trainer.model import GenreModel
 from trainer.run_dir import CONFIG, SPLIT, load_checkpoint, read_json
 
 OPSET = 17
@@ -52,7 +52,7 @@ class ExportReport:
 class Probabilities(torch.nn.Module):
     """The exported function: the model followed by the sigmoid."""
 
-    def __init__(self, model: SpectrogramCNN) -> None:
+    def __init__(self, model: GenreModel) -> None:
         super().__init__()
         self.model = model
 
@@ -64,7 +64,7 @@ def display_name(label: str) -> str:
     return DISPLAY_NAMES.get(label, label.replace("_", " ").title())
 
 
-def metadata_for(model: SpectrogramCNN, checkpoint: dict, inference_windows: int, version: str) -> dict[str, str]:
+def metadata_for(model: GenreModel, checkpoint: dict, inference_windows: int, version: str) -> dict[str, str]:
     labels = checkpoint["labels"]
     return {
         MetadataKeys.LABELS: json.dumps(labels),
@@ -94,7 +94,7 @@ def trace_to_onnx(module: torch.nn.Module, window_samples: int, destination: Pat
         )
 
 
-def write_onnx(model: SpectrogramCNN, metadata: dict[str, str], destination: Path) -> None:
+def write_onnx(model: GenreModel, metadata: dict[str, str], destination: Path) -> None:
     """Trace, attach metadata, check, save."""
     trace_to_onnx(Probabilities(model), model.audio.window_samples, destination)
     graph = onnx.load(str(destination))
@@ -132,7 +132,7 @@ def set_metadata(graph: onnx.ModelProto, metadata: dict[str, str]) -> None:
         graph.metadata_props.add(key=key, value=value)
 
 
-def real_windows(source: Path, model: SpectrogramCNN, limit: int = 16) -> np.ndarray | None:
+def real_windows(source: Path, model: GenreModel, limit: int = 16) -> np.ndarray | None:
     """Windows of the run's held-out test tracks, when the run directory and its data are at hand."""
     from tagger.audio import DecodeError, read_windows
     from trainer.config import TrainConfig
@@ -165,7 +165,7 @@ def _run_onnx(path: Path, windows: np.ndarray) -> np.ndarray:
     return session.run([OUTPUT_NAME], {INPUT_NAME: windows.astype(np.float32)})[0]
 
 
-def check_parity(model: SpectrogramCNN, path: Path, inputs: dict[str, np.ndarray]) -> dict[str, float]:
+def check_parity(model: GenreModel, path: Path, inputs: dict[str, np.ndarray]) -> dict[str, float]:
     """Max absolute probability difference between onnxruntime and PyTorch for each input set."""
     wrapper = Probabilities(model).eval()
     differences = {}

@@ -58,7 +58,8 @@ def tiny_model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("model")
     model = SpectrogramCNN(ModelConfig(len(LABELS), channels=(4, 8, 8), hidden=8, dropout=0.1, attention=True,
-                                         frequency_channel=True), AudioParams()).eval()
+                                         frequency_channel=True, backbone="scratch", tuning="full"),
+                           AudioParams()).eval()
     save_checkpoint(folder / "checkpoint.pt", model, LABELS, [0.5] * len(LABELS),
                     {"metrics": {"top1_accuracy": 0.0}, "training_data": "untrained test model"})
     export_checkpoint(folder / "checkpoint.pt", folder / "tiny.onnx", inference_windows=2, model_version="test")

@@ -1,4 +1,5 @@
-"""`trainer compare --runs` over runs with known test predictions: tables, JSON, plot and the verdict."""
+"""`trainer compare --runs` over runs (single splits and cross-validations) with known test predictions: tables,
+JSON, plot, pooling over folds and the verdict."""
 
 import json
 
@@ -10,24 +11,31 @@ from trainer.cli import main as trainer_main
 LABELS = ["a", "b", "c"]
 
 
-def fake_run(directory, accuracy: float, attention: bool, seed: int, n_tracks: int = 60):
+def fake_run(directory, accuracy: float, parameters: int, seed: int, n_tracks: int = 60, tracks: range | None = None):
     """A run directory whose metrics.json holds test-track probabilities of a given top-1 accuracy."""
+    tracks = tracks if tracks is not None else range(n_tracks)
     rng = np.random.default_rng(seed)
-    truth = np.arange(n_tracks) % 3
-    correct = rng.random(n_tracks) < accuracy
-    predicted = np.where(correct, truth, (truth + 1 + rng.integers(0, 2, n_tracks)) % 3)
-    probabilities = np.full((n_tracks, 3), 0.1)
-    probabilities[np.arange(n_tracks), predicted] = 0.9
-    directory.mkdir()
-    (directory / "config.json").write_text(json.dumps({"attention": attention}))
+    truth = np.array(tracks) % 3
+    correct = rng.random(len(tracks)) < accuracy
+    predicted = np.where(correct, truth, (truth + 1 + rng.integers(0, 2, len(tracks))) % 3)
+    probabilities = np.full((len(tracks), 3), 0.1)
+    probabilities[np.arange(len(tracks)), predicted] = 0.9
+    directory.mkdir(parents=True)
     (directory / "metrics.json").write_text(json.dumps({
         "labels": LABELS,
         "thresholds": dict.fromkeys(LABELS, 0.5),
-        "test_tracks": [f"track{i}" for i in range(n_tracks)],
+        "test_tracks": [f"track{i:03d}" for i in tracks],
         "test_track_probabilities": probabilities.tolist(),
         "test_targets": np.eye(3, dtype=int)[truth].tolist(),
-        "test": {"track": {"weighted": {"f1": 0.0}}},
+        "trainable_parameters": parameters,
     }))
+    return directory
+
+
+def fake_cross_validation(directory, accuracy: float, seed: int, fold_tracks: list[range]):
+    """A cross-validation's folder: one fake run per fold, each testing its own tracks."""
+    for number, tracks in enumerate(fold_tracks, 1):
+        fake_run(directory / f"fold{number}", accuracy, 1000, seed + number, tracks=tracks)
     return directory
 
 
@@ -39,14 +47,15 @@ def compare_runs(runs, out):
 
 
 def test_compare_existing_runs(tmp_path):
-    strong = fake_run(tmp_path / "strong", 0.95, attention=True, seed=1)
-    weak = fake_run(tmp_path / "weak", 0.40, attention=False, seed=2)
+    strong = fake_run(tmp_path / "strong", 0.95, parameters=1000, seed=1)
+    weak = fake_run(tmp_path / "weak", 0.40, parameters=100, seed=2)
     out = tmp_path / "cmp"
     result = compare_runs([strong, weak], out)
     assert result.exit_code == 0, result.output
     comparison = json.loads((out / "comparison.json").read_text())
     assert comparison["winner"]["name"] == "strong"
-    assert comparison["winner"]["checkpoint"].endswith("strong/checkpoint.pt")
+    assert comparison["winner"]["runs"] == [str(strong)]
+    assert comparison["folds"] is None
     (pair,) = comparison["pairs"]
     assert pair["difference"] > 0.4 and pair["difference_interval"][0] > 0
     assert pair["permutation_p_holm"] < 0.01 and pair["mcnemar_p"] < 0.01
@@ -56,8 +65,8 @@ def test_compare_existing_runs(tmp_path):
 
 
 def test_a_tie_with_a_simpler_model_is_said_plainly(tmp_path):
-    fancy = fake_run(tmp_path / "fancy", 0.70, attention=True, seed=5)
-    simple = fake_run(tmp_path / "simple", 0.68, attention=False, seed=6)
+    fancy = fake_run(tmp_path / "fancy", 0.70, parameters=1000, seed=5)
+    simple = fake_run(tmp_path / "simple", 0.68, parameters=100, seed=6)
     out = tmp_path / "cmp"
     assert compare_runs([fancy, simple], out).exit_code == 0
     winner = json.loads((out / "comparison.json").read_text())["winner"]
@@ -67,8 +76,31 @@ def test_a_tie_with_a_simpler_model_is_said_plainly(tmp_path):
 
 
 def test_runs_of_different_splits_are_refused(tmp_path):
-    first = fake_run(tmp_path / "one", 0.8, True, 1, n_tracks=30)
-    second = fake_run(tmp_path / "two", 0.8, True, 2, n_tracks=33)
+    first = fake_run(tmp_path / "one", 0.8, 100, 1, n_tracks=30)
+    second = fake_run(tmp_path / "two", 0.8, 100, 2, n_tracks=33)
     result = CliRunner().invoke(trainer_main, ["compare", "--runs", str(first), "--runs", str(second),
                                                "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 1 and "other test tracks" in result.output
+
+
+def test_cross_validations_are_compared_over_all_pooled_tracks(tmp_path):
+    """Folds test disjoint tracks; the statistics run over their union, lined up by track id across units
+    whatever order the folds listed them in."""
+    folds = [range(40), range(40, 80), range(80, 120)]
+    strong = fake_cross_validation(tmp_path / "strong", 0.9, 10, folds)
+    weak = fake_cross_validation(tmp_path / "weak", 0.5, 20, [folds[2], folds[0], folds[1]])
+    out = tmp_path / "cmp"
+    result = compare_runs([strong, weak], out)
+    assert result.exit_code == 0, result.output
+    comparison = json.loads((out / "comparison.json").read_text())
+    assert comparison["test_tracks"] == 120 and comparison["folds"] == 3
+    assert comparison["winner"]["name"] == "strong"
+    assert comparison["configurations"]["strong"]["top1_accuracy"] > 0.8
+    assert set(comparison["configurations"]["weak"]["per_genre_f1"]) == set(LABELS)
+    assert "pooled over 3 cross-validation folds" in (out / "comparison.md").read_text()
+
+
+def test_a_track_tested_in_two_folds_is_refused(tmp_path):
+    overlapping = fake_cross_validation(tmp_path / "bad", 0.9, 1, [range(30), range(20, 50)])
+    result = CliRunner().invoke(trainer_main, ["compare", "--runs", str(overlapping), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 1 and "more than one fold" in result.output

@@ -39,3 +39,8 @@ class AudioParams:
 _MUSICNN_PATCH_SECONDS = 186 * 256 / 16_000
 MUSICNN_AUDIO = AudioParams(sample_rate=16_000, window_seconds=_MUSICNN_PATCH_SECONDS,
                             hop_seconds=_MUSICNN_PATCH_SECONDS, n_fft=512, hop_length=256, n_mels=96)
+
+
+def audio_for(backbone: str) -> AudioParams:
+    """The input a backbone was built for: a pretrained network keeps its own rate and mel settings."""
+    return MUSICNN_AUDIO if backbone == "musicnn-msd" else AudioParams()

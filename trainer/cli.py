@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from tagger.model import DEFAULT_INFERENCE_WINDOWS
-from trainer.config import SCHEDULES, TrainConfig
+from trainer.config import BACKBONES, SCHEDULES, TUNINGS, TrainConfig
 
 RECIPE = TrainConfig(data="", out="")  # the defaults of every training option: the shipped recipe
 
@@ -81,7 +81,13 @@ def _training_options(function):
                      help="Augmentation: share of windows with white noise added (10-30 dB SNR)."),
         click.option("--mix-probability", type=click.FloatRange(0, 1), **_recipe("mix_probability"),
                      help="Augmentation: share of windows mixed with another track of the same genres."),
-        click.option("--cache-dir", type=click.Path(file_okay=False), help="Decoded-waveform cache."),
+        click.option("--backbone-lr-scale", type=click.FloatRange(0, 1), **_recipe("backbone_lr_scale"),
+                     help="Learning rate of a pretrained backbone's learning layers, as a share of --lr."),
+        click.option("--feature-cache/--no-feature-cache", **_recipe("feature_cache"),
+                     help="Compute a frozen backbone's outputs once per window and keep them (fast; no waveform "
+                          "augmentation), or run it on every augmented batch."),
+        click.option("--cache-dir", type=click.Path(file_okay=False),
+                     help="Cache of decoded waveforms and frozen-backbone features."),
         click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice]."),
         click.option("--device", **_recipe("device"), help="auto (CUDA when available), cpu or cuda."),
     ]
@@ -93,7 +99,14 @@ def _training_options(function):
 @main.command()
 @_training_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
-@click.option("--attention/--no-attention", **_recipe("attention"))
+@click.option("--backbone", type=click.Choice(BACKBONES), **_recipe("backbone"),
+              help="scratch: the seed's CNN, learned from nothing; musicnn-msd: musicnn's network pretrained on the "
+                   "Million Song Dataset, with a genre head.")
+@click.option("--tuning", type=click.Choice(TUNINGS), **_recipe("tuning"),
+              help="What of a pretrained backbone learns: nothing (frozen), its mid and back end (partial), all.")
+@click.option("--attention/--no-attention", **_recipe("attention"),
+              help="scratch: channel and spatial attention in every block; musicnn-msd: an attention head on "
+                   "its frame features instead of a linear head on its embedding.")
 @click.option("--loss", type=click.Choice(["bce", "focal"]), **_recipe("loss"))
 def train(**options) -> None:
     """Train one configuration; writes config, split, metrics, curves, confusion matrix and checkpoint."""
@@ -115,27 +128,45 @@ def train(**options) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
 @click.option("--runs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Compare these existing runs instead of training (repeat the option).")
-@click.option("--configs", help="Comma-separated configurations to train [default: the seed's grid: "
-              "attention-bce, attention-focal, plain-bce, plain-focal].")
+@click.option("--configs", help="Comma-separated configurations to train [default: "
+              "scratch-attention, scratch-plain, musicnn-frozen-linear, musicnn-frozen-attention, musicnn-finetuned; "
+              "also known: scratch-attention-focal, scratch-plain-focal, musicnn-partial].")
+@click.option("--folds", type=click.IntRange(2), help="K-fold cross-validation: every configuration trains on "
+              "every fold, every track is tested once, the statistics run over all pooled tracks.")
 @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Trainings per configuration.")
 @click.option("--bootstrap", type=click.IntRange(100), default=2000, show_default=True, help="Bootstrap replicates.")
 @click.option("--permutations", type=click.IntRange(100), default=2000, show_default=True)
-def compare(out, runs, configs, seeds, bootstrap, permutations, **options) -> None:
-    """Train configurations on one split and compare them on the same test tracks, with honest statistics."""
-    from trainer.compare import DEFAULT_GRID, Candidate, compare_candidates, markdown, train_grid, write_outputs
+def compare(out, runs, configs, folds, seeds, bootstrap, permutations, **options) -> None:
+    """Train configurations on one split (or on every fold of a cross-validation) and compare them on the same
+    test tracks, with honest statistics."""
+    from trainer.compare import (
+        DEFAULT_CONFIGS,
+        GRID,
+        Candidate,
+        compare_candidates,
+        markdown,
+        train_grid,
+        write_outputs,
+    )
+    from trainer.data.prepare import cross_validation_splits
+    from trainer.data.sources import DatasetError
 
     if runs:
-        candidates = [Candidate(run.name, [run], _run_attention(run)) for run in runs]
+        candidates = [Candidate(run.name, [run]) for run in runs]
     else:
         if options["data"] is None:
             raise click.UsageError("give --data to train, or --runs to compare existing runs")
-        names = [name.strip() for name in configs.split(",") if name.strip()] if configs else list(DEFAULT_GRID)
-        unknown = [name for name in names if name not in DEFAULT_GRID]
+        names = [name.strip() for name in configs.split(",") if name.strip()] if configs else list(DEFAULT_CONFIGS)
+        unknown = [name for name in names if name not in GRID]
         if unknown:
-            raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(DEFAULT_GRID)}",
-                                     param_hint="--configs")
+            raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(GRID)}", param_hint="--configs")
         options["data"] = str(options["data"])
-        candidates = train_grid(TrainConfig(out=str(out), **options), out, names, seeds, _log)
+        base = TrainConfig(out=str(out), **options)
+        try:
+            splits = cross_validation_splits(base, folds, _log) if folds else None
+            candidates = train_grid(base, out, names, seeds, _log, splits)
+        except (DatasetError, ValueError) as error:
+            raise click.ClickException(str(error)) from error
     try:
         result = compare_candidates(candidates, bootstrap, permutations)
     except ValueError as error:
@@ -143,12 +174,6 @@ def compare(out, runs, configs, seeds, bootstrap, permutations, **options) -> No
     write_outputs(result, out)
     click.echo(markdown(result))
     _log(f"written: {out / 'comparison.json'}, {out / 'comparison.md'}, {out / 'bootstrap.png'}")
-
-
-def _run_attention(run: Path) -> bool | None:
-    from trainer.run_dir import CONFIG, read_json
-
-    return read_json(run / CONFIG).get("attention") if (run / CONFIG).is_file() else None
 
 
 @main.command()

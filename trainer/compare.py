@@ -1,4 +1,5 @@
-"""`trainer compare`: train configurations on one shared split and compare them on the same test tracks."""
+"""`trainer compare`: train configurations on one shared split, or on every fold of a cross-validation, and
+compare them on the same test tracks (pooled over the folds)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,41 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from trainer import stats
 from trainer.config import TrainConfig
+from trainer.data.split import Split
 from trainer.run_dir import METRICS, read_json, write_json
 
 Log = Callable[[str], None]
-# name -> (attention, loss); "simpler" means without attention.
-DEFAULT_GRID = {
-    "attention-bce": (True, "bce"),
-    "attention-focal": (True, "focal"),
-    "plain-bce": (False, "bce"),
-    "plain-focal": (False, "focal"),
+# name -> the options it changes in the recipe (TrainConfig). "Simpler" means fewer learning parameters.
+GRID: dict[str, dict[str, Any]] = {
+    "scratch-attention": {"backbone": "scratch", "attention": True},
+    "scratch-plain": {"backbone": "scratch", "attention": False},
+    "scratch-attention-focal": {"backbone": "scratch", "attention": True, "loss": "focal"},
+    "scratch-plain-focal": {"backbone": "scratch", "attention": False, "loss": "focal"},
+    "musicnn-frozen-linear": {"backbone": "musicnn-msd", "tuning": "frozen", "attention": False},
+    "musicnn-frozen-attention": {"backbone": "musicnn-msd", "tuning": "frozen", "attention": True},
+    "musicnn-partial": {"backbone": "musicnn-msd", "tuning": "partial", "attention": False},
+    "musicnn-finetuned": {"backbone": "musicnn-msd", "tuning": "full", "attention": False},
 }
+DEFAULT_CONFIGS = ("scratch-attention", "scratch-plain", "musicnn-frozen-linear", "musicnn-frozen-attention",
+                   "musicnn-finetuned")
 SIGNIFICANCE = 0.05
+FOLD_PREFIX = "fold"
 
 
 @dataclass
 class Candidate:
     name: str
-    runs: list[Path]  # one per seed; the first is the one bootstrapped
-    attention: bool | None = None
+    runs: list[Path]  # one per seed, each a run directory or a cross-validation's folder of fold runs
 
 
-def train_grid(base: TrainConfig, out: Path, names: list[str], seeds: int, log: Log) -> list[Candidate]:
-    """Train each configuration ``seeds`` times (seed, seed+1, ...) on the split of ``base.split_seed``.
+def train_grid(base: TrainConfig, out: Path, names: list[str], seeds: int, log: Log,
+               folds: list[Split] | None = None) -> list[Candidate]:
+    """Train each configuration ``seeds`` times (seed, seed+1, ...): on the split of ``base.split_seed``, or
+    on every one of ``folds`` (runs ``<name>-seed<s>/fold<k>``).
 
     A run whose metrics.json exists is reused, so an interrupted comparison resumes where it stopped.
     """
@@ -41,27 +52,52 @@ def train_grid(base: TrainConfig, out: Path, names: list[str], seeds: int, log: 
 
     candidates = []
     for name in names:
-        attention, loss = DEFAULT_GRID[name]
-        runs = []
+        units = []
         for k in range(seeds):
-            run = out / f"{name}-seed{base.seed + k}"
-            if not (run / METRICS).is_file():
-                log(f"== training {run.name}")
-                train(replace(base, attention=attention, loss=loss, seed=base.seed + k, out=str(run)), log)
-            runs.append(run)
-        candidates.append(Candidate(name, runs, attention))
+            unit = out / f"{name}-seed{base.seed + k}"
+            config = replace(base, **GRID[name], seed=base.seed + k)
+            for number, split in enumerate(folds or [None], 1):
+                run = unit / f"{FOLD_PREFIX}{number}" if split is not None else unit
+                if not (run / METRICS).is_file():
+                    log(f"== training {run.relative_to(out)}")
+                    train(replace(config, out=str(run)), log, split)
+            units.append(unit)
+        candidates.append(Candidate(name, units))
     return candidates
 
 
-def _load(run: Path) -> dict:
-    metrics = read_json(run / METRICS)
+def fold_runs(unit: Path) -> list[Path]:
+    """The runs behind a candidate's unit: its fold runs (in fold order), or the unit itself."""
+    folds = [path.parent for path in unit.glob(f"{FOLD_PREFIX}*/{METRICS}")]
+    return sorted(folds, key=lambda path: int(path.name.removeprefix(FOLD_PREFIX))) or [unit]
+
+
+def _load(unit: Path) -> dict:
+    """A unit's test tracks, pooled over its folds: every fold's tracks decided by that fold's own
+    thresholds, then ordered by track id so that units of one cross-validation line up."""
+    runs = [read_json(run / METRICS) for run in fold_runs(unit)]
+    labels = runs[0]["labels"]
+    if any(run["labels"] != labels for run in runs):
+        raise ValueError(f"{unit}: its folds predict different genres")
+    tracks = [track for run in runs for track in run["test_tracks"]]
+    if len(set(tracks)) != len(tracks):
+        raise ValueError(f"{unit}: a track is tested in more than one fold")
+    probabilities = np.concatenate([np.array(run["test_track_probabilities"]) for run in runs])
+    decided = np.concatenate([
+        stats.Predictions.from_probabilities(np.array(run["test_track_probabilities"]),
+                                             np.array([run["thresholds"][label] for label in labels])).decided
+        for run in runs
+    ])
+    order = np.argsort(tracks, kind="stable")
+    parameters = {run.get("trainable_parameters") for run in runs}
     return {
-        "tracks": metrics["test_tracks"],
-        "groups": np.array(metrics.get("test_groups") or metrics["test_tracks"]),
-        "probabilities": np.array(metrics["test_track_probabilities"]),
-        "targets": np.array(metrics["test_targets"], dtype=np.int64),
-        "thresholds": np.array([metrics["thresholds"][label] for label in metrics["labels"]]),
-        "weighted_f1": metrics["test"]["track"]["weighted"]["f1"],
+        "tracks": [tracks[i] for i in order],
+        "labels": labels,
+        "folds": len(runs) if len(runs) > 1 else None,
+        "groups": np.concatenate([np.array(run.get("test_groups") or run["test_tracks"]) for run in runs])[order],
+        "targets": np.concatenate([np.array(run["test_targets"], dtype=np.int64) for run in runs])[order],
+        "predictions": stats.Predictions(decided[order], probabilities[order].argmax(axis=1)),
+        "trainable_parameters": parameters.pop() if len(parameters) == 1 else None,
     }
 
 
@@ -75,10 +111,7 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
                 raise ValueError(f"{name}: evaluated on other test tracks; compare runs of one split only")
     targets = reference["targets"]
     samples = stats.bootstrap_indices(reference["groups"], replicates, seed)
-    predictions = {
-        name: stats.Predictions.from_probabilities(runs[0]["probabilities"], runs[0]["thresholds"])
-        for name, runs in loaded.items()
-    }
+    predictions = {name: runs[0]["predictions"] for name, runs in loaded.items()}
     replicate_f1 = {
         name: stats.replicate_scores(stats.weighted_f1, targets, p.decided, samples) for name, p in predictions.items()
     }
@@ -86,11 +119,10 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
     for candidate in candidates:
         p = predictions[candidate.name]
         correct = stats.top1_correct(targets, p)
-        seed_f1 = [run["weighted_f1"] for run in loaded[candidate.name]]
+        seed_f1 = [stats.weighted_f1(targets, run["predictions"].decided) for run in loaded[candidate.name]]
         configurations[candidate.name] = {
             "runs": [str(run) for run in candidate.runs],
-            "checkpoint": str(candidate.runs[0] / "checkpoint.pt"),
-            "attention": candidate.attention,
+            "trainable_parameters": loaded[candidate.name][0]["trainable_parameters"],
             "weighted_f1": stats.weighted_f1(targets, p.decided),
             "weighted_f1_bootstrap_mean": float(replicate_f1[candidate.name].mean()),
             "weighted_f1_interval": stats.interval(replicate_f1[candidate.name]),
@@ -102,6 +134,8 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
             "seed_weighted_f1": seed_f1,
             "seed_mean": float(np.mean(seed_f1)),
             "seed_std": float(np.std(seed_f1, ddof=1)) if len(seed_f1) > 1 else None,
+            "per_genre_f1": dict(zip(reference["labels"], map(float, f1_score(
+                targets, p.decided, average=None, zero_division=0)), strict=True)),
         }
     pairs: list[dict[str, Any]] = []
     for first, second in itertools.combinations([c.name for c in candidates], 2):
@@ -126,6 +160,8 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
     winner = choose_winner(configurations, pairs, use_seeds=len(candidates[0].runs) > 1)
     return {
         "test_tracks": len(targets),
+        "folds": reference["folds"],
+        "labels": reference["labels"],
         "bootstrap_replicates": replicates,
         "permutations": permutations,
         "resampling_unit": "artist groups" if any(str(g).startswith("artist:") for g in reference["groups"])
@@ -149,40 +185,55 @@ def choose_winner(configurations: dict, pairs: list[dict], use_seeds: bool) -> d
         significant = pair["permutation_p_holm"] < SIGNIFICANCE and pair["bootstrap_p_holm"] < SIGNIFICANCE
         if not significant:
             unclear.append(other)
-        simpler = configurations[name]["attention"] and configurations[other]["attention"] is False
-        if simpler and not significant:
+        if not significant and _simpler(configurations[other], configurations[name]):
             verdicts.append(f"{name} is NOT significantly better than the simpler {other} "
                             f"(Holm-adjusted permutation p = {pair['permutation_p_holm']:.3f}); "
                             f"the simpler model is as defensible a choice")
-    if not unclear:
+    if len(configurations) == 1:
+        verdicts.insert(0, f"{name} is the only configuration: nothing was compared")
+    elif not unclear:
         verdicts.insert(0, f"{name} is significantly better than every other configuration")
     elif len(unclear) == len(configurations) - 1:
         verdicts.insert(0, f"{name} has the best mean weighted F1, but no difference to any other configuration "
                            f"is significant on these {SIGNIFICANCE:g}-level tests: the ranking may be luck")
-    return {"name": name, "by": key, "checkpoint": configurations[name]["checkpoint"],
+    return {"name": name, "by": key, "runs": configurations[name]["runs"],
             "not_significantly_better_than": unclear, "verdict": verdicts}
+
+
+def _simpler(first: dict, second: dict) -> bool:
+    """Whether ``first`` learns fewer parameters than ``second`` (unknown for runs that did not record it)."""
+    counts = first["trainable_parameters"], second["trainable_parameters"]
+    return None not in counts and counts[0] < counts[1]
 
 
 def markdown(result: dict) -> str:
     """Tables a person reads."""
+    pooled = f", pooled over {result['folds']} cross-validation folds" if result.get("folds") else ""
     lines = [
-        f"# Comparison on {result['test_tracks']} held-out test tracks",
+        f"# Comparison on {result['test_tracks']} held-out test tracks{pooled}",
         "",
         f"Bootstrap: {result['bootstrap_replicates']} paired resamples of {result['resampling_unit']}; "
         f"permutation test: {result['permutations']} paired swaps. Intervals are 95 %.",
         "",
-        "| configuration | weighted F1 [95 % CI] | macro F1 [95 % CI] | top-1 accuracy [95 % CI] "
-        "| seeds: weighted F1 mean ± sd |",
-        "| --- | --- | --- | --- | --- |",
+        "| configuration | top-1 accuracy [95 % CI] | weighted F1 [95 % CI] | macro F1 [95 % CI] "
+        "| seeds: weighted F1 mean ± sd | learning parameters |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, c in result["configurations"].items():
+    configurations = result["configurations"]
+    for name, c in configurations.items():
         spread = (f"{c['seed_mean']:.3f} ± {c['seed_std']:.3f} (n={len(c['seed_weighted_f1'])})"
                   if c["seed_std"] is not None else "one seed")
+        parameters = f"{c['trainable_parameters']:,}" if c.get("trainable_parameters") is not None else "?"
         lines.append(
-            f"| {name} | {stats.with_interval(c['weighted_f1'], c['weighted_f1_interval'])} "
-            f"| {stats.with_interval(c['macro_f1'], c['macro_f1_interval'])} "
-            f"| {stats.with_interval(c['top1_accuracy'], c['top1_interval'])} | {spread} |"
+            f"| {name} | {stats.with_interval(c['top1_accuracy'], c['top1_interval'])} "
+            f"| {stats.with_interval(c['weighted_f1'], c['weighted_f1_interval'])} "
+            f"| {stats.with_interval(c['macro_f1'], c['macro_f1_interval'])} | {spread} | {parameters} |"
         )
+    lines += ["", "Per genre (F1 on the same tracks):", "", "| genre | " + " | ".join(configurations) + " |",
+              "| --- |" + " --- |" * len(configurations)]
+    for label in result["labels"]:
+        lines.append(f"| {label} | " + " | ".join(f"{c['per_genre_f1'][label]:.3f}" for c in configurations.values())
+                     + " |")
     lines += [
         "",
         "| pair | Δ weighted F1 [95 % CI] | paired bootstrap p (Holm) | permutation p (Holm) | McNemar top-1 p (Holm) "

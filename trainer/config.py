@@ -9,6 +9,8 @@ from typing import Any
 from trainer.data.augment import Augmentation
 
 SCHEDULES = ("plateau", "cosine", "onecycle")
+BACKBONES = ("scratch", "musicnn-msd")  # the seed's CNN trained from nothing | musicnn's MSD network
+TUNINGS = ("frozen", "partial", "full")  # how much of a pretrained backbone learns (see trainer/transfer.py)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class ModelConfig:
     dropout: float
     attention: bool
     frequency_channel: bool
+    backbone: str
+    tuning: str
     attention_reduction: int = 8
 
     def to_dict(self) -> dict:
@@ -31,8 +35,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        # Checkpoints written before the frequency channel existed were trained without it.
-        return cls(**{"frequency_channel": False, **values, "channels": tuple(values["channels"])})
+        # Checkpoints written before the frequency channel and the backbones existed: a scratch CNN without it.
+        defaults = {"frequency_channel": False, "backbone": "scratch", "tuning": "full"}
+        return cls(**{**defaults, **values, "channels": tuple(values["channels"])})
 
 
 @dataclass
@@ -43,7 +48,11 @@ class TrainConfig:
     data: str
     out: str
     labels_from_tags: bool = False
-    attention: bool = True
+    backbone: str = "scratch"  # one of BACKBONES
+    tuning: str = "frozen"  # pretrained backbones only: one of TUNINGS
+    backbone_lr_scale: float = 0.1  # the pretrained layers' learning rate, relative to --lr, when they learn
+    feature_cache: bool = True  # compute a frozen backbone's outputs once per window (no waveform augmentation)
+    attention: bool = True  # scratch: CBAM in every block; pretrained: an attention head on its frame features
     loss: str = "bce"  # bce | focal
     epochs: int = 40
     batch_size: int = 32
@@ -78,9 +87,10 @@ class TrainConfig:
                             mix_probability=self.mix_probability)
 
     def model_config(self, n_classes: int) -> ModelConfig:
-        """The architecture this configuration trains."""
+        """The architecture this configuration trains (a network from scratch learns everything: "full")."""
+        tuning = "full" if self.backbone == "scratch" else self.tuning
         return ModelConfig(n_classes, self.channels, self.hidden, self.dropout, self.attention,
-                           self.frequency_channel)
+                           self.frequency_channel, self.backbone, tuning)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,5 @@
-"""SpectrogramCNN: three convolution blocks with optional channel and spatial attention (CBAM-style)."""
+"""What every genre network offers the trainer and exporter (``GenreModel``), and the seed's network trained
+from scratch: SpectrogramCNN, three convolution blocks with optional channel and spatial attention (CBAM-style)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,38 @@ class ConvBlock(nn.Module):
         return self.layers(x)
 
 
-class SpectrogramCNN(nn.Module):
+class GenreModel(nn.Module):
+    """Waveform windows [batch, samples] at ``audio.sample_rate`` -> genre logits [batch, n_classes].
+
+    A network may hold a frozen part: pretrained layers that do not learn. ``frozen_part`` computes it and
+    ``trainable_part`` the rest, so the trainer can compute a frozen part's outputs once per window and
+    cache them; the exported graph is always the whole ``forward``.
+    """
+
+    config: ModelConfig
+    audio: AudioParams
+
+    def frozen_part(self, waveform: torch.Tensor) -> torch.Tensor:
+        return waveform
+
+    def trainable_part(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.trainable_part(self.frozen_part(waveform))
+
+    def has_frozen_weights(self) -> bool:
+        return any(not parameter.requires_grad for parameter in self.parameters())
+
+    def trainable_parameters(self) -> int:
+        return sum(parameter.numel() for parameter in self.parameters() if parameter.requires_grad)
+
+    def parameter_groups(self, learning_rate: float, pretrained_scale: float) -> list[dict]:
+        """AdamW's parameter groups; a network without pretrained layers learns everything at one rate."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": learning_rate}]
+
+
+class SpectrogramCNN(GenreModel):
     """Waveform windows [batch, samples] -> genre logits [batch, n_classes].
 
     The log-mel front end is the first layer, and a BatchNorm over the input channel learns the level
@@ -94,7 +126,7 @@ class SpectrogramCNN(nn.Module):
         """Log-mel input of the CNN: [batch, 1, n_mels, frames]."""
         return self.frontend(waveform).unsqueeze(1)
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+    def trainable_part(self, waveform: torch.Tensor) -> torch.Tensor:
         x = self.input_norm(self.features(waveform))
         if self.config.frequency_channel:
             x = torch.cat([x, self.band_position.expand(x.shape[0], 1, x.shape[2], x.shape[3])], dim=1)

@@ -10,7 +10,8 @@ import torch
 
 from trainer.audio_params import AudioParams
 from trainer.config import ModelConfig
-from trainer.model import SpectrogramCNN
+from trainer.model import GenreModel
+from trainer.transfer import build_model
 
 CONFIG, SPLIT, METRICS, HISTORY = "config.json", "split.json", "metrics.json", "history.json"
 CURVES, CONFUSION, CHECKPOINT = "curves.png", "confusion.png", "checkpoint.pt"
@@ -24,7 +25,7 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def save_checkpoint(path: Path, model: SpectrogramCNN, labels: list[str], thresholds: list[float], extra: dict) -> None:
+def save_checkpoint(path: Path, model: GenreModel, labels: list[str], thresholds: list[float], extra: dict) -> None:
     torch.save(
         {
             "state_dict": model.state_dict(),
@@ -38,12 +39,12 @@ def save_checkpoint(path: Path, model: SpectrogramCNN, labels: list[str], thresh
     )
 
 
-def load_checkpoint(path: Path) -> tuple[SpectrogramCNN, dict]:
+def load_checkpoint(path: Path) -> tuple[GenreModel, dict]:
     """Rebuild the model from a checkpoint file or a run directory; returns (model in eval mode, dict)."""
     path = path / CHECKPOINT if path.is_dir() else path
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    model = SpectrogramCNN(ModelConfig.from_dict(checkpoint["model_config"]), AudioParams(**checkpoint["audio"]))
+    model = build_model(ModelConfig.from_dict(checkpoint["model_config"]), AudioParams(**checkpoint["audio"]))
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval(), checkpoint

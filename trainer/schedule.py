@@ -13,16 +13,17 @@ class Schedule:
     def __init__(self, kind: str, optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int,
                  plateau_patience: int) -> None:
         self.kind = kind
-        lr = optimizer.param_groups[0]["lr"]
+        rates = [group["lr"] for group in optimizer.param_groups]  # groups may learn at different rates
         self.scheduler: torch.optim.lr_scheduler.LRScheduler
         if kind == "plateau":
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
                                                                         patience=plateau_patience)
         elif kind == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr / 100)
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs,
+                                                                        eta_min=min(rates) / 100)
         elif kind == "onecycle":
             self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=lr, total_steps=epochs * max(steps_per_epoch, 1))
+                optimizer, max_lr=rates, total_steps=epochs * max(steps_per_epoch, 1))
         else:
             raise ValueError(f"unknown learning-rate schedule {kind!r}: choose one of {', '.join(SCHEDULES)}")
 

@@ -14,13 +14,15 @@ from torch.utils.data import DataLoader
 
 from tagger.model import DEFAULT_THRESHOLD
 from trainer import metrics, plots
-from trainer.audio_params import AudioParams
+from trainer.audio_params import AudioParams, audio_for
 from trainer.config import TrainConfig
+from trainer.data.cache import default_cache_dir
+from trainer.data.features import FeatureWindows, FrozenFeatureCache
 from trainer.data.prepare import PreparedData, SplitData, prepare
 from trainer.data.split import Split, group_key
 from trainer.data.windows import WindowDataset
 from trainer.losses import make_loss
-from trainer.model import SpectrogramCNN
+from trainer.model import GenreModel
 from trainer.run_dir import (
     CHECKPOINT,
     CONFIG,
@@ -35,6 +37,7 @@ from trainer.run_dir import (
     write_json,
 )
 from trainer.schedule import Schedule
+from trainer.transfer import build_model
 
 Log = Callable[[str], None]
 EVAL_BATCH = 64
@@ -51,12 +54,47 @@ def windows_of(side: SplitData, audio: AudioParams) -> WindowDataset:
     return WindowDataset(side.waveforms, side.targets, audio.window_samples, audio.hop_samples)
 
 
-@torch.no_grad()
-def predict(model: SpectrogramCNN, dataset: WindowDataset) -> np.ndarray:
-    """Window probabilities [windows, classes] in dataset order."""
-    model.eval()
-    loader = DataLoader(dataset, batch_size=EVAL_BATCH, shuffle=False)
-    return np.concatenate([torch.sigmoid(model(batch)).numpy() for batch, _, _ in loader])
+class Inputs:
+    """What the loops feed a network: waveform windows through the whole model or, when the model has a
+    frozen part and the feature cache is on, that part's cached outputs through the rest of it."""
+
+    def __init__(self, model: GenreModel, config: TrainConfig, log: Log) -> None:
+        self.model, self.config = model, config
+        self.cache: FrozenFeatureCache | None = None
+        self.cached_sides: dict[int, FeatureWindows] = {}
+        if model.has_frozen_weights() and config.feature_cache:
+            root = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
+            self.cache = FrozenFeatureCache(root / "frozen-features", model)
+            if config.augmentation().active or config.time_shift:
+                log("the frozen part's outputs are cached per window, so waveform augmentation and time shift "
+                    "do not apply (--no-feature-cache applies them, running the frozen part on every batch)")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.trainable_part(x) if self.cache is not None else self.model(x)
+
+    def evaluation(self, side: SplitData) -> WindowDataset | FeatureWindows:
+        """Windows exactly on the hop grid, unaugmented."""
+        if self.cache is None:
+            return windows_of(side, self.model.audio)
+        if id(side) not in self.cached_sides:
+            self.cached_sides[id(side)] = FeatureWindows([self.cache.windows(w) for w in side.waveforms],
+                                                         side.targets)
+        return self.cached_sides[id(side)]
+
+    def training(self, side: SplitData) -> WindowDataset | FeatureWindows:
+        """Augmented windows when the whole network runs on every batch; the cached grid otherwise."""
+        if self.cache is not None:
+            return self.evaluation(side)
+        audio, config = self.model.audio, self.config
+        return WindowDataset(side.waveforms, side.targets, audio.window_samples, audio.hop_samples,
+                             jitter=config.time_shift, seed=config.seed, augmentation=config.augmentation())
+
+    @torch.no_grad()
+    def predict(self, dataset: WindowDataset | FeatureWindows) -> np.ndarray:
+        """Window probabilities [windows, classes] in dataset order."""
+        self.model.eval()
+        loader = DataLoader(dataset, batch_size=EVAL_BATCH, shuffle=False)
+        return np.concatenate([torch.sigmoid(self.forward(batch)).numpy() for batch, _, _ in loader])
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,15 +104,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _epoch(model, loader, loss_fn, device: torch.device, optimizer=None, schedule: Schedule | None = None,
+def _epoch(inputs: Inputs, loader, loss_fn, device: torch.device, optimizer=None, schedule: Schedule | None = None,
            ) -> tuple[float, np.ndarray, np.ndarray]:
     """One pass; trains when an optimizer is given. Returns (mean loss, probabilities, targets)."""
     training = optimizer is not None
-    model.train(training)
+    inputs.model.train(training)
     total, count, outputs, targets = 0.0, 0, [], []
     with torch.set_grad_enabled(training):
         for batch, target, _ in loader:
-            logits = model(batch.to(device, non_blocking=True))
+            logits = inputs.forward(batch.to(device, non_blocking=True))
             loss = loss_fn(logits, target.to(device, non_blocking=True))
             if training:
                 optimizer.zero_grad(set_to_none=True)
@@ -89,7 +127,7 @@ def _epoch(model, loader, loss_fn, device: torch.device, optimizer=None, schedul
     return total / max(count, 1), np.concatenate(outputs), np.concatenate(targets)
 
 
-def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> list[dict]:
+def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> list[dict]:
     """Train with AdamW and a learning-rate schedule (one-cycle by default, which beat ReduceLROnPlateau on
     validation loss in the ablation study); keep the best weights; early-stop. Returns the history; the
     model ends on the CPU.
@@ -98,25 +136,25 @@ def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Pat
     class-weighted loss is a noisy guide that picks under-trained early epochs. The curves are re-plotted
     after every epoch so a long run can be watched.
     """
-    audio = model.audio
+    model = inputs.model
+    train_side = data.sides["train"]
+    generator = torch.Generator().manual_seed(config.seed)
+    train_loader = DataLoader(inputs.training(train_side), batch_size=config.batch_size, shuffle=True,
+                              generator=generator)
+    val_loader = DataLoader(inputs.evaluation(data.sides["val"]), batch_size=EVAL_BATCH)
     device = resolve_device(config.device)
     model.to(device)
     log(f"training on {device}")
-    train_side = data.sides["train"]
-    train_windows = WindowDataset(train_side.waveforms, train_side.targets, audio.window_samples, audio.hop_samples,
-                                  jitter=config.time_shift, seed=config.seed, augmentation=config.augmentation())
-    generator = torch.Generator().manual_seed(config.seed)
-    train_loader = DataLoader(train_windows, batch_size=config.batch_size, shuffle=True, generator=generator)
-    val_loader = DataLoader(windows_of(data.sides["val"], audio), batch_size=EVAL_BATCH)
     loss_fn = make_loss(config.loss, torch.as_tensor(train_side.targets), config.label_smoothing).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, config.backbone_lr_scale),
+                                  weight_decay=config.weight_decay)
     schedule = Schedule(config.lr_schedule, optimizer, config.epochs, len(train_loader), config.lr_patience)
     history: list[dict] = []
     best_score, best_state, stale = -float("inf"), copy.deepcopy(model.state_dict()), 0
     for epoch in range(1, config.epochs + 1):
         started = time.monotonic()
-        train_loss, train_p, train_t = _epoch(model, train_loader, loss_fn, device, optimizer, schedule)
-        val_loss, val_p, val_t = _epoch(model, val_loader, loss_fn, device)
+        train_loss, train_p, train_t = _epoch(inputs, train_loader, loss_fn, device, optimizer, schedule)
+        val_loss, val_p, val_t = _epoch(inputs, val_loader, loss_fn, device)
         schedule.after_epoch(val_loss)
         train_f1, train_acc = metrics.quick_scores(train_t, train_p)
         val_f1, val_acc = metrics.quick_scores(val_t, val_p)
@@ -147,10 +185,10 @@ def fit(model: SpectrogramCNN, data: PreparedData, config: TrainConfig, run: Pat
     return history
 
 
-def evaluate_side(model: SpectrogramCNN, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
+def evaluate_side(inputs: Inputs, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
     """Window-level and track-level metrics of one split side, plus the track probabilities."""
-    dataset = windows_of(side, model.audio)
-    window_p = predict(model, dataset)
+    dataset = inputs.evaluation(side)
+    window_p = inputs.predict(dataset)
     track_of_window = dataset.track_indices()
     track_p = metrics.track_probabilities(window_p, track_of_window, len(side.tracks))
     return {
@@ -164,7 +202,7 @@ WINDOW_COUNTS = (1, 2, 3, 5, 8)
 
 
 @torch.no_grad()
-def window_count_sweep(model: SpectrogramCNN, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
+def window_count_sweep(model: GenreModel, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
     """Track-level test figures when only N windows per track are analysed, placed as the tagger places
     them (``tagger.audio.window_starts``): how few windows can the tagger afford?"""
     from tagger.audio import fit_length, window_starts
@@ -182,11 +220,12 @@ def window_count_sweep(model: SpectrogramCNN, side: SplitData, thresholds: np.nd
     return result
 
 
-def finish_run(model: SpectrogramCNN, data: PreparedData, run: Path, extra: dict, log: Log) -> dict:
+def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: Log) -> dict:
     """Tune thresholds on validation tracks, evaluate the test tracks, write metrics and figures."""
-    val = evaluate_side(model, data.sides["val"], np.full(len(data.labels), DEFAULT_THRESHOLD), data.labels)
+    model = inputs.model
+    val = evaluate_side(inputs, data.sides["val"], np.full(len(data.labels), DEFAULT_THRESHOLD), data.labels)
     thresholds = metrics.tune_thresholds(data.sides["val"].targets, val["track_probabilities"])
-    test = evaluate_side(model, data.sides["test"], thresholds, data.labels)
+    test = evaluate_side(inputs, data.sides["test"], thresholds, data.labels)
     result = {
         "labels": data.labels,
         "thresholds": dict(zip(data.labels, map(float, thresholds), strict=True)),
@@ -231,28 +270,32 @@ def format_summary(result: dict) -> str:
     return "\n".join(lines)
 
 
-def train(config: TrainConfig, log: Log) -> dict:
-    """Train one configuration end to end; returns the metrics written to ``metrics.json``."""
+def train(config: TrainConfig, log: Log, split: Split | None = None) -> dict:
+    """Train one configuration end to end (on ``split`` when given, e.g. one fold of a cross-validation);
+    returns the metrics written to ``metrics.json``."""
     run = Path(config.out)
     run.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
-    audio = AudioParams()
-    data = prepare(config, audio.sample_rate, log)
+    audio = audio_for(config.backbone)
+    data = prepare(config, audio.sample_rate, log, split)
     if not data.sides["train"].tracks or not data.sides["val"].tracks or not data.sides["test"].tracks:
         raise ValueError("every split needs tracks: give more data or lower --min-tracks")
     write_json(run / CONFIG, config.to_dict())
     write_json(run / SPLIT, {**data.split.to_dict(), "seed": config.split_seed, "group_by": config.group_by})
-    model = SpectrogramCNN(config.model_config(len(data.labels)), audio)
-    log(f"{sum(p.numel() for p in model.parameters()):,} parameters; labels: {', '.join(data.labels)}")
+    model = build_model(config.model_config(len(data.labels)), audio, pretrained=True)
+    log(f"{sum(p.numel() for p in model.parameters()):,} parameters, {model.trainable_parameters():,} of them "
+        f"learning; labels: {', '.join(data.labels)}")
+    inputs = Inputs(model, config, log)
     started = time.monotonic()
-    history = fit(model, data, config, run, log)
+    history = fit(inputs, data, config, run, log)
     seconds = time.monotonic() - started
     extra = {"training_seconds": round(seconds, 1), "epochs": len(history),
+             "trainable_parameters": model.trainable_parameters(),
              "seconds_per_epoch": round(seconds / max(len(history), 1), 2),
              "test_groups": [group_key(track, config.group_by) for track in data.sides["test"].tracks]}
-    return finish_run(model, data, run, extra, log)
+    return finish_run(inputs, data, run, extra, log)
 
 
 def evaluate_run(run: Path, data_path: str | None, log: Log) -> dict:
@@ -269,7 +312,7 @@ def evaluate_run(run: Path, data_path: str | None, log: Log) -> dict:
         config.data = data_path
         data = prepare(config, model.audio.sample_rate, log, labels=labels, split=_everything_as_test(config, labels))
         side = data.sides["test"]
-    result = evaluate_side(model, side, thresholds, labels)
+    result = evaluate_side(Inputs(model, config, log), side, thresholds, labels)
     log(result["track"]["classification_report"])
     return {"window": result["window"], "track": result["track"]}
 

@@ -120,10 +120,13 @@ class MusicnnMSD(nn.Module):
         self.dropout = nn.Dropout(0.5)
         self.tags = nn.Linear(self.EMBEDDING, len(MSD_TAGS))
 
-    def frame_features(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """[batch, frames, 96] -> [batch, 753, frames]: the front and mid end, densely connected."""
+    def front_features(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """[batch, frames, 96] -> [batch, 561, frames]: the timbral and temporal branches."""
         x = self.input_norm(log_mel.unsqueeze(1))
-        front = torch.cat([branch(x) for branch in self.front], dim=1)
+        return torch.cat([branch(x) for branch in self.front], dim=1)
+
+    def mid_features(self, front: torch.Tensor) -> torch.Tensor:
+        """[batch, 561, frames] -> [batch, 753, frames]: the mid end, densely connected to the front."""
         outputs = [front]
         mid = self.mid[0](front)
         outputs.append(mid)
@@ -132,6 +135,14 @@ class MusicnnMSD(nn.Module):
             outputs.append(mid)
         return torch.cat(outputs, dim=1)
 
+    def frame_features(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """[batch, frames, 96] -> [batch, 753, frames]: the front and mid end."""
+        return self.mid_features(self.front_features(log_mel))
+
+    def embedding(self, features: torch.Tensor) -> torch.Tensor:
+        """[batch, 753, frames] -> [batch, 200]: the back end's "penultimate" layer."""
+        return self.dense_norm(torch.relu(self.dense(self.dropout(self.pool_norm(self.pool(features))))))
+
     @staticmethod
     def pool(features: torch.Tensor) -> torch.Tensor:
         """[batch, 753, frames] -> [batch, 1506]: max and mean over time, interleaved per feature."""
@@ -139,9 +150,8 @@ class MusicnnMSD(nn.Module):
 
     def forward(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         features = self.frame_features(log_mel)
-        pooled = self.pool(features)
-        penultimate = self.dense_norm(torch.relu(self.dense(self.dropout(self.pool_norm(pooled)))))
-        return self.tags(self.dropout(penultimate)), penultimate, pooled, features
+        penultimate = self.embedding(features)
+        return self.tags(self.dropout(penultimate)), penultimate, self.pool(features), features
 
     def load_pretrained(self, path: Path = WEIGHTS) -> MusicnnMSD:
         """Load the converted TensorFlow variables.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from trainer.config import TrainConfig
 from trainer.data.cache import DecodeError, WaveformCache, default_cache_dir
 from trainer.data.sources import Dataset, Track, load_dataset
-from trainer.data.split import SPLITS, Split, cap_per_class, drop_rare_labels, split_tracks
+from trainer.data.split import SPLITS, Split, cap_per_class, drop_rare_labels, fold_splits, split_tracks
 
 Log = Callable[[str], None]
 
@@ -65,11 +65,10 @@ def prepare(config: TrainConfig, sample_rate: int, log: Log, split: Split | None
     labels = labels or kept_labels
     if split is None:
         split = split_tracks(tracks, config.val_fraction, config.test_fraction, config.split_seed, config.group_by)
-        if config.max_per_class:
-            by_id = {track.id: track for track in tracks}
-            capped = cap_per_class([by_id[i] for i in split.train], config.max_per_class, config.split_seed)
-            split = Split([track.id for track in capped], split.val, split.test)
     by_id = {track.id: track for track in tracks}
+    if config.max_per_class:  # a no-op on a split that was capped before (a run's split.json)
+        capped = cap_per_class([by_id[i] for i in split.train if i in by_id], config.max_per_class, config.split_seed)
+        split = replace(split, train=[track.id for track in capped])
     cache = WaveformCache(Path(config.cache_dir) if config.cache_dir else default_cache_dir(), sample_rate)
     sides = {}
     for name in SPLITS:
@@ -78,3 +77,13 @@ def prepare(config: TrainConfig, sample_rate: int, log: Log, split: Split | None
         sides[name] = SplitData(side_tracks, waveforms, encode(side_tracks, labels))
         log(f"{name}: {len(side_tracks)} tracks")
     return PreparedData(labels, split, sides, dataset.description)
+
+
+def cross_validation_splits(config: TrainConfig, folds: int, log: Log) -> list[Split]:
+    """The K folds of the dataset's tracks (after rare genres are dropped, as ``prepare`` drops them)."""
+    dataset = load_dataset(Path(config.data), config.labels_from_tags)
+    tracks, _ = drop_rare_labels(dataset.tracks, config.min_tracks)
+    splits = fold_splits(tracks, folds, config.val_fraction, config.split_seed, config.group_by)
+    log(f"{folds}-fold cross-validation by {config.group_by}: test folds of "
+        f"{', '.join(str(len(split.test)) for split in splits)} tracks")
+    return splits

@@ -17,6 +17,12 @@ def grid_starts(length: int, window: int, hop: int) -> list[int]:
     return list(range(0, length - window + 1, hop))
 
 
+def grid_windows(waveform: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """The evaluation windows of one waveform [windows, window], float32."""
+    return np.stack([fit_length(waveform[start : start + window], window).astype(np.float32, copy=False)
+                     for start in grid_starts(len(waveform), window, hop)])
+
+
 class WindowDataset(Dataset):
     """Items are (waveform window [samples], multi-hot target [classes], track index).
 
