@@ -77,6 +77,7 @@ def metadata_for(model: GenreModel, checkpoint: dict, inference_windows: int, ve
         MetadataKeys.MODEL_VERSION: version,
         MetadataKeys.METRICS: json.dumps(checkpoint.get("metrics", {})),
         MetadataKeys.TRAINING_DATA: checkpoint.get("training_data", ""),
+        MetadataKeys.LICENSES: json.dumps(model.licenses()),
     }
 
 

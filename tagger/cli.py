@@ -193,6 +193,9 @@ def info(model_path):
         click.echo(f"  {name:<14} {threshold:.2f}")
     if meta.metrics:
         click.echo("held-out metrics: " + json.dumps(meta.metrics, sort_keys=True))
+    for part, notice in meta.licenses.items():
+        click.echo(f"licence of {part}:")
+        click.echo("  " + notice.strip().replace("\n", "\n  "))
 
 
 @main.command()

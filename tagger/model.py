@@ -38,6 +38,7 @@ class MetadataKeys:
     MODEL_VERSION = "model_version"
     METRICS = "metrics"  # JSON object of held-out metrics
     TRAINING_DATA = "training_data"  # one-line description
+    LICENSES = "licenses"  # JSON object: pretrained part -> the licence notice that must travel with its weights
 
 
 class ModelError(Exception):
@@ -59,6 +60,7 @@ class ModelInfo:
     model_id: str
     metrics: dict[str, Any] = field(default_factory=dict)
     training_data: str = ""
+    licenses: dict[str, str] = field(default_factory=dict)
 
     @property
     def window_samples(self) -> int:
@@ -92,6 +94,7 @@ def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
             model_id=identifier,
             metrics=json.loads(metadata.get(MetadataKeys.METRICS, "{}")),
             training_data=metadata.get(MetadataKeys.TRAINING_DATA, ""),
+            licenses={str(k): str(v) for k, v in json.loads(metadata.get(MetadataKeys.LICENSES, "{}")).items()},
         )
     except KeyError as error:
         raise ModelError(f"model metadata lacks {error.args[0]!r}") from error

@@ -1,12 +1,14 @@
-"""Splits never put one track (or one artist) on two sides; balancing and rare-genre filtering."""
+"""Splits and cross-validation folds never put one track (or one artist) on two sides; every track is tested
+once across the folds; balancing and rare-genre filtering."""
 
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from trainer.data.sources import Track, from_csv, from_folders
-from trainer.data.split import cap_per_class, drop_rare_labels, split_tracks
+from trainer.data.split import cap_per_class, drop_rare_labels, fold_splits, split_tracks
 from trainer.data.windows import WindowDataset
 
 
@@ -77,3 +79,40 @@ def test_folder_and_csv_sources(tmp_path):
     manifest.write_text("path,genres,artist\nlib/Rock/one.mp3,Rock; Blues ;,Someone\nlib/x.mp3,,\n")
     (track,) = from_csv(manifest).tracks
     assert track.labels == ("rock", "blues") and track.artist == "Someone" and track.path.is_absolute()
+
+
+@pytest.mark.parametrize(("per_genre", "folds"), [(10, 5), (7, 5), (11, 3), (9, 4)])
+def test_folds_test_every_track_once_stratified_and_seeded(per_genre, folds):
+    items = tracks(per_genre=per_genre, genres=("a", "b", "c", "d"))
+    splits = fold_splits(items, folds, val_fraction=0.15, seed=2)
+    assert [split.fold for split in splits] == [f"{k}/{folds}" for k in range(1, folds + 1)]
+    tested = [identifier for split in splits for identifier in split.test]
+    assert sorted(tested) == sorted(track.id for track in items)
+    for split in splits:
+        train, val, test = set(split.train), set(split.val), set(split.test)
+        assert not (train & val) and not (train & test) and not (val & test)
+        assert train | val | test == {track.id for track in items}
+        assert {identifier.split("/")[0] for identifier in split.val} == set("abcd")  # every genre validates
+    per_fold = [Counter(identifier.split("/")[0] for identifier in split.test) for split in splits]
+    for genre in "abcd":
+        counts = [fold[genre] for fold in per_fold]
+        assert max(counts) - min(counts) <= 1, (genre, counts)
+    sizes = [len(split.test) for split in splits]
+    assert max(sizes) - min(sizes) <= 1
+    assert fold_splits(items, folds, 0.15, seed=2) == splits
+    assert fold_splits(items, folds, 0.15, seed=3) != splits
+
+
+def test_artist_folds_keep_each_artist_on_one_side():
+    items = tracks(per_genre=12, artists_per_genre=4)
+    artist_of = {track.id: track.artist for track in items}
+    for split in fold_splits(items, 4, 0.2, seed=0, group_by="artist"):
+        sides = [{artist_of[i] for i in side} for side in (split.train, split.val, split.test)]
+        assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+
+
+def test_impossible_folds_are_refused():
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        fold_splits(tracks(), 1, 0.15, seed=0)
+    with pytest.raises(ValueError, match="cannot fill 5 folds"):
+        fold_splits(tracks(per_genre=1), 5, 0.15, seed=0)

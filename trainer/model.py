@@ -84,6 +84,10 @@ class GenreModel(nn.Module):
     def trainable_parameters(self) -> int:
         return sum(parameter.numel() for parameter in self.parameters() if parameter.requires_grad)
 
+    def licenses(self) -> dict[str, str]:
+        """Licence notices of pretrained weights inside (part -> notice): they travel into the ONNX file."""
+        return {}
+
     def parameter_groups(self, learning_rate: float, pretrained_scale: float) -> list[dict]:
         """AdamW's parameter groups; a network without pretrained layers learns everything at one rate."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": learning_rate}]

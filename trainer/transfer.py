@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from trainer.audio_params import AudioParams
-from trainer.backbones.musicnn import MusicnnLogMel, MusicnnMSD
+from trainer.backbones.musicnn import LICENSE, MusicnnLogMel, MusicnnMSD
 from trainer.config import ModelConfig
 from trainer.model import ChannelAttention, GenreModel, SpatialAttention, SpectrogramCNN
 
@@ -90,6 +90,9 @@ class MusicnnTransfer(GenreModel):
         features = self.backbone.mid_features(x if self.config.tuning == "partial"
                                               else self.backbone.front_features(x))
         return self.head(features if self.config.attention else self.backbone.embedding(features))
+
+    def licenses(self) -> dict[str, str]:
+        return {"musicnn MSD weights (Pons & Serra, UPF)": LICENSE.read_text()}
 
     def parameter_groups(self, learning_rate: float, pretrained_scale: float) -> list[dict]:
         """The head at ``learning_rate``; the backbone's learning layers at ``pretrained_scale`` times it, so

@@ -1,0 +1,134 @@
+"""Transfer from musicnn: what learns under each tuning, frozen layers that stay as published, the feature
+cache, and a transfer model trained, exported and read by the tagger end to end."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from tests.conftest import write_audio
+from trainer.audio_params import MUSICNN_AUDIO
+from trainer.config import TUNINGS, TrainConfig
+from trainer.data.features import FrozenFeatureCache
+from trainer.transfer import MusicnnTransfer, build_model
+
+CLASSES = 3
+
+
+def transfer(tuning: str, attention: bool) -> MusicnnTransfer:
+    torch.manual_seed(0)
+    config = TrainConfig(data="", out="", backbone="musicnn-msd", tuning=tuning, attention=attention, hidden=16)
+    model = build_model(config.model_config(CLASSES), MUSICNN_AUDIO, pretrained=True)
+    assert isinstance(model, MusicnnTransfer)
+    return model
+
+
+def windows(count: int, seed: int = 0) -> torch.Tensor:
+    return torch.from_numpy(0.1 * np.random.default_rng(seed).standard_normal((count, MUSICNN_AUDIO.window_samples),
+                                                                              dtype=np.float32))
+
+
+@pytest.mark.parametrize("attention", [False, True])
+@pytest.mark.parametrize("tuning", TUNINGS)
+def test_tuning_decides_what_learns_and_at_which_rate(tuning, attention):
+    model = transfer(tuning, attention)
+    learning = {name.split(".")[1] for name, p in model.named_parameters() if p.requires_grad and
+                name.startswith("backbone.")}
+    expected = {"frozen": set(), "partial": {"mid", "pool_norm", "dense", "dense_norm", "tags"},
+                "full": {"input_norm", "front", "mid", "pool_norm", "dense", "dense_norm", "tags"}}[tuning]
+    assert learning == expected
+    assert all(p.requires_grad for p in model.head.parameters())
+    assert model.has_frozen_weights() == (tuning != "full")
+    groups = model.parameter_groups(1e-3, 0.1)
+    assert groups[0]["lr"] == 1e-3 and {id(p) for p in groups[0]["params"]} == {id(p) for p in model.head.parameters()}
+    if tuning == "frozen":
+        assert len(groups) == 1
+    else:
+        assert groups[1]["lr"] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("tuning", ["frozen", "partial"])
+def test_frozen_layers_stay_as_published_through_training(tuning):
+    """Training mode leaves frozen batch norms on their pretrained statistics, and a step changes none of
+    the frozen weights, while the head does learn."""
+    model = transfer(tuning, attention=False)
+    frozen = {name: value.clone() for name, value in model.state_dict().items()
+              if name.startswith(("backbone.input_norm", "backbone.front"))}
+    head = [p.clone() for p in model.head.parameters()]
+    model.train()
+    assert not model.backbone.front[0].block.norm.training and model.head.training
+    optimizer = torch.optim.AdamW(model.parameter_groups(1e-2, 0.1))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(windows(4)), torch.eye(CLASSES)[[0, 1, 2, 0]])
+    loss.backward()
+    optimizer.step()
+    after = model.state_dict()
+    assert all(torch.equal(after[name], value) for name, value in frozen.items())
+    assert any(not torch.equal(before, now) for before, now in zip(head, model.head.parameters(), strict=True))
+
+
+def test_the_linear_head_reads_musicnns_penultimate_embedding():
+    model = transfer("frozen", attention=False).eval()
+    batch = windows(2)
+    with torch.no_grad():
+        _, penultimate, _, _ = model.backbone(model.frontend(batch))
+        assert torch.allclose(model.frozen_part(batch), penultimate)
+        assert torch.allclose(model(batch), model.head(penultimate))
+
+
+def test_feature_cache_computes_once_per_waveform_and_frozen_weights(tmp_path, monkeypatch):
+    model = transfer("frozen", attention=False)
+    cache = FrozenFeatureCache(tmp_path, model)
+    waveform = 0.1 * np.random.default_rng(1).standard_normal(3 * MUSICNN_AUDIO.window_samples).astype(np.float32)
+    first = cache.windows(waveform)
+    assert first.shape == (3, 200)
+    with torch.no_grad():
+        direct = model.eval().frozen_part(torch.from_numpy(waveform.reshape(3, -1))).numpy()
+    np.testing.assert_allclose(first, direct, atol=1e-5)
+
+    monkeypatch.setattr(FrozenFeatureCache, "_compute", lambda *_: pytest.fail("recomputed a cached waveform"))
+    np.testing.assert_array_equal(cache.windows(waveform.copy()), first)
+
+    other = transfer("frozen", attention=False)
+    with torch.no_grad():
+        other.backbone.dense.weight.mul_(2.0)
+    assert FrozenFeatureCache(tmp_path, other).directory != cache.directory
+    assert FrozenFeatureCache(tmp_path, transfer("frozen", attention=True)).directory != cache.directory
+
+
+def test_a_transfer_model_trains_exports_and_tags(tmp_path):
+    """Frozen musicnn with a linear head on three synthetic genres: trained through the CLI, exported at
+    musicnn's own rate and window with its licence, and read back by the tagger."""
+    from tagger.model import GenreModel
+    from trainer.cli import main as trainer_main
+
+    rng = np.random.default_rng(0)
+    rate, seconds = 16_000, 6.0
+    t = np.arange(int(rate * seconds)) / rate
+    for genre, base in (("low", 110.0), ("high", 3000.0), ("noise", 0.0)):
+        for index in range(4):
+            signal = (rng.standard_normal(len(t)) if base == 0 else
+                      np.sin(2 * np.pi * base * (1 + 0.05 * index) * t) + 0.01 * rng.standard_normal(len(t)))
+            write_audio(tmp_path / "data" / genre / f"{genre}{index}.flac", (0.2 * signal).astype(np.float32), rate)
+    run, runner = tmp_path / "run", CliRunner()
+    result = runner.invoke(trainer_main, [
+        "train", "--data", str(tmp_path / "data"), "--out", str(run), "--backbone", "musicnn-msd", "--no-attention",
+        "--epochs", "3", "--batch-size", "4", "--val-fraction", "0.25", "--test-fraction", "0.25",
+        "--cache-dir", str(tmp_path / "cache"), "--threads", "1",
+    ], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "waveform augmentation and time shift do not apply" in result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["trainable_parameters"] == 200 * CLASSES + CLASSES
+    assert json.loads((run / "config.json").read_text())["backbone"] == "musicnn-msd"
+
+    exported = runner.invoke(trainer_main, ["export", str(run), "--out", str(tmp_path / "m.onnx")],
+                             catch_exceptions=False)
+    assert exported.exit_code == 0, exported.output
+    assert "real test windows" in exported.output
+    model = GenreModel(tmp_path / "m.onnx")
+    assert model.info.sample_rate == 16_000 and model.info.window_samples == MUSICNN_AUDIO.window_samples
+    (notice,) = model.info.licenses.values()
+    assert "Music Technology Group, Universitat Pompeu Fabra" in notice
+    assert model.predict(windows(2).numpy()).shape == (2, CLASSES)
