@@ -132,3 +132,21 @@ def test_a_transfer_model_trains_exports_and_tags(tmp_path):
     (notice,) = model.info.licenses.values()
     assert "Music Technology Group, Universitat Pompeu Fabra" in notice
     assert model.predict(windows(2).numpy()).shape == (2, CLASSES)
+
+
+def test_without_the_feature_cache_augmented_waveforms_run_through_the_frozen_part():
+    from trainer.data.prepare import SplitData
+    from trainer.data.windows import WindowDataset
+    from trainer.train import Inputs
+
+    model = transfer("frozen", attention=False)
+    side = SplitData([], [np.zeros(MUSICNN_AUDIO.window_samples, np.float32)], np.eye(CLASSES)[:1])
+    messages: list[str] = []
+    config = TrainConfig(data="", out="", backbone="musicnn-msd", feature_cache=False)
+    inputs = Inputs(model, config, messages.append)
+    training = inputs.training(side)
+    assert isinstance(training, WindowDataset) and training.augmentation is not None and not messages
+    batch = windows(2)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(inputs.forward(batch), model(batch))
