@@ -137,14 +137,14 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
     after every epoch so a long run can be watched.
     """
     model = inputs.model
+    device = resolve_device(config.device)
+    model.to(device)
+    log(f"training on {device}")
     train_side = data.sides["train"]
     generator = torch.Generator().manual_seed(config.seed)
     train_loader = DataLoader(inputs.training(train_side), batch_size=config.batch_size, shuffle=True,
                               generator=generator)
     val_loader = DataLoader(inputs.evaluation(data.sides["val"]), batch_size=EVAL_BATCH)
-    device = resolve_device(config.device)
-    model.to(device)
-    log(f"training on {device}")
     loss_fn = make_loss(config.loss, torch.as_tensor(train_side.targets), config.label_smoothing).to(device)
     optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, config.backbone_lr_scale),
                                   weight_decay=config.weight_decay)

@@ -57,8 +57,9 @@ class FrozenFeatureCache:
     def _compute(self, waveform: np.ndarray) -> np.ndarray:
         audio = self.model.audio
         windows = torch.from_numpy(grid_windows(waveform, audio.window_samples, audio.hop_samples))
+        device = next(self.model.parameters()).device  # the GPU, when training runs there
         self.model.eval()
-        return torch.cat([self.model.frozen_part(batch) for batch in windows.split(BATCH)]).numpy()
+        return torch.cat([self.model.frozen_part(batch.to(device)).cpu() for batch in windows.split(BATCH)]).numpy()
 
 
 class FeatureWindows(Dataset):
