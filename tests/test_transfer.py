@@ -97,9 +97,10 @@ def test_feature_cache_computes_once_per_waveform_and_frozen_weights(tmp_path, m
     assert FrozenFeatureCache(tmp_path, transfer("frozen", attention=True)).directory != cache.directory
 
 
-def test_a_transfer_model_trains_exports_and_tags(tmp_path):
-    """Frozen musicnn with a linear head on three synthetic genres: trained through the CLI, exported at
-    musicnn's own rate and window with its licence, and read back by the tagger."""
+def test_a_transfer_model_is_cross_validated_refit_exported_and_tags(tmp_path):
+    """Frozen musicnn with a linear head on three synthetic genres: a 2-fold cross-validation through
+    `trainer compare`, refit on all tracks, exported at musicnn's own rate and window with its licence,
+    and read back by the tagger."""
     from tagger.model import GenreModel
     from trainer.cli import main as trainer_main
 
@@ -107,28 +108,40 @@ def test_a_transfer_model_trains_exports_and_tags(tmp_path):
     rate, seconds = 16_000, 6.0
     t = np.arange(int(rate * seconds)) / rate
     for genre, base in (("low", 110.0), ("high", 3000.0), ("noise", 0.0)):
-        for index in range(4):
+        for index in range(6):
             signal = (rng.standard_normal(len(t)) if base == 0 else
                       np.sin(2 * np.pi * base * (1 + 0.05 * index) * t) + 0.01 * rng.standard_normal(len(t)))
             write_audio(tmp_path / "data" / genre / f"{genre}{index}.flac", (0.2 * signal).astype(np.float32), rate)
-    run, runner = tmp_path / "run", CliRunner()
-    result = runner.invoke(trainer_main, [
-        "train", "--data", str(tmp_path / "data"), "--out", str(run), "--backbone", "musicnn-msd", "--no-attention",
-        "--epochs", "3", "--batch-size", "4", "--val-fraction", "0.25", "--test-fraction", "0.25",
-        "--cache-dir", str(tmp_path / "cache"), "--threads", "1",
+    runner = CliRunner()
+    compared = runner.invoke(trainer_main, [
+        "compare", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cv"), "--folds", "2",
+        "--configs", "musicnn-frozen-linear", "--epochs", "3", "--batch-size", "4", "--val-fraction", "0.25",
+        "--cache-dir", str(tmp_path / "cache"), "--threads", "1", "--bootstrap", "100", "--permutations", "100",
     ], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "waveform augmentation and time shift do not apply" in result.output
+    assert compared.exit_code == 0, compared.output
+    assert "waveform augmentation and time shift do not apply" in compared.output
+    comparison = json.loads((tmp_path / "cv" / "comparison.json").read_text())
+    assert comparison["folds"] == 2 and comparison["test_tracks"] == 18
+    unit = tmp_path / "cv" / "musicnn-frozen-linear-seed0"
+    fold = json.loads((unit / "fold2" / "metrics.json").read_text())
+    assert fold["trainable_parameters"] == 200 * CLASSES + CLASSES and 1 <= fold["best_epoch"] <= 3
+    assert json.loads((unit / "fold2" / "split.json").read_text())["fold"] == "2/2"
+
+    run = tmp_path / "final"
+    refitted = runner.invoke(trainer_main, ["refit", str(unit), "--out", str(run)], catch_exceptions=False)
+    assert refitted.exit_code == 0, refitted.output
+    split = json.loads((run / "split.json").read_text())
+    assert len(split["train"]) == 18 and not split["val"] and not split["test"]
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["trainable_parameters"] == 200 * CLASSES + CLASSES
-    assert json.loads((run / "config.json").read_text())["backbone"] == "musicnn-msd"
+    assert metrics["cross_validation"]["pooled_track"]["n"] == 18
+    assert metrics["epochs"] == round(float(np.median(metrics["cross_validation"]["kept_epochs"])))
 
     exported = runner.invoke(trainer_main, ["export", str(run), "--out", str(tmp_path / "m.onnx")],
                              catch_exceptions=False)
     assert exported.exit_code == 0, exported.output
-    assert "real test windows" in exported.output
     model = GenreModel(tmp_path / "m.onnx")
     assert model.info.sample_rate == 16_000 and model.info.window_samples == MUSICNN_AUDIO.window_samples
+    assert model.info.metrics["cross_validated_tracks"] == 18
     (notice,) = model.info.licenses.values()
     assert "Music Technology Group, Universitat Pompeu Fabra" in notice
     assert model.predict(windows(2).numpy()).shape == (2, CLASSES)

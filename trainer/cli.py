@@ -177,6 +177,23 @@ def compare(out, runs, configs, folds, seeds, bootstrap, permutations, **options
 
 
 @main.command()
+@click.argument("cross_validation", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
+def refit(cross_validation, out) -> None:
+    """Train a cross-validated configuration (a folder `compare --folds` wrote) again on all its tracks.
+
+    Epochs and thresholds come from the folds; the model carries the pooled cross-validated figures."""
+    from trainer.data.sources import DatasetError
+    from trainer.refit import refit as run_refit
+
+    try:
+        run_refit(cross_validation, out, _log)
+    except (DatasetError, ValueError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from error
+    _log(f"run written to {out}; export it with: trainer export {out} --out model.onnx")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--data", type=click.Path(exists=True), help="Evaluate on every track here instead of the test split.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")

@@ -72,7 +72,7 @@ def fold_runs(unit: Path) -> list[Path]:
     return sorted(folds, key=lambda path: int(path.name.removeprefix(FOLD_PREFIX))) or [unit]
 
 
-def _load(unit: Path) -> dict:
+def load_pooled(unit: Path) -> dict:
     """A unit's test tracks, pooled over its folds: every fold's tracks decided by that fold's own
     thresholds, then ordered by track id so that units of one cross-validation line up."""
     runs = [read_json(run / METRICS) for run in fold_runs(unit)]
@@ -83,11 +83,8 @@ def _load(unit: Path) -> dict:
     if len(set(tracks)) != len(tracks):
         raise ValueError(f"{unit}: a track is tested in more than one fold")
     probabilities = np.concatenate([np.array(run["test_track_probabilities"]) for run in runs])
-    decided = np.concatenate([
-        stats.Predictions.from_probabilities(np.array(run["test_track_probabilities"]),
-                                             np.array([run["thresholds"][label] for label in labels])).decided
-        for run in runs
-    ])
+    thresholds = np.concatenate([np.tile([run["thresholds"][label] for label in labels], (len(run["test_tracks"]), 1))
+                                 for run in runs])
     order = np.argsort(tracks, kind="stable")
     parameters = {run.get("trainable_parameters") for run in runs}
     return {
@@ -96,14 +93,16 @@ def _load(unit: Path) -> dict:
         "folds": len(runs) if len(runs) > 1 else None,
         "groups": np.concatenate([np.array(run.get("test_groups") or run["test_tracks"]) for run in runs])[order],
         "targets": np.concatenate([np.array(run["test_targets"], dtype=np.int64) for run in runs])[order],
-        "predictions": stats.Predictions(decided[order], probabilities[order].argmax(axis=1)),
+        "probabilities": probabilities[order],
+        "thresholds": thresholds[order],  # per track: its fold's
+        "predictions": stats.Predictions.from_probabilities(probabilities[order], thresholds[order]),
         "trainable_parameters": parameters.pop() if len(parameters) == 1 else None,
     }
 
 
 def compare_candidates(candidates: list[Candidate], replicates: int, permutations: int, seed: int = 0) -> dict:
     """Bootstrap, pairwise tests and the winner, as a JSON-serialisable dict."""
-    loaded = {c.name: [_load(run) for run in c.runs] for c in candidates}
+    loaded = {c.name: [load_pooled(run) for run in c.runs] for c in candidates}
     reference = loaded[candidates[0].name][0]
     for name, runs in loaded.items():
         for run in runs:

@@ -13,10 +13,14 @@ THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
 
 def decide(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Multi-hot predictions by the tagger's own rule (threshold per genre, top genre always chosen)."""
+    """Multi-hot predictions by the tagger's own rule (threshold per genre, top genre always chosen).
+
+    ``thresholds``: one per genre [classes], or a row per prediction [rows, classes] (tracks pooled from
+    the folds of a cross-validation, each decided by its own fold's thresholds)."""
     predictions = np.zeros_like(probabilities, dtype=np.int64)
+    limits = np.broadcast_to(thresholds, probabilities.shape)
     for row, scores in enumerate(probabilities):
-        predictions[row, choose(scores, thresholds, top_k=len(scores))] = 1
+        predictions[row, choose(scores, limits[row], top_k=len(scores))] = 1
     return predictions
 
 

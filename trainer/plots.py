@@ -23,7 +23,7 @@ def plot_curves(history: list[dict], destination: Path) -> None:
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     panels = (("loss", "loss"), ("f1", "macro F1"), ("accuracy", "top-1 accuracy"))
     for axis, (metric, title) in zip(axes, panels, strict=True):
-        for side in ("train", "val"):
+        for side in (side for side in ("train", "val") if f"{side}_{metric}" in history[0]):
             axis.plot(epochs, [entry[f"{side}_{metric}"] for entry in history], marker=".", label=side)
         axis.set_title(title)
         axis.set_xlabel("epoch")

@@ -19,8 +19,8 @@ from trainer.config import TrainConfig
 from trainer.data.cache import default_cache_dir
 from trainer.data.features import FeatureWindows, FrozenFeatureCache
 from trainer.data.prepare import PreparedData, SplitData, prepare
-from trainer.data.split import Split, group_key
-from trainer.data.windows import WindowDataset
+from trainer.data.split import SPLITS, Split, group_key
+from trainer.data.windows import WindowDataset, grid_starts
 from trainer.losses import make_loss
 from trainer.model import GenreModel
 from trainer.run_dir import (
@@ -140,11 +140,11 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
     device = resolve_device(config.device)
     model.to(device)
     log(f"training on {device}")
-    train_side = data.sides["train"]
+    train_side, val_side = data.sides["train"], data.sides["val"]
     generator = torch.Generator().manual_seed(config.seed)
     train_loader = DataLoader(inputs.training(train_side), batch_size=config.batch_size, shuffle=True,
                               generator=generator)
-    val_loader = DataLoader(inputs.evaluation(data.sides["val"]), batch_size=EVAL_BATCH)
+    val_loader = DataLoader(inputs.evaluation(val_side), batch_size=EVAL_BATCH) if val_side.tracks else None
     loss_fn = make_loss(config.loss, torch.as_tensor(train_side.targets), config.label_smoothing).to(device)
     optimizer = torch.optim.AdamW(model.parameter_groups(config.learning_rate, config.backbone_lr_scale),
                                   weight_decay=config.weight_decay)
@@ -153,28 +153,22 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
     best_score, best_state, stale = -float("inf"), copy.deepcopy(model.state_dict()), 0
     for epoch in range(1, config.epochs + 1):
         started = time.monotonic()
-        train_loss, train_p, train_t = _epoch(inputs, train_loader, loss_fn, device, optimizer, schedule)
-        val_loss, val_p, val_t = _epoch(inputs, val_loader, loss_fn, device)
-        schedule.after_epoch(val_loss)
-        train_f1, train_acc = metrics.quick_scores(train_t, train_p)
-        val_f1, val_acc = metrics.quick_scores(val_t, val_p)
-        entry = {
-            "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "train_f1": train_f1,
-            "val_f1": val_f1, "train_accuracy": train_acc, "val_accuracy": val_acc,
-            "lr": optimizer.param_groups[0]["lr"], "seconds": time.monotonic() - started,
-        }
+        entry: dict = {"epoch": epoch}
+        sides = [("train", train_loader, optimizer)] + ([("val", val_loader, None)] if val_loader else [])
+        for side, loader, side_optimizer in sides:
+            loss, probabilities, targets = _epoch(inputs, loader, loss_fn, device, side_optimizer, schedule)
+            f1, accuracy = metrics.quick_scores(targets, probabilities)
+            entry.update({f"{side}_loss": loss, f"{side}_f1": f1, f"{side}_accuracy": accuracy})
+        entry.update(lr=optimizer.param_groups[0]["lr"], seconds=time.monotonic() - started)
         history.append(entry)
-        score = val_f1 if config.select_by == "f1" else -val_loss
-        improved = score > best_score + 1e-4
+        schedule.after_epoch(entry.get("val_loss", entry["train_loss"]))
+        score = selection_score(entry, config.select_by)
+        improved = score > best_score + IMPROVEMENT
         if improved:
             best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
         else:
             stale += 1
-        log(
-            f"epoch {epoch:3d}  loss {train_loss:.4f}/{val_loss:.4f}  F1 {train_f1:.3f}/{val_f1:.3f}  "
-            f"acc {train_acc:.3f}/{val_acc:.3f}  lr {entry['lr']:.1e}  {entry['seconds']:.1f}s"
-            + ("  *" if improved else "")
-        )
+        log(describe_epoch(entry) + ("  *" if improved else ""))
         write_json(run / HISTORY, history)
         plots.plot_curves(history, run / CURVES)
         if stale >= config.patience:
@@ -183,6 +177,36 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
     model.load_state_dict(best_state)
     model.to("cpu")
     return history
+
+
+IMPROVEMENT = 1e-4  # the least change of the selection score that counts as better
+
+
+def selection_score(entry: dict, select_by: str) -> float:
+    """What "better" means for early stopping and the kept weights; without validation tracks (a refit on
+    all tracks for a fixed number of epochs) the latest epoch is the best."""
+    if "val_loss" not in entry:
+        return float(entry["epoch"])
+    return entry["val_f1"] if select_by == "f1" else -entry["val_loss"]
+
+
+def best_epoch(history: list[dict], select_by: str) -> int:
+    """The epoch whose weights ``fit`` kept."""
+    best_score, best = -float("inf"), 0
+    for entry in history:
+        if selection_score(entry, select_by) > best_score + IMPROVEMENT:
+            best_score, best = selection_score(entry, select_by), entry["epoch"]
+    return best
+
+
+def describe_epoch(entry: dict) -> str:
+    """One log line: training figures, then validation figures after a slash when there are any."""
+    def pair(measure: str, form: str) -> str:
+        values = [entry[key] for key in (f"train_{measure}", f"val_{measure}") if key in entry]
+        return "/".join(format(value, form) for value in values)
+
+    return (f"epoch {entry['epoch']:3d}  loss {pair('loss', '.4f')}  F1 {pair('f1', '.3f')}  "
+            f"acc {pair('accuracy', '.3f')}  lr {entry['lr']:.1e}  {entry['seconds']:.1f}s")
 
 
 def evaluate_side(inputs: Inputs, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
@@ -204,12 +228,15 @@ WINDOW_COUNTS = (1, 2, 3, 5, 8)
 @torch.no_grad()
 def window_count_sweep(model: GenreModel, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
     """Track-level test figures when only N windows per track are analysed, placed as the tagger places
-    them (``tagger.audio.window_starts``): how few windows can the tagger afford?"""
+    them (``tagger.audio.window_starts``): how few windows can the tagger afford? Counts beyond the windows
+    of the longest track's hop grid are left out (they would only repeat overlapping excerpts)."""
     from tagger.audio import fit_length, window_starts
 
     window = model.audio.window_samples
+    longest = max((len(waveform) for waveform in side.waveforms), default=0)
+    most = len(grid_starts(longest, window, model.audio.hop_samples))
     result = {}
-    for count in WINDOW_COUNTS:
+    for count in (count for count in WINDOW_COUNTS if count <= most):
         probabilities = []
         for waveform in side.waveforms:
             excerpts = np.stack([fit_length(waveform[s : s + window], window)
@@ -241,17 +268,17 @@ def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: 
     matrix = metrics.top1_confusion(data.sides["test"].targets, test["track_probabilities"])
     plots.plot_confusion(matrix, data.labels, run / CONFUSION, "test tracks, top-1")
     save_checkpoint(run / CHECKPOINT, model, data.labels, [float(t) for t in thresholds],
-                    {"metrics": summary_metrics(result), "training_data": data.description})
+                    {"metrics": summary_metrics(result["test"]["track"]), "training_data": data.description})
     log(test["track"]["classification_report"])
     log(format_summary(result))
     return result
 
 
-def summary_metrics(result: dict) -> dict:
-    """The few held-out figures that travel with the model (checkpoint, ONNX metadata)."""
-    track = result["test"]["track"]
+def summary_metrics(track: dict, tracks_key: str = "test_tracks") -> dict:
+    """The few held-out figures that travel with the model (checkpoint, ONNX metadata), from track-level
+    metrics; ``tracks_key`` names where the held-out tracks came from."""
     return {
-        "test_tracks": track["n"],
+        tracks_key: track["n"],
         "top1_accuracy": round(track["top1_accuracy"], 4),
         "f1_macro": round(track["macro"]["f1"], 4),
         "f1_weighted": round(track["weighted"]["f1"], 4),
@@ -270,31 +297,45 @@ def format_summary(result: dict) -> str:
     return "\n".join(lines)
 
 
-def train(config: TrainConfig, log: Log, split: Split | None = None) -> dict:
-    """Train one configuration end to end (on ``split`` when given, e.g. one fold of a cross-validation);
-    returns the metrics written to ``metrics.json``."""
+def start_run(config: TrainConfig, log: Log, split: Split | None, required: tuple[str, ...],
+              labels: list[str] | None = None, split_note: dict | None = None) -> tuple[Path, PreparedData, Inputs]:
+    """What every training starts with: the run directory, threads and seeds, the decoded data (its
+    ``required`` sides not empty), config.json and split.json, and the network with its inputs."""
     run = Path(config.out)
     run.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     audio = audio_for(config.backbone)
-    data = prepare(config, audio.sample_rate, log, split)
-    if not data.sides["train"].tracks or not data.sides["val"].tracks or not data.sides["test"].tracks:
-        raise ValueError("every split needs tracks: give more data or lower --min-tracks")
+    data = prepare(config, audio.sample_rate, log, split, labels)
+    if not all(data.sides[side].tracks for side in required):
+        raise ValueError(f"the {', '.join(required)} sides all need tracks: give more data or lower --min-tracks")
     write_json(run / CONFIG, config.to_dict())
-    write_json(run / SPLIT, {**data.split.to_dict(), "seed": config.split_seed, "group_by": config.group_by})
+    write_json(run / SPLIT, {**data.split.to_dict(), "seed": config.split_seed, "group_by": config.group_by,
+                             **(split_note or {})})
     model = build_model(config.model_config(len(data.labels)), audio, pretrained=True)
     log(f"{sum(p.numel() for p in model.parameters()):,} parameters, {model.trainable_parameters():,} of them "
         f"learning; labels: {', '.join(data.labels)}")
-    inputs = Inputs(model, config, log)
+    return run, data, Inputs(model, config, log)
+
+
+def timed_fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> dict:
+    """``fit``, and what it cost: the figures every run records beside its metrics."""
     started = time.monotonic()
     history = fit(inputs, data, config, run, log)
     seconds = time.monotonic() - started
-    extra = {"training_seconds": round(seconds, 1), "epochs": len(history),
-             "trainable_parameters": model.trainable_parameters(),
-             "seconds_per_epoch": round(seconds / max(len(history), 1), 2),
-             "test_groups": [group_key(track, config.group_by) for track in data.sides["test"].tracks]}
+    return {"training_seconds": round(seconds, 1), "epochs": len(history),
+            "best_epoch": best_epoch(history, config.select_by),
+            "seconds_per_epoch": round(seconds / max(len(history), 1), 2),
+            "trainable_parameters": inputs.model.trainable_parameters()}
+
+
+def train(config: TrainConfig, log: Log, split: Split | None = None) -> dict:
+    """Train one configuration end to end (on ``split`` when given, e.g. one fold of a cross-validation);
+    returns the metrics written to ``metrics.json``."""
+    run, data, inputs = start_run(config, log, split, required=SPLITS)
+    extra = timed_fit(inputs, data, config, run, log)
+    extra["test_groups"] = [group_key(track, config.group_by) for track in data.sides["test"].tracks]
     return finish_run(inputs, data, run, extra, log)
 
 

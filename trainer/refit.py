@@ -1,0 +1,61 @@
+"""`trainer refit`: after a cross-validation has chosen a configuration, train it once more on ALL tracks.
+
+Nothing is held out, so what held-out tracks decided in a single run comes from the folds instead: the
+number of epochs is the median of the epochs the folds kept (each chosen on that fold's validation
+tracks), and the decision thresholds are tuned on the pooled out-of-fold probabilities of every track.
+The figures that travel with the model are the cross-validation's pooled ones: the honest forecast for
+the refit model, which saw more data than any fold's model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from trainer import metrics
+from trainer.compare import fold_runs, load_pooled
+from trainer.config import TrainConfig
+from trainer.data.split import Split
+from trainer.run_dir import CHECKPOINT, CONFIG, HISTORY, METRICS, read_json, save_checkpoint, write_json
+from trainer.train import best_epoch, start_run, summary_metrics, timed_fit
+
+Log = Callable[[str], None]
+
+
+def refit(cross_validation: Path, out: Path, log: Log) -> dict:
+    """Train the configuration of ``cross_validation`` (a folder of fold runs) on all of its tracks into
+    the run directory ``out``; returns the metrics written to its ``metrics.json``."""
+    runs = fold_runs(cross_validation)
+    if len(runs) < 2:
+        raise ValueError(f"{cross_validation} holds no fold runs: refit the folder `trainer compare --folds` wrote")
+    config = TrainConfig.from_dict(read_json(runs[0] / CONFIG))
+    kept_epochs = [best_epoch(read_json(run / HISTORY), config.select_by) for run in runs]
+    epochs = max(1, round(float(np.median(kept_epochs))))
+    pooled = load_pooled(cross_validation)
+    labels = pooled["labels"]
+    thresholds = metrics.tune_thresholds(pooled["targets"], pooled["probabilities"])
+    # Every track decided by its own fold's thresholds: the pooled thresholds were tuned on these very tracks.
+    cross_validated = metrics.evaluate(pooled["targets"], pooled["probabilities"], pooled["thresholds"], labels)
+    log(f"refit on all {len(pooled['tracks'])} tracks for {epochs} epochs (the folds kept {kept_epochs})")
+    config = replace(config, out=str(out), epochs=epochs)
+    run, data, inputs = start_run(config, log, Split(pooled["tracks"], [], []), required=("train",), labels=labels,
+                                  split_note={"refit_of": str(cross_validation)})
+    result = {
+        "labels": labels,
+        "thresholds": dict(zip(labels, map(float, thresholds), strict=True)),
+        "cross_validation": {"folds": len(runs), "runs": [str(run) for run in runs], "kept_epochs": kept_epochs,
+                             "pooled_track": cross_validated},
+        **timed_fit(inputs, data, config, run, log),
+    }
+    write_json(run / METRICS, result)
+    save_checkpoint(run / CHECKPOINT, inputs.model, labels, [float(t) for t in thresholds], {
+        "metrics": summary_metrics(cross_validated, "cross_validated_tracks"),
+        "training_data": f"{data.description}; all {len(pooled['tracks'])} tracks, after {len(runs)}-fold "
+                         "cross-validation",
+    })
+    log(f"cross-validated (pooled over {len(runs)} folds): top-1 {cross_validated['top1_accuracy']:.3f}, "
+        f"weighted F1 {cross_validated['weighted']['f1']:.3f}")
+    return result
