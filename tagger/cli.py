@@ -23,16 +23,27 @@ def _state_dir_option(function):
     )(function)
 
 
+def _resolve_model(_context: click.Context, _parameter: click.Parameter, value: str | None) -> Path:
+    from tagger.model import ModelError, resolve_model
+
+    try:
+        return resolve_model(value)
+    except ModelError as error:
+        raise click.BadParameter(str(error)) from error
+
+
 def _model_option(function):
     return click.option(
         "--model",
         "model_path",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="ONNX model file [default: the model shipped with the tagger].",
+        metavar="NAME|FILE",
+        callback=_resolve_model,
+        help="A model shipped with the tagger by name (`fast` for small devices) or an ONNX model file "
+             "[default: the shipped default model].",
     )(function)
 
 
-def _load_model(model_path: Path | None, threads: int = 1):
+def _load_model(model_path: Path, threads: int = 1):
     from tagger.model import GenreModel, ModelError
 
     try:

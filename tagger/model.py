@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "default.onnx"
+SHIPPED_MODELS = Path(__file__).parent / "models"
+DEFAULT_MODEL_NAME = "default"
+DEFAULT_MODEL_PATH = SHIPPED_MODELS / f"{DEFAULT_MODEL_NAME}.onnx"
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"
 # A genre's probability threshold when the model states none (and before thresholds are tuned).
@@ -43,6 +45,24 @@ class MetadataKeys:
 
 class ModelError(Exception):
     """The model file is missing, unreadable, or lacks the metadata the tagger needs."""
+
+
+def shipped_model_names() -> list[str]:
+    """Models inside the package, by name (``default``, ``fast``, their ``.int8`` copies)."""
+    return sorted(path.name.removesuffix(".onnx") for path in SHIPPED_MODELS.glob("*.onnx"))
+
+
+def resolve_model(name_or_path: str | None) -> Path:
+    """A shipped model's name, or a model file's path, to the file; ``None`` means the default model."""
+    if name_or_path is None:
+        return DEFAULT_MODEL_PATH
+    if name_or_path in shipped_model_names():
+        return SHIPPED_MODELS / f"{name_or_path}.onnx"
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ModelError(f"no model file {name_or_path!r} and no shipped model of that name "
+                         f"(shipped: {', '.join(shipped_model_names())})")
+    return path
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,16 @@ def test_m4a_is_skipped_with_a_reason(tmp_path, tiny_model, state_dir):
     (tmp_path / "lib" / "song.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(100))
     result = scan(tmp_path / "lib", "--model", tiny_model, "--state-dir", state_dir, "-v")
     assert result.exit_code == 0 and "skipped 1" in result.output and "AAC" in result.output
+
+
+def test_models_are_chosen_by_shipped_name_or_by_file(tiny_model):
+    from tagger.model import DEFAULT_MODEL_PATH, shipped_model_names
+
+    runner = CliRunner()
+    assert "default" in shipped_model_names()
+    by_name = runner.invoke(main, ["info", "--model", "default"])
+    assert by_name.exit_code == 0 and str(DEFAULT_MODEL_PATH) in by_name.output
+    by_file = runner.invoke(main, ["info", "--model", str(tiny_model)])
+    assert by_file.exit_code == 0 and str(tiny_model) in by_file.output
+    unknown = runner.invoke(main, ["info", "--model", "no-such-model"])
+    assert unknown.exit_code == 2 and "shipped: " in unknown.output
