@@ -135,6 +135,8 @@ def test_a_transfer_model_is_cross_validated_refit_exported_and_tags(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["cross_validation"]["pooled_track"]["n"] == 18
     assert metrics["epochs"] == round(float(np.median(metrics["cross_validation"]["kept_epochs"])))
+    refused = runner.invoke(trainer_main, ["evaluate", str(run)])
+    assert refused.exit_code == 1 and "held no tracks out" in refused.output
 
     exported = runner.invoke(trainer_main, ["export", str(run), "--out", str(tmp_path / "m.onnx")],
                              catch_exceptions=False)

@@ -201,7 +201,10 @@ def evaluate(run_dir, data, as_json) -> None:
     """Evaluate a trained run on its held-out test tracks (or on another dataset)."""
     from trainer.train import evaluate_run
 
-    result = evaluate_run(run_dir, data, _log)
+    try:
+        result = evaluate_run(run_dir, data, _log)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     if as_json:
         click.echo(json.dumps(result, indent=1))
     else:

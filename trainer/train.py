@@ -347,12 +347,13 @@ def evaluate_run(run: Path, data_path: str | None, log: Log) -> dict:
     thresholds = np.array(checkpoint["thresholds"])
     if data_path is None:
         saved = read_json(run / SPLIT)
-        data = prepare(config, model.audio.sample_rate, log, Split(saved["train"], saved["val"], saved["test"]), labels)
-        side = data.sides["test"]
+        if not saved["test"]:
+            raise ValueError(f"{run} held no tracks out (a refit on all tracks): evaluate it on other data (--data)")
+        split = Split(saved["train"], saved["val"], saved["test"])
     else:
         config.data = data_path
-        data = prepare(config, model.audio.sample_rate, log, labels=labels, split=_everything_as_test(config, labels))
-        side = data.sides["test"]
+        split = _everything_as_test(config, labels)
+    side = prepare(config, model.audio.sample_rate, log, split, labels).sides["test"]
     result = evaluate_side(Inputs(model, config, log), side, thresholds, labels)
     log(result["track"]["classification_report"])
     return {"window": result["window"], "track": result["track"]}
