@@ -133,8 +133,9 @@ def set_metadata(graph: onnx.ModelProto, metadata: dict[str, str]) -> None:
         graph.metadata_props.add(key=key, value=value)
 
 
-def real_windows(source: Path, model: GenreModel, limit: int = 16) -> np.ndarray | None:
-    """Windows of the run's held-out test tracks, when the run directory and its data are at hand."""
+def real_windows(source: Path, model: GenreModel, limit: int = 16) -> tuple[np.ndarray, str] | None:
+    """Windows of the run's held-out test tracks (of its training tracks for a refit on all tracks) and
+    which they are, when the run directory and its data are at hand."""
     from tagger.audio import DecodeError, read_windows
     from trainer.config import TrainConfig
     from trainer.data.sources import DatasetError, load_dataset
@@ -147,16 +148,18 @@ def real_windows(source: Path, model: GenreModel, limit: int = 16) -> np.ndarray
         dataset = load_dataset(Path(config.data), config.labels_from_tags)
     except DatasetError:
         return None
-    test_ids = set(read_json(run / SPLIT)["test"])
+    split = read_json(run / SPLIT)
+    kind = "real test" if split["test"] else "real training"
+    chosen = set(split["test"] or split["train"])
     windows = []
-    for track in (t for t in dataset.tracks if t.id in test_ids):
+    for track in (t for t in dataset.tracks if t.id in chosen):
         try:
             windows.append(read_windows(track.path, model.audio.sample_rate, model.audio.window_seconds, 2))
         except DecodeError:
             continue
         if sum(len(w) for w in windows) >= limit:
             break
-    return np.concatenate(windows)[:limit] if windows else None
+    return (np.concatenate(windows)[:limit], kind) if windows else None
 
 
 def _run_onnx(path: Path, windows: np.ndarray) -> np.ndarray:
@@ -195,7 +198,7 @@ def export_checkpoint(
     inputs = {"random windows": (0.1 * rng.standard_normal((4, model.audio.window_samples))).astype(np.float32)}
     real = real_windows(source, model)
     if real is not None:
-        inputs["real test windows"] = real
+        inputs[f"{real[1]} windows"] = real[0]
     parity = check_parity(model, destination, inputs)
     worst = max(parity.values())
     if not worst <= PARITY_TOLERANCE:
@@ -205,7 +208,6 @@ def export_checkpoint(
     if quantize == "int8":
         from export.quantize import quantize_int8
 
-        calibration = real if real is not None else inputs["random windows"]
-        kind = "real test" if real is not None else "random"
+        calibration, kind = real if real is not None else (inputs["random windows"], "random")
         report.quantized = quantize_int8(destination, calibration, kind)
     return report

@@ -180,7 +180,7 @@ def model_card(args, comparison: dict, default: dict, fast: dict, baseline: dict
         f"folds: top-1 {stats.with_interval(baseline['top1_accuracy'], baseline['top1_interval'])}. Chance: 0.100.",
         "",
         f"**Forecast.** The winner was picked among {configurations} configurations on these same pooled tracks, "
-        "which flatters its figure a little; the refit model saw all tracks, a fifth more than each fold's. "
+        "which flatters its figure a little; the refit model saw all tracks, more than any fold's model. "
         "On music like GTZAN's expect about its cross-validated top-1, give or take its interval; on other "
         "music, with other recording styles and genres outside these ten, expect less.",
         "",
