@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tagger.genres import Mode
+from tagger.genres import DEFAULT_MODE, Mode
 
 EXIT_SOME_FAILED = 1
 
@@ -99,13 +99,14 @@ def main() -> None:
 @click.option(
     "--mode",
     type=click.Choice([mode.value for mode in Mode]),
-    default=Mode.REPLACE.value,
+    default=DEFAULT_MODE.value,
     show_default=True,
-    help="Replace existing genres, merge with them, or fill only files without a genre.",
+    help="fill-empty: tag only files without a genre (blank, Other, Unknown and the like count as none) and "
+         "keep the genres people chose; merge: add predicted genres to existing ones; replace: overwrite them.",
 )
 @click.option("--id3v23", is_flag=True, help="Write ID3v2.3 tags to MP3s (default: keep each file's version).")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores")
-@click.option("--windows", type=click.IntRange(1), help="4 s windows analysed per track [default: the model's].")
+@click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write FILE.json or FILE.csv.")
 @click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
 @_state_dir_option
@@ -152,6 +153,9 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
         click.echo(f"run {run_id}: undo with `tagger undo {run_id}`", err=True)
     elif not write_tags and any(result.status == Status.WOULD_TAG for result in results):
         click.echo("dry run: no file was changed; add --write-tags to write these genres", err=True)
+    kept = sum(result.status == Status.KEPT for result in results)
+    if kept:
+        click.echo(f"{kept} file(s) kept the genres they had; --mode merge or --mode replace changes them", err=True)
     store.close()
     if any(result.status == Status.ERROR for result in results):
         sys.exit(EXIT_SOME_FAILED)
@@ -212,7 +216,7 @@ def info(model_path):
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_model_option
-@click.option("--windows", type=click.IntRange(1), help="4 s windows analysed per track [default: the model's].")
+@click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def predict(files, model_path, windows, as_json):
     """Print genre probabilities for each file, most likely first."""

@@ -12,7 +12,23 @@ class Mode(str, Enum):
 
     REPLACE = "replace"  # write the predicted genres, dropping the old ones
     MERGE = "merge"  # keep the old genres and add predicted ones that are missing
-    FILL_EMPTY = "fill-empty"  # write only to files that have no genre yet
+    FILL_EMPTY = "fill-empty"  # write only to files that have no genre yet (placeholders count as none)
+
+
+DEFAULT_MODE = Mode.FILL_EMPTY  # a user's own genres are theirs: changing them takes --mode replace or merge
+
+# What taggers and rippers write when they know no genre. Numeric ID3v1 references: 12 is "Other", 255 "none".
+PLACEHOLDERS = frozenset({"", "other", "unknown", "genre", "none", "(12)", "12", "(255)", "255"})
+
+
+def is_placeholder(genre: str) -> bool:
+    """Whether a genre value says nothing (blank, "Other", "Unknown", "(12)", ...)."""
+    return " ".join(genre.split()).casefold() in PLACEHOLDERS
+
+
+def own_genres(existing: list[str]) -> list[str]:
+    """The genres a file really has: its values without placeholders."""
+    return [genre for genre in existing if not is_placeholder(genre)]
 
 
 def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> list[int]:
@@ -30,7 +46,8 @@ def combine(existing: list[str], predicted: list[str], mode: Mode) -> list[str]:
     """The genre list a file should carry after tagging (case-insensitive duplicates dropped)."""
     if mode is Mode.REPLACE:
         return list(predicted)
+    own = own_genres(existing)
     if mode is Mode.FILL_EMPTY:
-        return list(existing) if existing else list(predicted)
-    known = {genre.casefold() for genre in existing}
-    return list(existing) + [genre for genre in predicted if genre.casefold() not in known]
+        return list(existing) if own else list(predicted)
+    known = {genre.casefold() for genre in own}
+    return own + [genre for genre in predicted if genre.casefold() not in known]

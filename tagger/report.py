@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tagger.scan import FileResult, Status
 
-SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.SKIPPED, Status.ERROR]
+SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.SKIPPED, Status.ERROR]
 CSV_FIELDS = ["path", "status", "genres", "previous", "scores", "error", "cached"]
 
 

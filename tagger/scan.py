@@ -17,7 +17,7 @@ import numpy as np
 from tagger import atomic, tags
 from tagger.analysis import Analysis, analyze
 from tagger.formats import handler_for, is_audio_file
-from tagger.genres import Mode, choose, combine
+from tagger.genres import DEFAULT_MODE, Mode, choose, combine, own_genres
 from tagger.model import GenreModel, ModelInfo
 from tagger.state import ChangeStatus, FileKey, StateStore
 from tagger.textenum import TextEnum
@@ -30,6 +30,7 @@ class Status(TextEnum):
     TAGGED = "tagged"
     WOULD_TAG = "would-tag"
     UNCHANGED = "unchanged"
+    KEPT = "kept"  # the file has genres of its own and the mode leaves them alone
     SKIPPED = "skipped"
     ERROR = "error"
 
@@ -39,7 +40,7 @@ class ScanOptions:
     """Everything a scan may be asked to do differently; carried whole instead of many parameters."""
 
     write_tags: bool = False
-    mode: Mode = Mode.REPLACE
+    mode: Mode = DEFAULT_MODE
     threshold: float | None = None  # one threshold for every genre instead of the model's own
     top_k: int = 2
     windows: int | None = None  # windows analysed per track; None: the model's recommendation
@@ -176,6 +177,8 @@ class Scanner:
             target = combine(result.previous, result.genres, self.options.mode)
             result.genres = target
             if target == result.previous:
+                if self.options.mode is Mode.FILL_EMPTY and own_genres(result.previous):
+                    result.status = Status.KEPT
                 return result
             if not self.options.write_tags:
                 result.status = Status.WOULD_TAG

@@ -87,8 +87,8 @@ def test_hostile_library(tmp_path, tiny_model):
     padded_frames = id3_frames_except_genre(root / "huge padding.mp3")
     report = tmp_path / "report.json"
     result = CliRunner().invoke(main, [
-        "scan", str(root), "--write-tags", "--model", str(tiny_model), "--state-dir", str(tmp_path / "state"),
-        "--jobs", "2", "--report", str(report),
+        "scan", str(root), "--write-tags", "--mode", "replace", "--model", str(tiny_model),
+        "--state-dir", str(tmp_path / "state"), "--jobs", "2", "--report", str(report),
     ], catch_exceptions=False)
 
     assert result.exit_code == 1

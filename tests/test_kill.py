@@ -41,8 +41,9 @@ main()
 
 
 def scan_arguments(library, model, state):
-    return ["scan", str(library), "--write-tags", "--model", str(model), "--state-dir", str(state), "--jobs", "1",
-            "--force"]
+    """Every file written (its genre replaced), so every write is a point the kill can land on."""
+    return ["scan", str(library), "--write-tags", "--mode", "replace", "--model", str(model), "--state-dir",
+            str(state), "--jobs", "1", "--force"]
 
 
 def scan_command(library, model, state):

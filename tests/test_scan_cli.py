@@ -47,18 +47,22 @@ def test_dry_run_changes_nothing_and_reports_what_it_would_write(library, tiny_m
     assert {path: digest(path) for path in root.rglob("*") if path.is_file()} == before
     records = {record["path"]: record for record in json.loads(report.read_text())}
     assert len(records) == 9
-    for name in ("v23", "v24", "bare", "flac", "ogg"):
+    for name in ("bare", "flac", "ogg"):
         record = records[str(paths[name].resolve())]
         assert record["status"] == "would-tag"
         assert record["genres"] and set(record["genres"]) <= GENRE_NAMES
         assert set(record["scores"]) == set(LABELS)
-    assert records[str(paths["v24"].resolve())]["previous"] == ["Pop"]
+    for name in ("v23", "v24"):  # their own genre stays: the default mode fills only files without one
+        record = records[str(paths[name].resolve())]
+        assert record["status"] == "kept" and record["genres"] == record["previous"] == ["Pop"]
+        assert set(record["scores"]) == set(LABELS)
     assert records[str(paths["wav"].resolve())]["status"] == "skipped"
     for name in ("random.mp3", "empty.mp3", "notes.mp3"):
         record = records[str((root / name).resolve())]
         assert record["status"] == "error" and record["error"] and "\n" not in record["error"]
     assert "Traceback" not in result.output
-    assert "would-tag 5" in result.output and "failed 3" in result.output
+    assert "would-tag 3" in result.output and "kept 2" in result.output and "failed 3" in result.output
+    assert "2 file(s) kept the genres they had; --mode merge or --mode replace changes them" in result.output
 
 
 def test_write_then_rescan_then_undo(library, tiny_model, state_dir, tmp_path):
@@ -69,7 +73,8 @@ def test_write_then_rescan_then_undo(library, tiny_model, state_dir, tmp_path):
     audio = {name: mp3_audio_bytes(paths[name]) for name in ("v23", "v24", "bare")}
     before = {path: digest(path) for path in root.rglob("*") if path.is_file()}
 
-    result = scan(root, "--write-tags", "--model", tiny_model, "--state-dir", state_dir, "--jobs", "2")
+    result = scan(root, "--write-tags", "--mode", "replace", "--model", tiny_model, "--state-dir", state_dir,
+                  "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert "tagged 5" in result.output
     for name in ("v23", "v24"):
@@ -80,7 +85,8 @@ def test_write_then_rescan_then_undo(library, tiny_model, state_dir, tmp_path):
     assert ID3(str(paths["bare"])).version == (2, 4, 0)
 
     report = tmp_path / "again.csv"
-    again = scan(root, "--write-tags", "--model", tiny_model, "--state-dir", state_dir, "--report", report)
+    again = scan(root, "--write-tags", "--mode", "replace", "--model", tiny_model, "--state-dir", state_dir,
+                 "--report", report)
     assert again.exit_code == 0 and "unchanged 5" in again.output and "from cache" in again.output
     rows = list(csv.DictReader(report.open()))
     assert {row["status"] for row in rows} == {"unchanged", "skipped"}
@@ -93,6 +99,30 @@ def test_write_then_rescan_then_undo(library, tiny_model, state_dir, tmp_path):
     for name in ("v23", "v24"):
         assert id3_frames_except_genre(paths[name]) == frames[name]
         assert ID3(str(paths[name]), translate=False)["TCON"].text == ["Pop"]
+
+
+@pytest.mark.parametrize("placeholder", ["Other", "unknown", "  ", "(12)", "Genre", "(255)"])
+def test_by_default_own_genres_stay_and_placeholders_count_as_none(make_audio, tiny_model, state_dir, placeholder):
+    curated = make_audio("lib/curated.mp3")
+    add_id3(curated, 4, genre="Shoegaze")
+    vague = make_audio("lib/vague.mp3")
+    add_id3(vague, 3, genre=placeholder)
+    make_audio("lib/untagged.flac")
+    result = scan(curated.parent, "--write-tags", "--model", tiny_model, "--state-dir", state_dir)
+    assert result.exit_code == 0, result.output
+    assert "tagged 2" in result.output and "kept 1" in result.output
+    assert ID3(str(curated))["TCON"].text == ["Shoegaze"]
+    assert set(ID3(str(vague), translate=False)["TCON"].text[0].split("; ")) <= GENRE_NAMES  # v2.3 joins with "; "
+
+
+def test_merge_drops_placeholders(make_audio, tiny_model, state_dir):
+    vague = make_audio("lib/vague.mp3")
+    add_id3(vague, 4, genre="Unknown")
+    merge = scan(vague, "--write-tags", "--mode", "merge", "--top-k", "1", "--model", tiny_model,
+                 "--state-dir", state_dir)
+    assert merge.exit_code == 0, merge.output
+    (genre,) = ID3(str(vague))["TCON"].text
+    assert genre in GENRE_NAMES
 
 
 def test_modes_merge_and_fill_empty(make_audio, tiny_model, state_dir):
