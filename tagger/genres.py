@@ -6,6 +6,8 @@ from enum import Enum
 
 import numpy as np
 
+from tagger.vocabulary import without_duplicates
+
 
 class Mode(str, Enum):
     """How predicted genres combine with the genres a file already has."""
@@ -43,11 +45,11 @@ def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> lis
 
 
 def combine(existing: list[str], predicted: list[str], mode: Mode) -> list[str]:
-    """The genre list a file should carry after tagging (case-insensitive duplicates dropped)."""
+    """The genre list a file should carry after tagging. Merging keeps the file's own spelling of a genre
+    and never adds a second spelling of it (``tagger.vocabulary``: "hiphop" and "Hip-Hop" are one)."""
     if mode is Mode.REPLACE:
         return list(predicted)
     own = own_genres(existing)
     if mode is Mode.FILL_EMPTY:
         return list(existing) if own else list(predicted)
-    known = {genre.casefold() for genre in own}
-    return own + [genre for genre in predicted if genre.casefold() not in known]
+    return without_duplicates(own + list(predicted))
