@@ -48,6 +48,8 @@ def native_stderr_silenced() -> Iterator[None]:
 
 def _open(path: Path) -> soundfile.SoundFile:
     try:
+        if path.stat().st_size == 0:  # libsndfile would only guess "possibly a pipe?"
+            raise DecodeError("the file is empty (0 bytes)")
         handle = soundfile.SoundFile(str(path))
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
         raise DecodeError(f"cannot decode audio: {_one_line(error)}") from error

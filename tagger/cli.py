@@ -91,7 +91,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--write-tags", is_flag=True, help="Write genres into the files (default: dry run, nothing changes).")
 @_model_option
 @click.option("--threshold", type=click.FloatRange(0, 1), help="One probability threshold for every genre.")
@@ -124,8 +124,12 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
     model = _load_model(model_path)
     store = _open_store(state_dir)
     settle_pending(store)
-    run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
     found = list(discover(paths, remove_stale_copies=write_tags))
+    if not found:
+        click.echo(f"no audio files found under {', '.join(map(str, paths))}", err=True)
+        store.close()
+        return
+    run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
     progress = Progress(len(found))
     results = []
 

@@ -149,11 +149,6 @@ def test_usage_errors_exit_2(tmp_path, tiny_model):
     assert runner.invoke(main, ["scan", str(tmp_path), "--report", "x.txt", "--model", str(tiny_model)]).exit_code == 2
 
 
-def test_missing_path_is_an_error_line_not_a_crash(tmp_path, tiny_model, state_dir):
-    result = scan(tmp_path / "nowhere", "--model", tiny_model, "--state-dir", state_dir)
-    assert result.exit_code == 1 and "no such file or directory" in result.output
-
-
 def test_info_and_predict(tiny_model, make_audio):
     runner = CliRunner()
     info = runner.invoke(main, ["info", "--model", str(tiny_model)])
@@ -184,3 +179,21 @@ def test_models_are_chosen_by_shipped_name_or_by_file(tiny_model):
     assert by_file.exit_code == 0 and str(tiny_model) in by_file.output
     unknown = runner.invoke(main, ["info", "--model", "no-such-model"])
     assert unknown.exit_code == 2 and "shipped: " in unknown.output
+
+
+def test_nothing_to_scan_is_said_plainly(tmp_path, tiny_model, state_dir):
+    runner = CliRunner()
+    missing = runner.invoke(main, ["scan", str(tmp_path / "nowhere"), "--model", str(tiny_model)])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("not audio")
+    empty = runner.invoke(main, ["scan", str(tmp_path / "docs"), "--model", str(tiny_model),
+                                 "--state-dir", str(state_dir)])
+    assert empty.exit_code == 0 and f"no audio files found under {tmp_path / 'docs'}" in empty.output
+
+
+def test_an_empty_file_is_reported_as_empty(tmp_path, tiny_model, state_dir):
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    result = scan(tmp_path, "--model", tiny_model, "--state-dir", state_dir)
+    assert result.exit_code == 1
+    assert "empty.mp3: the file is empty (0 bytes)" in result.output and "pipe" not in result.output
