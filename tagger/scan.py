@@ -180,6 +180,9 @@ class Scanner:
                 if self.options.mode is Mode.FILL_EMPTY and own_genres(result.previous):
                     result.status = Status.KEPT
                 return result
+            if atomic.is_read_only(path):  # the owner's choice, not a failure
+                result.status, result.error = Status.SKIPPED, "the file is read-only; left as it is"
+                return result
             if not self.options.write_tags:
                 result.status = Status.WOULD_TAG
                 return result

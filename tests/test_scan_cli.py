@@ -197,3 +197,15 @@ def test_an_empty_file_is_reported_as_empty(tmp_path, tiny_model, state_dir):
     result = scan(tmp_path, "--model", tiny_model, "--state-dir", state_dir)
     assert result.exit_code == 1
     assert "empty.mp3: the file is empty (0 bytes)" in result.output and "pipe" not in result.output
+
+
+def test_a_read_only_file_is_skipped_not_failed(make_audio, tiny_model, state_dir):
+    song = make_audio("lib/locked.mp3")
+    before = digest(song)
+    song.chmod(0o444)
+    for arguments in ((), ("--write-tags",)):
+        result = scan(song.parent, *arguments, "--model", tiny_model, "--state-dir", state_dir, "-v")
+        assert result.exit_code == 0, result.output
+        assert "skipped 1" in result.output and "failed 0" in result.output
+        assert "locked.mp3: the file is read-only; left as it is" in result.output
+    assert digest(song) == before
