@@ -107,7 +107,9 @@ def main() -> None:
 @click.option("--id3v23", is_flag=True, help="Write ID3v2.3 tags to MP3s (default: keep each file's version).")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores")
 @click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write FILE.json or FILE.csv.")
+@click.option("--report", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Write FILE.json or FILE.csv, or JSON lines to standard output with `-` (the other output "
+                   "then goes to standard error).")
 @click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
 @_state_dir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
@@ -115,11 +117,12 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
          verbose):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
-    from tagger.report import summary, write_report
+    from tagger.report import STDOUT, json_lines, summary, write_report
     from tagger.scan import Scanner, ScanOptions, Status, discover
 
-    if report is not None and report.suffix.lower() not in (".json", ".csv"):
-        raise click.BadParameter("must end in .json or .csv", param_hint="--report")
+    to_stdout = report is not None and str(report) == STDOUT
+    if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
+        raise click.BadParameter("must end in .json or .csv, or be - for standard output", param_hint="--report")
     options = ScanOptions(write_tags, Mode(mode), threshold, top_k, windows, id3v23, jobs, force)
     model = _load_model(model_path)
     store = _open_store(state_dir)
@@ -140,7 +143,7 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
         elif result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose:
             was = f" (was: {', '.join(result.previous) or 'none'})" if result.status != Status.SKIPPED else ""
             detail = result.error if result.status == Status.SKIPPED else ", ".join(result.genres) + was
-            progress.say(f"{result.status}: {result.path}: {detail}")
+            progress.say(f"{result.status}: {result.path}: {detail}", err=to_stdout)
         progress.advance()
 
     started = time.monotonic()
@@ -150,8 +153,12 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
         progress.close()
         store.finish_run(run_id)
     seconds = time.monotonic() - started
-    if report is not None:
-        write_report(results, report)
+    identity = {"run_id": run_id, "model_id": model.info.model_id}
+    if to_stdout:
+        for line in json_lines(results, identity):
+            click.echo(line)
+    elif report is not None:
+        write_report(results, report, identity, model.info.labels)
     click.echo(summary(results, seconds), err=True)
     if write_tags and any(result.status == Status.TAGGED for result in results):
         click.echo(f"run {run_id}: undo with `tagger undo {run_id}`", err=True)

@@ -11,24 +11,38 @@ from pathlib import Path
 from tagger.scan import FileResult, Status
 
 SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.SKIPPED, Status.ERROR]
-CSV_FIELDS = ["path", "status", "genres", "previous", "scores", "error", "cached"]
+CSV_FIELDS = ["path", "status", "genres", "previous", "error", "cached"]
+STDOUT = "-"  # --report - : JSON lines on standard output
 
 
-def write_report(results: list[FileResult], destination: Path) -> None:
-    """Write ``results`` as JSON (a list of objects) or CSV (lists joined by ``;``), by file suffix."""
+def records(results: list[FileResult], identity: dict[str, object]) -> list[dict]:
+    """One record per file, each carrying ``identity`` (the run id and model id) so reports of several
+    runs can be told apart and joined with `tagger undo --list`."""
+    return [{**identity, **asdict(result)} for result in results]
+
+
+def json_lines(results: list[FileResult], identity: dict[str, object]) -> list[str]:
+    return [json.dumps(record, ensure_ascii=False) for record in records(results, identity)]
+
+
+def write_report(results: list[FileResult], destination: Path, identity: dict[str, object],
+                 labels: list[str]) -> None:
+    """Write JSON (a list of records) or CSV (lists joined by ``;``, one ``score:<genre>`` column per genre
+    of ``labels``), by the file's suffix."""
     suffix = destination.suffix.lower()
     if suffix == ".json":
-        destination.write_text(json.dumps([asdict(result) for result in results], indent=1, ensure_ascii=False))
+        destination.write_text(json.dumps(records(results, identity), indent=1, ensure_ascii=False))
     elif suffix == ".csv":
+        score_columns = [f"score:{label}" for label in labels]
         with destination.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+            writer = csv.DictWriter(handle, fieldnames=[*identity, *CSV_FIELDS, *score_columns])
             writer.writeheader()
-            for result in results:
-                row = asdict(result)
-                row["genres"] = ";".join(result.genres)
-                row["previous"] = ";".join(result.previous)
-                row["scores"] = json.dumps(result.scores)
-                writer.writerow(row)
+            for record in records(results, identity):
+                scores = record.pop("scores")
+                record["genres"] = ";".join(record["genres"])
+                record["previous"] = ";".join(record["previous"])
+                record.update({f"score:{label}": f"{value:.4f}" for label, value in scores.items()})
+                writer.writerow(record)
     else:
         raise ValueError(f"report must end in .json or .csv, not {destination.name!r}")
 

@@ -90,6 +90,9 @@ def test_write_then_rescan_then_undo(library, tiny_model, state_dir, tmp_path):
     assert again.exit_code == 0 and "unchanged 5" in again.output and "from cache" in again.output
     rows = list(csv.DictReader(report.open()))
     assert {row["status"] for row in rows} == {"unchanged", "skipped"}
+    assert {row["run_id"] for row in rows} == {"2"} and len({row["model_id"] for row in rows}) == 1
+    scored = [row for row in rows if row["status"] == "unchanged"]
+    assert all(0.0 <= float(row[f"score:{label}"]) <= 1.0 for row in scored for label in LABELS)
 
     undone = CliRunner().invoke(main, ["undo", "--state-dir", str(state_dir)])
     assert undone.exit_code == 0, undone.output
@@ -209,3 +212,15 @@ def test_a_read_only_file_is_skipped_not_failed(make_audio, tiny_model, state_di
         assert "skipped 1" in result.output and "failed 0" in result.output
         assert "locked.mp3: the file is read-only; left as it is" in result.output
     assert digest(song) == before
+
+
+def test_report_to_standard_output_is_json_lines_only(make_audio, tiny_model, state_dir):
+    make_audio("lib/one.mp3")
+    make_audio("lib/two.flac")
+    result = CliRunner().invoke(main, ["scan", str(state_dir.parent / "lib"), "--model", str(tiny_model),
+                                       "--state-dir", str(state_dir), "--report", "-"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(record["path"].rsplit("/", 1)[1] for record in records) == ["one.mp3", "two.flac"]
+    assert all(record["status"] == "would-tag" and record["run_id"] == 1 and record["model_id"] for record in records)
+    assert "would-tag: " in result.stderr and "scanned 2 files" in result.stderr
