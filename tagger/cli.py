@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tagger.genres import DEFAULT_MODE, Mode
+from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode
 
 EXIT_SOME_FAILED = 1
 
@@ -84,6 +84,14 @@ class Progress:
             click.echo("\r\033[K", nl=False, err=True)
 
 
+def _decision_options(function):
+    """--threshold and --top-k: the genre-decision rule, shared by scan and predict."""
+    function = click.option("--top-k", type=click.IntRange(1), default=DEFAULT_TOP_K, show_default=True,
+                            help="At most this many genres.")(function)
+    return click.option("--threshold", type=click.FloatRange(0, 1),
+                        help="One probability threshold for every genre [default: the model's per genre].")(function)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="genre-tagger")
 def main() -> None:
@@ -94,8 +102,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--write-tags", is_flag=True, help="Write genres into the files (default: dry run, nothing changes).")
 @_model_option
-@click.option("--threshold", type=click.FloatRange(0, 1), help="One probability threshold for every genre.")
-@click.option("--top-k", type=click.IntRange(1), default=2, show_default=True, help="At most this many genres.")
+@_decision_options
 @click.option(
     "--mode",
     type=click.Choice([mode.value for mode in Mode]),
@@ -227,16 +234,22 @@ def info(model_path):
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_model_option
+@_decision_options
 @click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def predict(files, model_path, windows, as_json):
-    """Print genre probabilities for each file, most likely first."""
+def predict(files, model_path, threshold, top_k, windows, as_json):
+    """Print genre probabilities for each file, most likely first, marking (*) the genres a scan would
+    choose and saying why each genre was taken or left."""
     import json
 
+    import numpy as np
+
     from tagger.analysis import analyze
+    from tagger.genres import choose, explain
 
     model = _load_model(model_path)
-    labels = model.info.genre_names
+    names = model.info.genre_names
+    thresholds = model.info.threshold_array(threshold)
     failed, records = False, []
     for path in files:
         analysis = analyze(str(path), model, windows or model.info.inference_windows)
@@ -244,12 +257,19 @@ def predict(files, model_path, windows, as_json):
             failed = True
             click.echo(f"error: {path}: {analysis.error or analysis.skip_reason}", err=True)
             continue
-        ranked = sorted(zip(labels, analysis.scores, strict=True), key=lambda pair: -pair[1])
-        records.append({"path": str(path), "scores": dict(ranked)})
+        scores = np.asarray(analysis.scores, dtype=np.float32)
+        reasons = explain(scores, thresholds, top_k)
+        chosen = [names[index] for index in choose(scores, thresholds, top_k)]
+        ranked = sorted(range(len(names)), key=lambda index: -scores[index])
+        records.append({"path": str(path), "chosen": chosen,
+                        "scores": {names[index]: float(scores[index]) for index in ranked},
+                        "reasons": {names[index]: reasons[index] for index in ranked}})
         if not as_json:
             click.echo(str(path))
-            for name, score in ranked:
-                click.echo(f"  {name:<14} {score:6.3f}  {'#' * round(score * 30)}")
+            for index in ranked:
+                mark = "*" if names[index] in chosen else " "
+                bar = "#" * round(float(scores[index]) * 30)
+                click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {reasons[index]}")
     if as_json:
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     if failed:

@@ -33,6 +33,9 @@ def own_genres(existing: list[str]) -> list[str]:
     return [genre for genre in existing if not is_placeholder(genre)]
 
 
+DEFAULT_TOP_K = 2  # genres written per file at most
+
+
 def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> list[int]:
     """Indices of the chosen genres, most probable first.
 
@@ -42,6 +45,21 @@ def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> lis
     order = [int(index) for index in np.argsort(-probabilities, kind="stable")]
     chosen = [index for index in order if probabilities[index] >= thresholds[index]]
     return (chosen or order[:1])[: max(1, top_k)]
+
+
+def explain(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> list[str]:
+    """Why ``choose`` took or left each genre, in output order: the rule spelled out for a person."""
+    chosen = choose(probabilities, thresholds, top_k)
+    reasons = []
+    for index, (score, threshold) in enumerate(zip(probabilities, thresholds, strict=True)):
+        if index in chosen:
+            reasons.append(f"chosen: {score:.2f} reaches its threshold {threshold:.2f}" if score >= threshold
+                           else f"chosen: the most probable genre, though below its threshold {threshold:.2f}")
+        elif score >= threshold:
+            reasons.append(f"left out: reaches its threshold {threshold:.2f}, but only {top_k} genre(s) are kept")
+        else:
+            reasons.append(f"left out: below its threshold {threshold:.2f}")
+    return reasons
 
 
 def combine(existing: list[str], predicted: list[str], mode: Mode) -> list[str]:

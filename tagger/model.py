@@ -86,8 +86,10 @@ class ModelInfo:
     def window_samples(self) -> int:
         return round(self.window_seconds * self.sample_rate)
 
-    def threshold_array(self) -> np.ndarray:
-        """Per-genre thresholds in output order."""
+    def threshold_array(self, override: float | None = None) -> np.ndarray:
+        """Per-genre thresholds in output order; ``override`` (``--threshold``) replaces them all."""
+        if override is not None:
+            return np.full(len(self.labels), override, dtype=np.float32)
         return np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels], dtype=np.float32)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from tagger import atomic, tags
 from tagger.analysis import Analysis, analyze
 from tagger.formats import handler_for, is_audio_file
-from tagger.genres import DEFAULT_MODE, Mode, choose, combine, own_genres
+from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, choose, combine, own_genres
 from tagger.model import GenreModel, ModelInfo
 from tagger.state import ChangeStatus, FileKey, StateStore
 from tagger.textenum import TextEnum
@@ -42,7 +42,7 @@ class ScanOptions:
     write_tags: bool = False
     mode: Mode = DEFAULT_MODE
     threshold: float | None = None  # one threshold for every genre instead of the model's own
-    top_k: int = 2
+    top_k: int = DEFAULT_TOP_K
     windows: int | None = None  # windows analysed per track; None: the model's recommendation
     id3v23: bool = False
     jobs: int = 1
@@ -114,8 +114,7 @@ class Scanner:
         self.options = options
         self.run_id = run_id
         self.windows = options.windows or self.info.inference_windows
-        thresholds = self.info.threshold_array()
-        self.thresholds = np.full_like(thresholds, options.threshold) if options.threshold is not None else thresholds
+        self.thresholds = self.info.threshold_array(options.threshold)
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""

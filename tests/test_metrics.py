@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tagger.genres import Mode, choose, combine
+from tagger.genres import Mode, choose, combine, explain
 from trainer.metrics import _best_threshold, decide, evaluate, track_probabilities, tune_thresholds
 
 LABELS = ["a", "b", "c"]
@@ -14,6 +14,15 @@ def test_choose_keeps_the_top_genre_and_caps_at_top_k():
     assert choose(scores, np.full(3, 0.5), top_k=3) == [1, 2]
     assert choose(scores, np.full(3, 0.5), top_k=1) == [1]
     assert choose(scores, np.full(3, 0.95), top_k=3) == [1]  # nothing passes: the most probable anyway
+
+
+def test_explain_says_why_each_genre_was_taken_or_left():
+    scores = np.array([0.2, 0.9, 0.6, 0.7])
+    reasons = explain(scores, np.full(4, 0.5), top_k=2)
+    assert reasons[1].startswith("chosen: 0.90 reaches") and reasons[3].startswith("chosen: 0.70 reaches")
+    assert "only 2 genre(s) are kept" in reasons[2] and "below its threshold 0.50" in reasons[0]
+    (only,) = [reason for reason in explain(scores, np.full(4, 0.95), top_k=2) if reason.startswith("chosen")]
+    assert "the most probable genre, though below its threshold 0.95" in only
 
 
 def test_combine_modes():

@@ -160,8 +160,18 @@ def test_info_and_predict(tiny_model, make_audio):
     predicted = runner.invoke(main, ["predict", str(song), "--model", str(tiny_model), "--json"])
     assert predicted.exit_code == 0
     (record,) = json.loads(predicted.output)
-    assert set(record["scores"]) == GENRE_NAMES
+    assert set(record["scores"]) == set(record["reasons"]) == GENRE_NAMES
     assert all(0.0 <= value <= 1.0 for value in record["scores"].values())
+    assert record["chosen"] and all(record["reasons"][name].startswith("chosen") for name in record["chosen"])
+
+    state = song.parent / "state"
+    scanned = runner.invoke(main, ["scan", str(song), "--model", str(tiny_model), "--state-dir", str(state),
+                                   "--report", "-", "--top-k", "3", "--threshold", "0.1"])
+    explained = runner.invoke(main, ["predict", str(song), "--model", str(tiny_model), "--json", "--top-k", "3",
+                                     "--threshold", "0.1"])
+    assert json.loads(scanned.stdout)["genres"] == json.loads(explained.output)[0]["chosen"]  # the scan's rule
+    table = runner.invoke(main, ["predict", str(song), "--model", str(tiny_model)]).output
+    assert sum(line.startswith(" *") for line in table.splitlines()) == len(record["chosen"])
 
 
 def test_m4a_is_skipped_with_a_reason(tmp_path, tiny_model, state_dir):
