@@ -1,7 +1,8 @@
 """The tagger's memory: cached per-file results and a journal of every tag change.
 
 One SQLite database under ``$XDG_STATE_HOME/genre-tagger/`` (or ``--state-dir``/``TAGGER_STATE_DIR``).
-Results are keyed by path, size, mtime and model id, so a rescan skips unchanged files. A tag change is
+Results are keyed by path, size, mtime and model id, so a rescan skips unchanged files; a file that moved
+or was copied is found again by its size and a fingerprint of its content. A tag change is
 journalled in two steps, ``pending`` before the file is replaced and ``done`` after, so that a crash in
 between is detected and settled on the next run, and ``tagger undo`` can restore any run exactly.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -34,7 +36,7 @@ class ChangeStatus(TextEnum):
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_id TEXT NOT NULL,
-    scores TEXT NOT NULL, updated REAL NOT NULL
+    scores TEXT NOT NULL, updated REAL NOT NULL, fingerprint TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, command TEXT NOT NULL
@@ -46,6 +48,9 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, status);
 """.format(statuses=", ".join(f"'{status}'" for status in ChangeStatus))
+
+
+FINGERPRINT_CHUNK = 64 * 1024
 
 
 def default_state_dir() -> Path:
@@ -69,6 +74,17 @@ class FileKey:
         status = path.stat()
         return cls(str(path), status.st_size, status.st_mtime_ns)
 
+    def fingerprint(self) -> str:
+        """The file's content identity, wherever it lies: a hash of its size and of 64 KiB at its start,
+        middle and end (its audio, not only the tag and cover art that lead an MP3). Reads at most 192 KiB."""
+        digest = hashlib.sha256(str(self.size).encode())
+        with open(self.path, "rb") as handle:
+            for offset in sorted({0, max(0, self.size // 2 - FINGERPRINT_CHUNK // 2),
+                                  max(0, self.size - FINGERPRINT_CHUNK)}):
+                handle.seek(offset)
+                digest.update(handle.read(FINGERPRINT_CHUNK))
+        return digest.hexdigest()[:32]
+
 
 @dataclass(frozen=True)
 class Change:
@@ -89,6 +105,14 @@ def _inserted_id(cursor: sqlite3.Cursor) -> int:
     return cursor.lastrowid
 
 
+def _fingerprint_or_none(key: FileKey) -> str | None:
+    """None when the file cannot be read now: its result is then found only at its own path."""
+    try:
+        return key.fingerprint()
+    except OSError:
+        return None
+
+
 class StateStore:
     """Access to the state database. Safe for several processes: WAL mode and a busy timeout."""
 
@@ -99,6 +123,10 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+        if "fingerprint" not in columns:  # a database from before content identities
+            self._db.execute("ALTER TABLE results ADD COLUMN fingerprint TEXT")
+        self._db.execute("CREATE INDEX IF NOT EXISTS results_by_size ON results(size, model_id)")
 
     def close(self) -> None:
         self._db.close()
@@ -119,16 +147,35 @@ class StateStore:
     # Results -------------------------------------------------------------------------------------
 
     def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
+        """Scores of this version of this file: at its path, or (moved, renamed, copied) under another path
+        with the same size and content fingerprint, which is then remembered at this path too."""
         row = self._db.execute(
             "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
             (key.path, key.size, key.mtime_ns, model_id),
         ).fetchone()
-        return json.loads(row[0]) if row else None
+        if row:
+            return json.loads(row[0])
+        candidates = self._db.execute(
+            "SELECT fingerprint, scores FROM results WHERE size=? AND model_id=? AND fingerprint IS NOT NULL",
+            (key.size, model_id),
+        ).fetchall()
+        fingerprint = _fingerprint_or_none(key) if candidates else None
+        if fingerprint is None:
+            return None
+        for stored, scores in candidates:
+            if stored == fingerprint:
+                self._insert(key, model_id, scores, fingerprint)
+                return json.loads(scores)
+        return None
 
     def store_scores(self, key: FileKey, model_id: str, scores: list[float]) -> None:
+        self._insert(key, model_id, json.dumps(scores), _fingerprint_or_none(key))
+
+    def _insert(self, key: FileKey, model_id: str, scores: str, fingerprint: str | None) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated) VALUES (?,?,?,?,?,?)",
-            (key.path, key.size, key.mtime_ns, model_id, json.dumps(scores), time.time()),
+            "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, fingerprint) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (key.path, key.size, key.mtime_ns, model_id, scores, time.time(), fingerprint),
         )
 
     # Runs and the change journal -----------------------------------------------------------------

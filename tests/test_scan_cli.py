@@ -234,3 +234,47 @@ def test_report_to_standard_output_is_json_lines_only(make_audio, tiny_model, st
     assert sorted(record["path"].rsplit("/", 1)[1] for record in records) == ["one.mp3", "two.flac"]
     assert all(record["status"] == "would-tag" and record["run_id"] == 1 and record["model_id"] for record in records)
     assert "would-tag: " in result.stderr and "scanned 2 files" in result.stderr
+
+
+def test_a_moved_or_copied_library_is_not_analysed_again(make_audio, tiny_model, state_dir, tmp_path):
+    import shutil
+
+    for name in ("a.mp3", "b.flac", "c.ogg"):
+        make_audio(f"music/{name}")
+    first = scan(tmp_path / "music", "--model", tiny_model, "--state-dir", state_dir)
+    assert first.exit_code == 0 and "from cache" not in first.output
+    (tmp_path / "music").rename(tmp_path / "moved")
+    shutil.copytree(tmp_path / "moved", tmp_path / "copied", copy_function=shutil.copyfile)  # new mtimes
+    for folder in ("moved", "copied"):
+        again = scan(tmp_path / folder, "--model", tiny_model, "--state-dir", state_dir)
+        assert again.exit_code == 0 and "(3 from cache)" in again.output, again.output
+
+
+def test_a_different_file_of_the_same_size_is_analysed(make_audio, tiny_model, state_dir, tmp_path):
+    """Two WAVs of one length have one size; their content tells them apart."""
+    first = make_audio("one/song.wav", frequencies=(220.0,))
+    second = make_audio("two/song.wav", frequencies=(3000.0,))
+    assert first.stat().st_size == second.stat().st_size
+    assert scan(first.parent, "--model", tiny_model, "--state-dir", state_dir).exit_code == 0
+    other = scan(second.parent, "--model", tiny_model, "--state-dir", state_dir)
+    assert other.exit_code == 0 and "from cache" not in other.output
+
+
+def test_a_state_database_from_before_content_identities_still_opens(tmp_path):
+    import sqlite3
+
+    from tagger.state import FileKey, StateStore
+
+    tmp_path.joinpath("state").mkdir()
+    old = sqlite3.connect(tmp_path / "state" / "state.sqlite3")
+    old.execute("CREATE TABLE results (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+                "model_id TEXT NOT NULL, scores TEXT NOT NULL, updated REAL NOT NULL)")
+    old.execute("INSERT INTO results VALUES ('/old/song.mp3', 10, 5, 'm', '[0.5]', 0)")
+    old.commit()
+    old.close()
+    store = StateStore(tmp_path / "state")
+    assert store.cached_scores(FileKey("/old/song.mp3", 10, 5), "m") == [0.5]
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"x" * 10)
+    assert store.cached_scores(FileKey.of(song), "m") is None  # an old row has no fingerprint to match
+    store.close()
