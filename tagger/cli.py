@@ -12,6 +12,7 @@ import click
 from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode
 
 EXIT_SOME_FAILED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for a run stopped by Ctrl-C
 
 
 def _state_dir_option(function):
@@ -154,8 +155,11 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
         progress.advance()
 
     started = time.monotonic()
+    interrupted = False
     try:
         Scanner(model, store, options, run_id).run(found, on_result)
+    except KeyboardInterrupt:  # Ctrl-C: what was done stays done (and journalled); say so, then stop
+        interrupted = True
     finally:
         progress.close()
         store.finish_run(run_id)
@@ -167,6 +171,9 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
     elif report is not None:
         write_report(results, report, identity, model.info.labels)
     click.echo(summary(results, seconds), err=True)
+    if interrupted:
+        click.echo(f"interrupted: {len(found) - len(results)} file(s) not handled; every change made so far is "
+                   "complete and journalled", err=True)
     if write_tags and any(result.status == Status.TAGGED for result in results):
         click.echo(f"run {run_id}: undo with `tagger undo {run_id}`", err=True)
     elif not write_tags and any(result.status == Status.WOULD_TAG for result in results):
@@ -175,6 +182,8 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
     if kept:
         click.echo(f"{kept} file(s) kept the genres they had; --mode merge or --mode replace changes them", err=True)
     store.close()
+    if interrupted:
+        sys.exit(EXIT_INTERRUPTED)
     if any(result.status == Status.ERROR for result in results):
         sys.exit(EXIT_SOME_FAILED)
 

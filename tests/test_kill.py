@@ -132,3 +132,38 @@ def test_two_scans_at_once_on_one_library(pristine, tiny_model, tmp_path):
         subprocess.run([sys.executable, "-m", "tagger", "undo", str(run_id), "--state-dir", str(state)],
                        check=False, capture_output=True)
     assert {p.name: file_state(p) for p in library.iterdir()} == originals
+
+
+INTERRUPTED_SCAN = """
+import os, signal, sys
+import tagger.scan
+interrupt_at, real_analyze, calls = int(sys.argv[1]), tagger.scan.analyze, [0]
+def analyze(*arguments):
+    calls[0] += 1
+    if calls[0] == interrupt_at:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered exactly while this file is being analysed
+    return real_analyze(*arguments)
+tagger.scan.analyze = analyze
+from tagger.cli import main
+sys.argv = ["tagger", *sys.argv[2:]]
+main()
+"""
+
+
+def test_ctrl_c_keeps_what_was_done_and_still_prints_the_summary(pristine, tiny_model, tmp_path):
+    library, state = tmp_path / "lib", tmp_path / "state"
+    shutil.copytree(pristine, library)
+    originals = {p.name: file_state(p) for p in library.iterdir()}
+    stopped = subprocess.run([sys.executable, "-c", INTERRUPTED_SCAN, "5", *scan_arguments(library, tiny_model, state)],
+                             capture_output=True, text=True, check=False)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    assert "tagged 4," in stopped.stderr and f"interrupted: {FILES - 4} file(s) not handled" in stopped.stderr
+    assert "run 1: undo with `tagger undo 1`" in stopped.stderr
+    changed = [p.name for p in library.iterdir() if file_state(p) != originals[p.name]]
+    assert len(changed) == 4
+    with sqlite3.connect(state / "state.sqlite3") as db:
+        assert db.execute("SELECT status, COUNT(*) FROM changes GROUP BY status").fetchall() == [("done", 4)]
+    subprocess.run([sys.executable, "-m", "tagger", "undo", "1", "--state-dir", str(state)], check=True,
+                   capture_output=True)
+    assert {p.name: file_state(p) for p in library.iterdir()} == originals
