@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, status);
 
 
 FINGERPRINT_CHUNK = 64 * 1024
+BUSY_SECONDS = 60  # how long a process waits for another one's lock on the state database
 
 
 def default_state_dir() -> Path:
@@ -119,14 +120,34 @@ class StateStore:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "state.sqlite3"
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+        self._switch_to_wal()
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
-        if "fingerprint" not in columns:  # a database from before content identities
-            self._db.execute("ALTER TABLE results ADD COLUMN fingerprint TEXT")
-        self._db.execute("CREATE INDEX IF NOT EXISTS results_by_size ON results(size, model_id)")
+        self._db.execute("BEGIN IMMEDIATE")  # one process at a time creates or upgrades the schema
+        try:
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+            if "fingerprint" not in columns:  # a database from before content identities
+                self._db.execute("ALTER TABLE results ADD COLUMN fingerprint TEXT")
+            self._db.execute("CREATE INDEX IF NOT EXISTS results_by_size ON results(size, model_id)")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _switch_to_wal(self) -> None:
+        """SQLite answers "database is locked" at once, without waiting, when this pragma meets another
+        process creating the database: two scans started together must both get through."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:  # noqa: PERF203 -- a retry loop is the point
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._db.close()

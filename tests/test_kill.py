@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mutagen.id3 import ID3
@@ -167,3 +168,31 @@ def test_ctrl_c_keeps_what_was_done_and_still_prints_the_summary(pristine, tiny_
     subprocess.run([sys.executable, "-m", "tagger", "undo", "1", "--state-dir", str(state)], check=True,
                    capture_output=True)
     assert {p.name: file_state(p) for p in library.iterdir()} == originals
+
+
+def _open_store_and_record(directory: str, index: int, barrier) -> None:
+    from tagger.state import FileKey, StateStore
+
+    barrier.wait()  # every process opens the new database at the same instant
+    store = StateStore(Path(directory))
+    store.store_scores(FileKey(f"/song{index}.mp3", 1, 1), "model", [0.5])
+    store.close()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_many_processes_creating_one_state_database_at_once(tmp_path, attempt):
+    """Scans started together all get through the creation of a new state database (journal mode, schema):
+    SQLite refuses the switch to WAL at once, without waiting, while another process is creating it."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(8)
+    processes = [context.Process(target=_open_store_and_record, args=(str(tmp_path / "state"), index, barrier))
+                 for index in range(8)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * 8
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 8
