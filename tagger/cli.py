@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode
+from tagger.settings import SCAN_SETTINGS
 
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for a run stopped by Ctrl-C
@@ -89,14 +90,28 @@ def _decision_options(function):
     """--threshold and --top-k: the genre-decision rule, shared by scan and predict."""
     function = click.option("--top-k", type=click.IntRange(1), default=DEFAULT_TOP_K, show_default=True,
                             help="At most this many genres.")(function)
-    return click.option("--threshold", type=click.FloatRange(0, 1),
+    return click.option("--threshold", type=click.FloatRange(0, 1), default=None,
                         help="One probability threshold for every genre [default: the model's per genre].")(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="genre-tagger")
-def main() -> None:
-    """Tag a music library with genres predicted from the audio."""
+@click.pass_context
+def main(context: click.Context) -> None:
+    """Tag a music library with genres predicted from the audio.
+
+    Settings: a TOML file, $XDG_CONFIG_HOME/genre-tagger/config.toml or $TAGGER_CONFIG (`tagger config`
+    shows them); flags override it.
+    """
+    from tagger.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    context.obj = settings
+    decision = {name: settings.scan[name] for name in ("top_k", "threshold") if name in settings.scan}
+    context.default_map = {"scan": dict(settings.scan), "predict": decision}
 
 
 @main.command()
@@ -119,10 +134,13 @@ def main() -> None:
               help="Write FILE.json or FILE.csv, or JSON lines to standard output with `-` (the other output "
                    "then goes to standard error).")
 @click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
+@click.option("--exclude", multiple=True, default=(), metavar="PATTERN",
+              help="Never scan paths matching this glob pattern, e.g. '*/Podcasts/*' (repeat the option).")
 @_state_dir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
-def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, windows, report, force, state_dir,
-         verbose):
+@click.pass_obj
+def scan(settings, paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, windows, report, force,
+         exclude, state_dir, verbose):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
     from tagger.report import STDOUT, json_lines, summary, write_report
@@ -131,11 +149,11 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
     to_stdout = report is not None and str(report) == STDOUT
     if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
         raise click.BadParameter("must end in .json or .csv, or be - for standard output", param_hint="--report")
-    options = ScanOptions(write_tags, Mode(mode), threshold, top_k, windows, id3v23, jobs, force)
+    options = ScanOptions(write_tags, Mode(mode), threshold, top_k, windows, id3v23, jobs, force, settings.vocabulary)
     model = _load_model(model_path)
     store = _open_store(state_dir)
     settle_pending(store)
-    found = list(discover(paths, remove_stale_copies=write_tags))
+    found = list(discover(paths, remove_stale_copies=write_tags, exclude=exclude))
     if not found:
         click.echo(f"no audio files found under {', '.join(map(str, paths))}", err=True)
         store.close()
@@ -186,6 +204,30 @@ def scan(paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, wi
         sys.exit(EXIT_INTERRUPTED)
     if any(result.status == Status.ERROR for result in results):
         sys.exit(EXIT_SOME_FAILED)
+
+
+@main.command("config")
+@click.pass_obj
+def config_command(settings) -> None:
+    """Show the effective settings and where each came from (the settings file or the built-in default)."""
+    state = "found" if settings.found else "not found: built-in defaults apply"
+    click.echo(f"settings file: {settings.path} ({state})")
+    scan_context = click.Context(scan)
+    defaults = {parameter.name: parameter.get_default(scan_context) for parameter in scan.params}
+    for name in SCAN_SETTINGS:
+        value, source = (settings.scan[name], "settings file") if name in settings.scan else (defaults[name], "default")
+        click.echo(f"  {name:<10} {_shown(value):<28} ({source})")
+    vocabulary = settings.vocabulary
+    mapping = ", ".join(f"{key} -> {value or '(dropped)'}" for key, value in vocabulary.mapping.items()) or "none"
+    allow = ", ".join(vocabulary.allow) if vocabulary.allow is not None else "every genre"
+    click.echo(f"  genre map  {mapping}")
+    click.echo(f"  allowed    {allow}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "none"
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @main.command()
@@ -246,7 +288,8 @@ def info(model_path):
 @_decision_options
 @click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def predict(files, model_path, threshold, top_k, windows, as_json):
+@click.pass_obj
+def predict(settings, files, model_path, threshold, top_k, windows, as_json):
     """Print genre probabilities for each file, most likely first, marking (*) the genres a scan would
     choose and saying why each genre was taken or left."""
     import json
@@ -270,7 +313,8 @@ def predict(files, model_path, threshold, top_k, windows, as_json):
         reasons = explain(scores, thresholds, top_k)
         chosen = [names[index] for index in choose(scores, thresholds, top_k)]
         ranked = sorted(range(len(names)), key=lambda index: -scores[index])
-        records.append({"path": str(path), "chosen": chosen,
+        written = settings.vocabulary.apply(chosen)
+        records.append({"path": str(path), "chosen": chosen, "would_write": written,
                         "scores": {names[index]: float(scores[index]) for index in ranked},
                         "reasons": {names[index]: reasons[index] for index in ranked}})
         if not as_json:
@@ -279,6 +323,8 @@ def predict(files, model_path, threshold, top_k, windows, as_json):
                 mark = "*" if names[index] in chosen else " "
                 bar = "#" * round(float(scores[index]) * 30)
                 click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {reasons[index]}")
+            if written != chosen:
+                click.echo(f"  your settings (genres.map, genres.allow) write: {', '.join(written) or 'nothing'}")
     if as_json:
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     if failed:

@@ -7,6 +7,7 @@ database and every tag write, so the journal's order always matches what happene
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from tagger.analysis import Analysis, analyze
 from tagger.formats import handler_for, is_audio_file
 from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, choose, combine, own_genres
 from tagger.model import GenreModel, ModelInfo
+from tagger.settings import GenreVocabulary
 from tagger.state import ChangeStatus, FileKey, StateStore
 from tagger.textenum import TextEnum
 from tagger.workers import analyze_in_processes
@@ -47,6 +49,7 @@ class ScanOptions:
     id3v23: bool = False
     jobs: int = 1
     force: bool = False  # ignore cached results
+    vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)  # the user's genre names
 
 
 @dataclass
@@ -62,17 +65,20 @@ class FileResult:
     cached: bool = False
 
 
-def discover(paths: Iterable[Path], remove_stale_copies: bool = False) -> Iterator[Path | FileResult]:
+def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: Iterable[str] = (),
+             ) -> Iterator[Path | FileResult]:
     """Audio files under ``paths`` in a stable order, each once; problems come back as FileResults.
 
     Symbolic links to files are followed (each real file is analysed once), links to directories are
-    not, so a link loop cannot trap the walk. macOS resource forks (``._name``) are ignored. With
-    ``remove_stale_copies``, temporary copies left by a killed tagger are deleted on the way.
+    not, so a link loop cannot trap the walk. macOS resource forks (``._name``) are ignored, and so are
+    paths matching a glob pattern of ``exclude``. With ``remove_stale_copies``, temporary copies left by
+    a killed tagger are deleted on the way.
     """
     seen: set[str] = set()
+    patterns = list(exclude)
 
     def accept(candidate: Path) -> Path | FileResult | None:
-        if not is_audio_file(candidate):
+        if not is_audio_file(candidate) or any(fnmatch.fnmatch(str(candidate), p) for p in patterns):
             return None
         real = os.path.realpath(candidate)
         if real in seen:
@@ -157,10 +163,15 @@ class Scanner:
         result = FileResult(
             str(path),
             Status.UNCHANGED,
-            genres=[self.info.genre_names[i] for i in choose(scores, self.thresholds, self.options.top_k)],
+            genres=self.options.vocabulary.apply(
+                [self.info.genre_names[i] for i in choose(scores, self.thresholds, self.options.top_k)]),
             scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
             cached=cached,
         )
+        if not result.genres:
+            result.status = Status.SKIPPED
+            result.error = "your settings (genres.map, genres.allow) drop every genre chosen"
+            return result
         handler = handler_for(path)
         if handler is None:
             result.status, result.error = Status.SKIPPED, f"no genre tags for {path.suffix} files"

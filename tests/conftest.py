@@ -66,6 +66,14 @@ def tiny_model(tmp_path_factory) -> Path:
     return folder / "tiny.onnx"
 
 
+@pytest.fixture(autouse=True)
+def no_user_settings(tmp_path, monkeypatch) -> Path:
+    """Tests never read the settings file of the person running them; a test writes its own here."""
+    path = tmp_path / "settings" / "config.toml"
+    monkeypatch.setenv("TAGGER_CONFIG", str(path))
+    return path
+
+
 @pytest.fixture
 def state_dir(tmp_path) -> Path:
     return tmp_path / "state"
