@@ -1,16 +1,6 @@
-"""The user's settings file: TOML in the XDG config directory, read with the standard library.
-
-    # ~/.config/genre-tagger/config.toml (or $TAGGER_CONFIG)
-    mode = "merge"              # fill-empty | merge | replace
-    top_k = 1
-    threshold = 0.4             # one threshold for every genre instead of the model's own
-    id3v23 = true
-    jobs = 4
-    exclude = ["*/Podcasts/*"]  # glob patterns of paths never scanned
-
-    [genres]
-    map = { "Hip-Hop" = "Rap", "Disco" = "" }   # the model's genre -> yours; "" drops it
-    allow = ["Rock", "Jazz", "Rap", "Blues"]     # write only these (after the map)
+"""The user's settings file: TOML in the XDG config directory (or ``$TAGGER_CONFIG``), read with the
+standard library. Its keys are the README's ("Settings live in a TOML file"): scan defaults (mode, top_k,
+threshold, id3v23, jobs, exclude) and ``[genres]`` with the user's ``map`` and ``allow``-list.
 
 Command-line flags override the file, and the file overrides the built-in defaults; `tagger config` shows
 the effective settings and where each came from.
