@@ -40,8 +40,8 @@ def _model_option(function):
         "model_path",
         metavar="NAME|FILE",
         callback=_resolve_model,
-        help="A model shipped with the tagger by name (`fast` for small devices) or an ONNX model file "
-             "[default: the shipped default model].",
+        help="A model shipped with the tagger by name (e.g. default.int8; an unknown name lists them) or an ONNX "
+             "model file [default: the shipped default model].",
     )(function)
 
 
