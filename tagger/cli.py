@@ -87,7 +87,10 @@ class Progress:
 
 
 def _decision_options(function):
-    """--threshold and --top-k: the genre-decision rule, shared by scan and predict."""
+    """--threshold, --top-k and --min-confidence: the genre-decision rule, shared by scan and predict."""
+    function = click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
+                            help="Write nothing (status uncertain) when the top genre's probability is below P "
+                                 "[default: always write].")(function)
     function = click.option("--top-k", type=click.IntRange(1), default=DEFAULT_TOP_K, show_default=True,
                             help="At most this many genres.")(function)
     return click.option("--threshold", type=click.FloatRange(0, 1), default=None,
@@ -110,7 +113,7 @@ def main(context: click.Context) -> None:
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
     context.obj = settings
-    decision = {name: settings.scan[name] for name in ("top_k", "threshold") if name in settings.scan}
+    decision = {name: settings.scan[name] for name in ("top_k", "threshold", "min_confidence") if name in settings.scan}
     context.default_map = {"scan": dict(settings.scan), "predict": decision}
 
 
@@ -139,8 +142,8 @@ def main(context: click.Context) -> None:
 @_state_dir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
 @click.pass_obj
-def scan(settings, paths, write_tags, model_path, threshold, top_k, mode, id3v23, jobs, windows, report, force,
-         exclude, state_dir, verbose):
+def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confidence, mode, id3v23, jobs, windows,
+         report, force, exclude, state_dir, verbose):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
     from tagger.report import STDOUT, json_lines, summary, write_report
@@ -149,7 +152,9 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, mode, id3v23
     to_stdout = report is not None and str(report) == STDOUT
     if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
         raise click.BadParameter("must end in .json or .csv, or be - for standard output", param_hint="--report")
-    options = ScanOptions(write_tags, Mode(mode), threshold, top_k, windows, id3v23, jobs, force, settings.vocabulary)
+    options = ScanOptions(write_tags=write_tags, mode=Mode(mode), threshold=threshold, min_confidence=min_confidence,
+                          top_k=top_k, windows=windows, id3v23=id3v23, jobs=jobs, force=force,
+                          vocabulary=settings.vocabulary)
     model = _load_model(model_path)
     store = _open_store(state_dir)
     settle_pending(store)
@@ -167,8 +172,9 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, mode, id3v23
         if result.status == Status.ERROR:
             progress.say(f"error: {result.path}: {result.error}", err=True)
         elif result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose:
-            was = f" (was: {', '.join(result.previous) or 'none'})" if result.status != Status.SKIPPED else ""
-            detail = result.error if result.status == Status.SKIPPED else ", ".join(result.genres) + was
+            explained = result.status in (Status.SKIPPED, Status.UNCERTAIN)
+            was = "" if explained else f" (was: {', '.join(result.previous) or 'none'})"
+            detail = result.error if explained else ", ".join(result.genres) + was
             progress.say(f"{result.status}: {result.path}: {detail}", err=to_stdout)
         progress.advance()
 
@@ -289,7 +295,7 @@ def info(model_path):
 @click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def predict(settings, files, model_path, threshold, top_k, windows, as_json):
+def predict(settings, files, model_path, threshold, top_k, min_confidence, windows, as_json):
     """Print genre probabilities for each file, most likely first, marking (*) the genres a scan would
     choose and saying why each genre was taken or left."""
     import json
@@ -297,7 +303,7 @@ def predict(settings, files, model_path, threshold, top_k, windows, as_json):
     import numpy as np
 
     from tagger.analysis import analyze
-    from tagger.genres import choose, explain
+    from tagger.genres import below_confidence, choose, explain
 
     model = _load_model(model_path)
     names = model.info.genre_names
@@ -313,8 +319,9 @@ def predict(settings, files, model_path, threshold, top_k, windows, as_json):
         reasons = explain(scores, thresholds, top_k)
         chosen = [names[index] for index in choose(scores, thresholds, top_k)]
         ranked = sorted(range(len(names)), key=lambda index: -scores[index])
-        written = settings.vocabulary.apply(chosen)
-        records.append({"path": str(path), "chosen": chosen, "would_write": written,
+        uncertain = below_confidence(scores, min_confidence)
+        written = [] if uncertain else settings.vocabulary.apply(chosen)
+        records.append({"path": str(path), "chosen": chosen, "uncertain": uncertain, "would_write": written,
                         "scores": {names[index]: float(scores[index]) for index in ranked},
                         "reasons": {names[index]: reasons[index] for index in ranked}})
         if not as_json:
@@ -323,7 +330,10 @@ def predict(settings, files, model_path, threshold, top_k, windows, as_json):
                 mark = "*" if names[index] in chosen else " "
                 bar = "#" * round(float(scores[index]) * 30)
                 click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {reasons[index]}")
-            if written != chosen:
+            if uncertain:
+                click.echo(f"  uncertain: the top genre is below --min-confidence {min_confidence:g}; a scan "
+                           "writes nothing")
+            elif written != chosen:
                 click.echo(f"  your settings (genres.map, genres.allow) write: {', '.join(written) or 'nothing'}")
     if as_json:
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))

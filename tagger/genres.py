@@ -47,6 +47,11 @@ def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> lis
     return (chosen or order[:1])[: max(1, top_k)]
 
 
+def below_confidence(probabilities: np.ndarray, min_confidence: float | None) -> bool:
+    """Whether the model is too unsure to write anything: its top genre's probability is below the minimum."""
+    return min_confidence is not None and float(np.max(probabilities)) < min_confidence
+
+
 def explain(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> list[str]:
     """Why ``choose`` took or left each genre, in output order: the rule spelled out for a person."""
     chosen = choose(probabilities, thresholds, top_k)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tagger.scan import FileResult, Status
 
-SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.SKIPPED, Status.ERROR]
+SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.UNCERTAIN, Status.SKIPPED,
+                 Status.ERROR]
 CSV_FIELDS = ["path", "status", "genres", "previous", "error", "cached"]
 STDOUT = "-"  # --report - : JSON lines on standard output
 

@@ -18,7 +18,7 @@ import numpy as np
 from tagger import atomic, tags
 from tagger.analysis import Analysis, analyze
 from tagger.formats import handler_for, is_audio_file
-from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, choose, combine, own_genres
+from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, below_confidence, choose, combine, own_genres
 from tagger.model import GenreModel, ModelInfo
 from tagger.settings import GenreVocabulary
 from tagger.state import ChangeStatus, FileKey, StateStore
@@ -33,6 +33,7 @@ class Status(TextEnum):
     WOULD_TAG = "would-tag"
     UNCHANGED = "unchanged"
     KEPT = "kept"  # the file has genres of its own and the mode leaves them alone
+    UNCERTAIN = "uncertain"  # the model's top genre is below --min-confidence: nothing is written
     SKIPPED = "skipped"
     ERROR = "error"
 
@@ -44,6 +45,7 @@ class ScanOptions:
     write_tags: bool = False
     mode: Mode = DEFAULT_MODE
     threshold: float | None = None  # one threshold for every genre instead of the model's own
+    min_confidence: float | None = None  # write nothing when the top genre's probability is below this
     top_k: int = DEFAULT_TOP_K
     windows: int | None = None  # windows analysed per track; None: the model's recommendation
     id3v23: bool = False
@@ -168,6 +170,12 @@ class Scanner:
             scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
             cached=cached,
         )
+        if below_confidence(scores, self.options.min_confidence):
+            best = int(np.argmax(scores))
+            result.status, result.genres = Status.UNCERTAIN, []
+            result.error = (f"top genre {self.info.genre_names[best]} at {scores[best]:.2f} is below "
+                            f"--min-confidence {self.options.min_confidence:g}")
+            return result
         if not result.genres:
             result.status = Status.SKIPPED
             result.error = "your settings (genres.map, genres.allow) drop every genre chosen"

@@ -278,3 +278,17 @@ def test_a_state_database_from_before_content_identities_still_opens(tmp_path):
     song.write_bytes(b"x" * 10)
     assert store.cached_scores(FileKey.of(song), "m") is None  # an old row has no fingerprint to match
     store.close()
+
+
+def test_below_min_confidence_nothing_is_written_and_the_file_is_uncertain(make_audio, tiny_model, state_dir):
+    song = make_audio("lib/song.mp3")
+    before = digest(song)
+    unsure = scan(song, "--write-tags", "--min-confidence", "1.0", "--model", tiny_model, "--state-dir", state_dir,
+                  "-v")
+    assert unsure.exit_code == 0, unsure.output
+    assert "uncertain 1" in unsure.output and "is below --min-confidence 1" in unsure.output
+    assert digest(song) == before
+    predicted = CliRunner().invoke(main, ["predict", str(song), "--model", str(tiny_model), "--min-confidence", "1"])
+    assert "uncertain: the top genre is below --min-confidence 1; a scan writes nothing" in predicted.output
+    sure = scan(song, "--write-tags", "--min-confidence", "0", "--model", tiny_model, "--state-dir", state_dir)
+    assert sure.exit_code == 0 and "tagged 1" in sure.output
