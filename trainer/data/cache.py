@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,18 @@ from tagger.audio import DecodeError, load_track
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "genre-tagger" / "waveforms"
+
+
+def load_or_compute(entry: Path, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """The array stored at ``entry``, or ``compute()`` stored there first (written to a temporary name and
+    renamed, so a process reading beside it never sees half a file)."""
+    if entry.exists():
+        return np.load(entry)
+    array = compute()
+    temporary = entry.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(temporary, array)
+    os.replace(temporary, entry)
+    return array
 
 
 class WaveformCache:
@@ -34,14 +47,7 @@ class WaveformCache:
         return self.directory / (hashlib.sha1(key.encode()).hexdigest() + ".npy")
 
     def get(self, path: Path) -> np.ndarray:
-        entry = self._entry(path)
-        if entry.exists():
-            return np.load(entry)
-        waveform = load_track(path, self.sample_rate)
-        temporary = entry.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(temporary, waveform)
-        os.replace(temporary, entry)
-        return waveform
+        return load_or_compute(self._entry(path), lambda: load_track(path, self.sample_rate))
 
 
 __all__ = ["DecodeError", "WaveformCache", "default_cache_dir"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from trainer.data.cache import load_or_compute
 from trainer.data.windows import grid_windows
 from trainer.model import GenreModel
 
@@ -45,13 +45,7 @@ class FrozenFeatureCache:
 
     def windows(self, waveform: np.ndarray) -> np.ndarray:
         entry = self.directory / (hashlib.sha256(np.ascontiguousarray(waveform).tobytes()).hexdigest()[:32] + ".npy")
-        if entry.exists():
-            return np.load(entry)
-        features = self._compute(waveform)
-        temporary = entry.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(temporary, features)
-        os.replace(temporary, entry)
-        return features
+        return load_or_compute(entry, lambda: self._compute(waveform))
 
     @torch.no_grad()
     def _compute(self, waveform: np.ndarray) -> np.ndarray:
