@@ -57,11 +57,17 @@ def decode_tracks(tracks: list[Track], cache: WaveformCache, log: Log) -> tuple[
     return kept, waveforms
 
 
+def usable_tracks(config: TrainConfig) -> tuple[Dataset, list[Track], list[str]]:
+    """The dataset, its tracks without genres rarer than ``min_tracks``, and the genres kept."""
+    dataset = load_dataset(Path(config.data), config.labels_from_tags)
+    tracks, kept_labels = drop_rare_labels(dataset.tracks, config.min_tracks)
+    return dataset, tracks, kept_labels
+
+
 def prepare(config: TrainConfig, sample_rate: int, log: Log, split: Split | None = None,
             labels: list[str] | None = None) -> PreparedData:
     """Load, filter, split (unless ``split`` is given, e.g. from a run's split.json) and decode."""
-    dataset: Dataset = load_dataset(Path(config.data), config.labels_from_tags)
-    tracks, kept_labels = drop_rare_labels(dataset.tracks, config.min_tracks)
+    dataset, tracks, kept_labels = usable_tracks(config)
     labels = labels or kept_labels
     if split is None:
         split = split_tracks(tracks, config.val_fraction, config.test_fraction, config.split_seed, config.group_by)
@@ -81,8 +87,7 @@ def prepare(config: TrainConfig, sample_rate: int, log: Log, split: Split | None
 
 def cross_validation_splits(config: TrainConfig, folds: int, log: Log) -> list[Split]:
     """The K folds of the dataset's tracks (after rare genres are dropped, as ``prepare`` drops them)."""
-    dataset = load_dataset(Path(config.data), config.labels_from_tags)
-    tracks, _ = drop_rare_labels(dataset.tracks, config.min_tracks)
+    _, tracks, _ = usable_tracks(config)
     splits = fold_splits(tracks, folds, config.val_fraction, config.split_seed, config.group_by)
     log(f"{folds}-fold cross-validation by {config.group_by}: test folds of "
         f"{', '.join(str(len(split.test)) for split in splits)} tracks")
