@@ -72,7 +72,7 @@ def baseline_on_folds(base: TrainConfig, splits: list, replicates: int) -> dict:
 
 def window_sweep(unit: Path) -> dict[int, float]:
     """Pooled top-1 by windows per track over a cross-validation's folds."""
-    runs = [read_json(path) for path in sorted(unit.glob(f"fold*/{METRICS}"))]
+    runs = [read_json(run / METRICS) for run in compare.fold_runs(unit)]
     counts = set.intersection(*(set(run["test_track_by_window_count"]) for run in runs))
     total = sum(len(run["test_tracks"]) for run in runs)
     return {int(count): sum(run["test_track_by_window_count"][count]["top1_accuracy"] * len(run["test_tracks"])

@@ -142,8 +142,7 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
         pairs.append({
             "first": first,
             "second": second,
-            "difference": stats.weighted_f1(targets, predictions[first].decided)
-            - stats.weighted_f1(targets, predictions[second].decided),
+            "difference": configurations[first]["weighted_f1"] - configurations[second]["weighted_f1"],
             "difference_interval": stats.interval(differences),
             "bootstrap_p": stats.paired_bootstrap_p(differences),
             "permutation_p": stats.paired_permutation_p(
