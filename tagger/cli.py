@@ -113,8 +113,15 @@ def main(context: click.Context) -> None:
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
     context.obj = settings
-    decision = {name: settings.scan[name] for name in ("top_k", "threshold", "min_confidence") if name in settings.scan}
-    context.default_map = {"scan": dict(settings.scan), "predict": decision}
+    # Each command takes, as its defaults, the settings named like its own options (predict: the decision rule).
+    context.default_map = {
+        command_name: {name: value for name, value in settings.scan.items() if name in _option_names(command)}
+        for command_name, command in (("scan", scan), ("predict", predict))
+    }
+
+
+def _option_names(command: click.Command) -> set[str]:
+    return {parameter.name for parameter in command.params if parameter.name}
 
 
 @main.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,18 @@ class GenreVocabulary:
     mapping: dict[str, str] = field(default_factory=dict)
     allow: tuple[str, ...] | None = None  # None allows every genre
 
+    @cached_property
+    def _mapping_by_key(self) -> dict[str, str]:
+        return {genre_key(name): value for name, value in self.mapping.items()}
+
+    @cached_property
+    def _allowed_keys(self) -> frozenset[str] | None:
+        return None if self.allow is None else frozenset(map(genre_key, self.allow))
+
     def apply(self, names: list[str]) -> list[str]:
-        by_key = {genre_key(name): value for name, value in self.mapping.items()}
-        allowed = None if self.allow is None else {genre_key(name) for name in self.allow}
-        mapped = [by_key.get(genre_key(name), name) for name in names]
+        """The names to write for the model's chosen genres (applied to every file of a scan)."""
+        mapped = [self._mapping_by_key.get(genre_key(name), name) for name in names]
+        allowed = self._allowed_keys
         return without_duplicates([name for name in mapped if name and (allowed is None or genre_key(name) in allowed)])
 
 

@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,11 @@ class FileKey:
         status = path.stat()
         return cls(str(path), status.st_size, status.st_mtime_ns)
 
+    @cached_property
     def fingerprint(self) -> str:
         """The file's content identity, wherever it lies: a hash of its size and of 64 KiB at its start,
-        middle and end (its audio, not only the tag and cover art that lead an MP3). Reads at most 192 KiB."""
+        middle and end (its audio, not only the tag and cover art that lead an MP3). Reads at most 192 KiB, once per
+        key: a cache miss and the store of the fresh result that follows it share the reading."""
         digest = hashlib.sha256(str(self.size).encode())
         with open(self.path, "rb") as handle:
             for offset in sorted({0, max(0, self.size // 2 - FINGERPRINT_CHUNK // 2),
@@ -109,7 +112,7 @@ def _inserted_id(cursor: sqlite3.Cursor) -> int:
 def _fingerprint_or_none(key: FileKey) -> str | None:
     """None when the file cannot be read now: its result is then found only at its own path."""
     try:
-        return key.fingerprint()
+        return key.fingerprint
     except OSError:
         return None
 
