@@ -78,6 +78,7 @@ def metadata_for(model: GenreModel, checkpoint: dict, inference_windows: int, ve
         MetadataKeys.METRICS: json.dumps(checkpoint.get("metrics", {})),
         MetadataKeys.TRAINING_DATA: checkpoint.get("training_data", ""),
         MetadataKeys.LICENSES: json.dumps(model.licenses()),
+        MetadataKeys.CALIBRATION: json.dumps(checkpoint.get("calibration") or {}),
     }
 
 

@@ -1,4 +1,4 @@
-"""Analysing one file: decode the windows the model needs and average its probabilities over them.
+"""Analysing one file: decode the windows the model needs, average its probabilities over them, calibrate.
 
 This is the part of a scan that runs in worker processes, so it depends on nothing of the scan's
 orchestration (``tagger.scan``) and returns plain values that cross process boundaries.
@@ -25,7 +25,7 @@ class Analysis:
 
 
 def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
-    """Decode ``windows`` windows of one file and average the model's probabilities over them."""
+    """Decode ``windows`` windows of one file, average the model's probabilities over them and calibrate."""
     info = model.info
     audio_format = format_for(Path(path))
     if audio_format is not None and not audio_format.decodable:
@@ -38,5 +38,5 @@ def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
         return Analysis(path, error=f"cannot read file: {error.strerror or error}")
     if audio.is_silent(samples):
         return Analysis(path, skip_reason="digital silence: nothing to classify")
-    probabilities = model.predict(samples).mean(axis=0)
+    probabilities = info.calibration.apply(model.predict(samples).mean(axis=0))
     return Analysis(path, scores=[round(float(p), 6) for p in probabilities])

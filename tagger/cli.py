@@ -60,37 +60,12 @@ def _open_store(state_dir: Path | None):
     return StateStore(state_dir or default_state_dir())
 
 
-class Progress:
-    """A one-line progress display on a terminal (stderr); silent when stderr is not a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.started = time.monotonic()
-        self.enabled = sys.stderr.isatty()
-
-    def advance(self) -> None:
-        self.done += 1
-        if self.enabled:
-            rate = self.done / max(time.monotonic() - self.started, 1e-9)
-            click.echo(f"\r\033[K[{self.done}/{self.total}] {rate:.1f} files/s", nl=False, err=True)
-
-    def say(self, message: str, err: bool = False) -> None:
-        """Print a line above the progress display."""
-        if self.enabled:
-            click.echo("\r\033[K", nl=False, err=True)
-        click.echo(message, err=err)
-
-    def close(self) -> None:
-        if self.enabled:
-            click.echo("\r\033[K", nl=False, err=True)
-
-
 def _decision_options(function):
     """--threshold, --top-k and --min-confidence: the genre-decision rule, shared by scan and predict."""
     function = click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
-                            help="Write nothing (status uncertain) when the top genre's probability is below P "
-                                 "[default: always write].")(function)
+                            help="Write nothing (status uncertain) when the top genre's calibrated probability is "
+                                 "below P; 0 always writes [default: the model's, chosen on held-out tracks; "
+                                 "`tagger info` shows it].")(function)
     function = click.option("--top-k", type=click.IntRange(1), default=DEFAULT_TOP_K, show_default=True,
                             help="At most this many genres.")(function)
     return click.option("--threshold", type=click.FloatRange(0, 1), default=None,
@@ -148,11 +123,13 @@ def _option_names(command: click.Command) -> set[str]:
               help="Never scan paths matching this glob pattern, e.g. '*/Podcasts/*' (repeat the option).")
 @_state_dir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file lines: errors and the summary only.")
 @click.pass_obj
 def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confidence, mode, id3v23, jobs, windows,
-         report, force, exclude, state_dir, verbose):
+         report, force, exclude, state_dir, verbose, quiet):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
+    from tagger.progress import InPathOrder, Progress
     from tagger.report import STDOUT, json_lines, summary, write_report
     from tagger.scan import Scanner, ScanOptions, Status, discover
 
@@ -171,19 +148,24 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         store.close()
         return
     run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
-    progress = Progress(len(found))
+    progress = Progress(len(found), enabled=not quiet)
     results = []
 
-    def on_result(result) -> None:
-        results.append(result)
+    def show(result) -> None:
         if result.status == Status.ERROR:
             progress.say(f"error: {result.path}: {result.error}", err=True)
-        elif result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose:
+        elif not quiet and (result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose):
             explained = result.status in (Status.SKIPPED, Status.UNCERTAIN)
             was = "" if explained else f" (was: {', '.join(result.previous) or 'none'})"
             detail = result.error if explained else ", ".join(result.genres) + was
             progress.say(f"{result.status}: {result.path}: {detail}", err=to_stdout)
+
+    in_order = InPathOrder([str(item if isinstance(item, Path) else item.path) for item in found], show)
+
+    def on_result(result) -> None:
+        results.append(result)
         progress.advance()
+        in_order.add(result)
 
     started = time.monotonic()
     interrupted = False
@@ -192,6 +174,7 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     except KeyboardInterrupt:  # Ctrl-C: what was done stays done (and journalled); say so, then stop
         interrupted = True
     finally:
+        in_order.flush()
         progress.close()
         store.finish_run(run_id)
     seconds = time.monotonic() - started
@@ -285,7 +268,12 @@ def info(model_path):
     click.echo(f"input:          {meta.window_seconds:g} s mono windows at {meta.sample_rate} Hz, "
                f"{meta.inference_windows} per track")
     click.echo(f"training data:  {meta.training_data}")
-    click.echo("genres and thresholds:")
+    calibration = meta.calibration
+    click.echo(f"calibration:    temperature {calibration.temperature:.3g}"
+               + (f", fitted on {calibration.fitted_on}" if calibration.fitted_on else " (not calibrated)"))
+    minimum = meta.min_confidence()
+    click.echo("min confidence: " + (f"{minimum:g} (below it a scan writes nothing)" if minimum else "none"))
+    click.echo("genres and thresholds (calibrated):")
     for name, threshold in zip(meta.genre_names, meta.threshold_array(), strict=True):
         click.echo(f"  {name:<14} {threshold:.2f}")
     if meta.metrics:
@@ -315,6 +303,7 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
     model = _load_model(model_path)
     names = model.info.genre_names
     thresholds = model.info.threshold_array(threshold)
+    min_confidence = model.info.min_confidence(min_confidence)
     failed, records = False, []
     for path in files:
         analysis = analyze(str(path), model, windows or model.info.inference_windows)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tagger.calibration import Calibration
+
 SHIPPED_MODELS = Path(__file__).parent / "models"
 DEFAULT_MODEL_NAME = "default"
 DEFAULT_MODEL_PATH = SHIPPED_MODELS / f"{DEFAULT_MODEL_NAME}.onnx"
@@ -41,6 +43,7 @@ class MetadataKeys:
     METRICS = "metrics"  # JSON object of held-out metrics
     TRAINING_DATA = "training_data"  # one-line description
     LICENSES = "licenses"  # JSON object: pretrained part -> the licence notice that must travel with its weights
+    CALIBRATION = "calibration"  # JSON object: tagger.calibration.Calibration (thresholds are uncalibrated)
 
 
 class ModelError(Exception):
@@ -81,16 +84,25 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     training_data: str = ""
     licenses: dict[str, str] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
 
     @property
     def window_samples(self) -> int:
         return round(self.window_seconds * self.sample_rate)
 
     def threshold_array(self, override: float | None = None) -> np.ndarray:
-        """Per-genre thresholds in output order; ``override`` (``--threshold``) replaces them all."""
+        """Per-genre thresholds on calibrated probabilities, in output order; ``override`` (``--threshold``)
+        replaces them all. The file's thresholds were tuned before calibration and move with it."""
         if override is not None:
             return np.full(len(self.labels), override, dtype=np.float32)
-        return np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels], dtype=np.float32)
+        tuned = np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels])
+        return self.calibration.apply(tuned)
+
+    def min_confidence(self, override: float | None = None) -> float | None:
+        """The top-genre probability below which nothing is written: ``override`` (``--min-confidence``,
+        0 turns it off), else the one the model's calibration chose, else none."""
+        chosen = override if override is not None else self.calibration.min_confidence
+        return chosen or None
 
 
 def model_id(path: Path) -> str:
@@ -117,6 +129,7 @@ def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
             metrics=json.loads(metadata.get(MetadataKeys.METRICS, "{}")),
             training_data=metadata.get(MetadataKeys.TRAINING_DATA, ""),
             licenses={str(k): str(v) for k, v in json.loads(metadata.get(MetadataKeys.LICENSES, "{}")).items()},
+            calibration=Calibration.from_dict(json.loads(metadata.get(MetadataKeys.CALIBRATION, "null"))),
         )
     except KeyError as error:
         raise ModelError(f"model metadata lacks {error.args[0]!r}") from error

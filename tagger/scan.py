@@ -45,7 +45,7 @@ class ScanOptions:
     write_tags: bool = False
     mode: Mode = DEFAULT_MODE
     threshold: float | None = None  # one threshold for every genre instead of the model's own
-    min_confidence: float | None = None  # write nothing when the top genre's probability is below this
+    min_confidence: float | None = None  # write nothing below this top-genre probability (None: the model's)
     top_k: int = DEFAULT_TOP_K
     windows: int | None = None  # windows analysed per track; None: the model's recommendation
     id3v23: bool = False
@@ -123,6 +123,7 @@ class Scanner:
         self.run_id = run_id
         self.windows = options.windows or self.info.inference_windows
         self.thresholds = self.info.threshold_array(options.threshold)
+        self.min_confidence = self.info.min_confidence(options.min_confidence)
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""
@@ -170,11 +171,11 @@ class Scanner:
             scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
             cached=cached,
         )
-        if below_confidence(scores, self.options.min_confidence):
+        if below_confidence(scores, self.min_confidence):
             best = int(np.argmax(scores))
             result.status, result.genres = Status.UNCERTAIN, []
             result.error = (f"top genre {self.info.genre_names[best]} at {scores[best]:.2f} is below "
-                            f"--min-confidence {self.options.min_confidence:g}")
+                            f"--min-confidence {self.min_confidence:g}")
             return result
         if not result.genres:
             result.status = Status.SKIPPED

@@ -138,6 +138,7 @@ def test_two_scans_at_once_on_one_library(pristine, tiny_model, tmp_path):
 INTERRUPTED_SCAN = """
 import os, signal, sys
 import tagger.scan
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our runner ignores SIGINT
 interrupt_at, real_analyze, calls = int(sys.argv[1]), tagger.scan.analyze, [0]
 def analyze(*arguments):
     calls[0] += 1

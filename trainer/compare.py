@@ -92,6 +92,7 @@ def load_pooled(unit: Path) -> dict:
         "labels": labels,
         "folds": len(runs) if len(runs) > 1 else None,
         "groups": np.concatenate([np.array(run.get("test_groups") or run["test_tracks"]) for run in runs])[order],
+        "fold_of_track": np.concatenate([np.full(len(run["test_tracks"]), k) for k, run in enumerate(runs)])[order],
         "targets": np.concatenate([np.array(run["test_targets"], dtype=np.int64) for run in runs])[order],
         "probabilities": probabilities[order],
         "thresholds": thresholds[order],  # per track: its fold's

@@ -50,3 +50,33 @@ def plot_confusion(matrix: np.ndarray, labels: list[str], destination: Path, tit
     figure.tight_layout()
     figure.savefig(destination, dpi=110)
     plt.close(figure)
+
+
+def plot_calibration(bins: list[dict], curve: list[dict], chosen: float | None, destination: Path, title: str) -> None:
+    """Reliability diagram (accuracy of the top genre against its probability, per bin, with track counts)
+    beside the precision-against-coverage curve over --min-confidence, marking the ``chosen`` default."""
+    plt = _pyplot()
+    figure, (reliability, coverage) = plt.subplots(1, 2, figsize=(10, 4))
+    centres = [(row["low"] + row["high"]) / 2 for row in bins]
+    reliability.bar(centres, [row["accuracy"] for row in bins], width=0.09, alpha=0.7, label="accuracy")
+    reliability.plot([row["confidence"] for row in bins], [row["accuracy"] for row in bins], "o", color="black",
+                     label="mean probability")
+    reliability.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    for centre, row in zip(centres, bins, strict=True):
+        reliability.text(centre, 0.02, str(row["tracks"]), ha="center", fontsize=8)
+    reliability.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="top genre's probability", ylabel="top genre right",
+                    title="reliability (tracks per bin at the bottom)")
+    reliability.legend(loc="upper left", fontsize=8)
+    minimums = [row["min_confidence"] for row in curve]
+    coverage.plot(minimums, [row["precision"] for row in curve], marker=".", label="precision (top genre right)")
+    coverage.plot(minimums, [row["coverage"] for row in curve], marker=".", label="coverage (tracks tagged)")
+    if chosen is not None:
+        coverage.axvline(chosen, color="grey", linestyle="--", label=f"default {chosen:g}")
+    coverage.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="--min-confidence", title="precision against coverage")
+    coverage.legend(loc="lower left", fontsize=8)
+    for axis in (reliability, coverage):
+        axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(destination, dpi=110)
+    plt.close(figure)

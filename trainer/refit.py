@@ -2,7 +2,8 @@
 
 Nothing is held out, so what held-out tracks decided in a single run comes from the folds instead: the
 number of epochs is the median of the epochs the folds kept (each chosen on that fold's validation
-tracks), and the decision thresholds are tuned on the pooled out-of-fold probabilities of every track.
+tracks), and the decision thresholds and the calibration are fitted on the pooled out-of-fold
+probabilities of every track.
 The figures that travel with the model are the cross-validation's pooled ones: the honest forecast for
 the refit model, which saw more data than any fold's model.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer import metrics
+from trainer.calibrate import calibrate
 from trainer.compare import fold_runs, load_pooled
 from trainer.config import TrainConfig
 from trainer.data.split import Split
@@ -37,6 +39,8 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
     pooled = load_pooled(cross_validation)
     labels = pooled["labels"]
     thresholds = metrics.tune_thresholds(pooled["targets"], pooled["probabilities"])
+    calibration = calibrate(pooled["targets"], pooled["probabilities"],
+                            f"out-of-fold probabilities of {len(pooled['tracks'])} tracks ({len(runs)} folds)")
     # Every track decided by its own fold's thresholds: the pooled thresholds were tuned on these very tracks.
     cross_validated = metrics.evaluate(pooled["targets"], pooled["probabilities"], pooled["thresholds"], labels)
     log(f"refit on all {len(pooled['tracks'])} tracks for {epochs} epochs (the folds kept {kept_epochs})")
@@ -46,6 +50,7 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
     result = {
         "labels": labels,
         "thresholds": dict(zip(labels, map(float, thresholds), strict=True)),
+        "calibration": calibration.to_dict(),
         "cross_validation": {"folds": len(runs), "runs": [str(run) for run in runs], "kept_epochs": kept_epochs,
                              "pooled_track": cross_validated},
         **timed_fit(inputs, data, config, run, log),
@@ -55,6 +60,7 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
         "metrics": summary_metrics(cross_validated, "cross_validated_tracks"),
         "training_data": f"{data.description}; all {len(pooled['tracks'])} tracks, after {len(runs)}-fold "
                          "cross-validation",
+        "calibration": calibration.to_dict(),
     })
     log(f"cross-validated (pooled over {len(runs)} folds): top-1 {cross_validated['top1_accuracy']:.3f}, "
         f"weighted F1 {cross_validated['weighted']['f1']:.3f}")

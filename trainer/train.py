@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 from tagger.model import DEFAULT_THRESHOLD
 from trainer import metrics, plots
 from trainer.audio_params import AudioParams, audio_for
+from trainer.calibrate import calibrate
 from trainer.config import TrainConfig
 from trainer.data.cache import default_cache_dir
 from trainer.data.features import FeatureWindows, FrozenFeatureCache
@@ -253,9 +254,12 @@ def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: 
     val = evaluate_side(inputs, data.sides["val"], np.full(len(data.labels), DEFAULT_THRESHOLD), data.labels)
     thresholds = metrics.tune_thresholds(data.sides["val"].targets, val["track_probabilities"])
     test = evaluate_side(inputs, data.sides["test"], thresholds, data.labels)
+    calibration = calibrate(data.sides["val"].targets, val["track_probabilities"],
+                            f"{len(data.sides['val'].tracks)} validation tracks")
     result = {
         "labels": data.labels,
         "thresholds": dict(zip(data.labels, map(float, thresholds), strict=True)),
+        "calibration": calibration.to_dict(),
         "test": {"window": test["window"], "track": test["track"]},
         "validation_track": val["track"],
         "test_track_by_window_count": window_count_sweep(model, data.sides["test"], thresholds, data.labels),
@@ -268,7 +272,8 @@ def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: 
     matrix = metrics.top1_confusion(data.sides["test"].targets, test["track_probabilities"])
     plots.plot_confusion(matrix, data.labels, run / CONFUSION, "test tracks, top-1")
     save_checkpoint(run / CHECKPOINT, model, data.labels, [float(t) for t in thresholds],
-                    {"metrics": summary_metrics(result["test"]["track"]), "training_data": data.description})
+                    {"metrics": summary_metrics(result["test"]["track"]), "training_data": data.description,
+                     "calibration": calibration.to_dict()})
     log(test["track"]["classification_report"])
     log(format_summary(result))
     return result
