@@ -26,6 +26,7 @@ from trainer import stats  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data.sources import load_dataset  # noqa: E402
 from trainer.data.split import drop_rare_labels, split_tracks  # noqa: E402
+from trainer.refit import CROSS_VALIDATED_TRACKS  # noqa: E402
 
 REPLICATES = 2000
 
@@ -44,6 +45,10 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     arguments = parser.parse_args()
     model = GenreModel(arguments.model)
+    if CROSS_VALIDATED_TRACKS in model.info.metrics:
+        raise SystemExit(f"{model.path.name} was refit on every track after a cross-validation: no held-out track "
+                         "is left to measure it on (its card gives the pooled cross-validated figures); pass "
+                         "--model with a model trained on a split, such as `trainer export` of a `trainer train` run")
     labels = model.info.labels
     tracks = test_tracks(arguments.data)
     top1, tagged_right, tag_counts = [], [], []

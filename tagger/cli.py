@@ -113,6 +113,9 @@ def _option_names(command: click.Command) -> set[str]:
          "keep the genres people chose; merge: add predicted genres to existing ones; replace: overwrite them.",
 )
 @click.option("--id3v23", is_flag=True, help="Write ID3v2.3 tags to MP3s (default: keep each file's version).")
+@click.option("--separator", default=None, metavar="TEXT",
+              help="Write several genres as one value joined by TEXT, e.g. '; ', for players that show only a "
+                   "field's first value; existing values are split on it too [default: one value per genre].")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores")
 @click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
 @click.option("--report", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
@@ -125,8 +128,8 @@ def _option_names(command: click.Command) -> set[str]:
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file lines: errors and the summary only.")
 @click.pass_obj
-def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confidence, mode, id3v23, jobs, windows,
-         report, force, exclude, state_dir, verbose, quiet):
+def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confidence, mode, id3v23, separator, jobs,
+         windows, report, force, exclude, state_dir, verbose, quiet):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
     from tagger.progress import InPathOrder, Progress
@@ -137,7 +140,8 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
         raise click.BadParameter("must end in .json or .csv, or be - for standard output", param_hint="--report")
     options = ScanOptions(write_tags=write_tags, mode=Mode(mode), threshold=threshold, min_confidence=min_confidence,
-                          top_k=top_k, windows=windows, id3v23=id3v23, jobs=jobs, force=force,
+                          top_k=top_k, windows=windows, id3v23=id3v23, separator=separator or None, jobs=jobs,
+                          force=force,
                           vocabulary=settings.vocabulary)
     model = _load_model(model_path)
     store = _open_store(state_dir)

@@ -76,3 +76,18 @@ def combine(existing: list[str], predicted: list[str], mode: Mode) -> list[str]:
     if mode is Mode.FILL_EMPTY:
         return list(existing) if own else list(predicted)
     return without_duplicates(own + list(predicted))
+
+
+def split_values(values: list[str], separator: str | None) -> list[str]:
+    """The genres in a file's tag values, where a value may hold several joined by ``separator`` (``--separator``;
+    spaces around it do not matter). Without one, each value is one genre."""
+    if not separator:
+        return list(values)
+    mark = separator.strip() or separator
+    return [part.strip() for value in values for part in value.split(mark) if part.strip()]
+
+
+def join_values(genres: list[str], separator: str | None) -> list[str]:
+    """The tag values to write: one per genre, or all in one joined by ``separator`` for players that show
+    only a field's first value."""
+    return [separator.join(genres)] if separator and genres else list(genres)

@@ -18,7 +18,17 @@ import numpy as np
 from tagger import atomic, tags
 from tagger.analysis import Analysis, analyze
 from tagger.formats import handler_for, is_audio_file
-from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, below_confidence, choose, combine, own_genres
+from tagger.genres import (
+    DEFAULT_MODE,
+    DEFAULT_TOP_K,
+    Mode,
+    below_confidence,
+    choose,
+    combine,
+    join_values,
+    own_genres,
+    split_values,
+)
 from tagger.model import GenreModel, ModelInfo
 from tagger.settings import GenreVocabulary
 from tagger.state import ChangeStatus, FileKey, StateStore
@@ -49,6 +59,7 @@ class ScanOptions:
     top_k: int = DEFAULT_TOP_K
     windows: int | None = None  # windows analysed per track; None: the model's recommendation
     id3v23: bool = False
+    separator: str | None = None  # write several genres as one value joined by this; None: a value per genre
     jobs: int = 1
     force: bool = False  # ignore cached results
     vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)  # the user's genre names
@@ -193,10 +204,11 @@ class Scanner:
         """Compare with the file's genres and, when asked to, write the new ones."""
         try:
             result.previous = handler.read_genres(path)
-            target = combine(result.previous, result.genres, self.options.mode)
+            existing = split_values(result.previous, self.options.separator)
+            target = combine(existing, result.genres, self.options.mode)
             result.genres = target
-            if target == result.previous:
-                if self.options.mode is Mode.FILL_EMPTY and own_genres(result.previous):
+            if target == existing:
+                if self.options.mode is Mode.FILL_EMPTY and own_genres(existing):
                     result.status = Status.KEPT
                 return result
             if atomic.is_read_only(path):  # the owner's choice, not a failure
@@ -205,7 +217,7 @@ class Scanner:
             if not self.options.write_tags:
                 result.status = Status.WOULD_TAG
                 return result
-            self._write(path, handler, target)
+            self._write(path, handler, join_values(target, self.options.separator))
         except tags.TagError as error:
             result.status, result.error = Status.ERROR, f"{error}; file left as it was"
             return result

@@ -25,12 +25,15 @@ from trainer.calibrate import (
 
 
 def overconfident(temperature: float, tracks: int = 2000, genres: int = 4, seed: int = 0):
-    """Targets drawn from sigmoid(z), reported as sigmoid(z * temperature): a model ``temperature`` times
-    too sure of itself."""
+    """Tracks whose top genre is right with probability q, reported as sigmoid(logit(q) * temperature): a
+    model ``temperature`` times too sure of itself. Returns (targets, probabilities) [tracks, genres]."""
     rng = np.random.default_rng(seed)
-    logits = rng.normal(0, 2, size=(tracks, genres))
-    targets = (rng.random((tracks, genres)) < 1 / (1 + np.exp(-logits))).astype(float)
-    return targets, 1 / (1 + np.exp(-logits * temperature))
+    right = rng.uniform(0.15, 0.97, tracks)
+    reported = 1 / (1 + np.exp(-np.log(right / (1 - right)) * temperature))
+    probabilities = np.outer(reported, np.linspace(1, 0.2, genres))  # genre 0 on top
+    targets = np.zeros((tracks, genres))
+    targets[np.arange(tracks), np.where(rng.random(tracks) < right, 0, rng.integers(1, genres, tracks))] = 1
+    return targets, probabilities
 
 
 def test_temperature_scaling_is_monotone_keeps_the_order_and_one_is_identity():

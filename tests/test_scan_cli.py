@@ -292,3 +292,31 @@ def test_below_min_confidence_nothing_is_written_and_the_file_is_uncertain(make_
     assert "uncertain: the top genre is below --min-confidence 1; a scan writes nothing" in predicted.output
     sure = scan(song, "--write-tags", "--min-confidence", "0", "--model", tiny_model, "--state-dir", state_dir)
     assert sure.exit_code == 0 and "tagged 1" in sure.output
+
+
+def test_a_separator_writes_one_joined_value_and_splits_joined_values_when_reading(make_audio, tiny_model,
+                                                                                   state_dir):
+    from mutagen.flac import FLAC
+
+    mp3, flac = make_audio("lib/song.mp3"), make_audio("lib/song.flac")
+    common = ["--write-tags", "--top-k", "2", "--threshold", "0", "--model", tiny_model, "--state-dir", state_dir]
+    written = scan(mp3.parent, *common, "--separator", " / ")
+    assert written.exit_code == 0 and "tagged 2" in written.output, written.output
+    (value,) = ID3(str(mp3))["TCON"].text
+    assert value.count(" / ") == 1 and FLAC(str(flac))["genre"] == [value]
+    # The joined value is read as two genres: merging the same two changes nothing.
+    again = scan(mp3.parent, *common, "--separator", "/", "--mode", "merge", "--force")
+    assert again.exit_code == 0 and "unchanged 2" in again.output, again.output
+
+
+@pytest.mark.parametrize(("values", "separator", "genres"), [
+    (["Rock; Jazz", "Blues"], "; ", ["Rock", "Jazz", "Blues"]),
+    (["Rock;Jazz"], "; ", ["Rock", "Jazz"]),
+    (["Rock; Jazz"], None, ["Rock; Jazz"]),
+    ([" ; Rock ;"], ";", ["Rock"]),
+])
+def test_tag_values_split_on_the_separator(values, separator, genres):
+    from tagger.genres import join_values, split_values
+
+    assert split_values(values, separator) == genres
+    assert split_values(join_values(genres, separator), separator) == genres

@@ -58,9 +58,9 @@ def plot_calibration(bins: list[dict], curve: list[dict], chosen: float | None, 
     plt = _pyplot()
     figure, (reliability, coverage) = plt.subplots(1, 2, figsize=(10, 4))
     centres = [(row["low"] + row["high"]) / 2 for row in bins]
-    reliability.bar(centres, [row["accuracy"] for row in bins], width=0.09, alpha=0.7, label="accuracy")
-    reliability.plot([row["confidence"] for row in bins], [row["accuracy"] for row in bins], "o", color="black",
-                     label="mean probability")
+    reliability.bar(centres, [row["accuracy"] for row in bins], width=0.09, alpha=0.7, label="how often right")
+    reliability.plot(centres, [row["confidence"] for row in bins], "_", markersize=22, markeredgewidth=2,
+                     color="black", label="what the model said (mean)")
     reliability.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     for centre, row in zip(centres, bins, strict=True):
         reliability.text(centre, 0.02, str(row["tracks"]), ha="center", fontsize=8)

@@ -25,6 +25,8 @@ from trainer.run_dir import CHECKPOINT, CONFIG, HISTORY, METRICS, read_json, sav
 from trainer.train import best_epoch, start_run, summary_metrics, timed_fit
 
 Log = Callable[[str], None]
+# Where a refit model's figures come from (its metrics' key for the number of tracks): no held-out tracks remain.
+CROSS_VALIDATED_TRACKS = "cross_validated_tracks"
 
 
 def refit(cross_validation: Path, out: Path, log: Log) -> dict:
@@ -57,7 +59,7 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
     }
     write_json(run / METRICS, result)
     save_checkpoint(run / CHECKPOINT, inputs.model, labels, [float(t) for t in thresholds], {
-        "metrics": summary_metrics(cross_validated, "cross_validated_tracks"),
+        "metrics": summary_metrics(cross_validated, CROSS_VALIDATED_TRACKS),
         "training_data": f"{data.description}; all {len(pooled['tracks'])} tracks, after {len(runs)}-fold "
                          "cross-validation",
         "calibration": calibration.to_dict(),
