@@ -74,7 +74,7 @@ def main() -> None:
         + table(["measure", "value", "95 % interval"], rows)
     )
     print(body)
-    record("Model quality (shipped model, tagger path)", body)
+    record(f"Model quality, {model.path.name} (tagger path)", body)
 
 
 if __name__ == "__main__":

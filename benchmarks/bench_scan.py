@@ -95,7 +95,7 @@ def main() -> None:
         + table(["jobs", "decode floor (tracks/s)", "tagger scan (tracks/s)", "scan / floor time"], rows)
     )
     print(body)
-    record("Library scan", body)
+    record(f"Library scan, {model.path.name}", body)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -57,7 +58,12 @@ def _load_model(model_path: Path, threads: int = 1):
 def _open_store(state_dir: Path | None):
     from tagger.state import StateStore, default_state_dir
 
-    return StateStore(state_dir or default_state_dir())
+    directory = state_dir or default_state_dir()
+    try:
+        return StateStore(directory)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"cannot open the state directory {directory}: "
+                                   f"{getattr(error, 'strerror', None) or error}") from error
 
 
 def _decision_options(function):
@@ -139,6 +145,8 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     to_stdout = report is not None and str(report) == STDOUT
     if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
         raise click.BadParameter("must end in .json or .csv, or be - for standard output", param_hint="--report")
+    if report is not None and not to_stdout and not report.resolve().parent.is_dir():
+        raise click.BadParameter(f"no directory {report.resolve().parent} to write it in", param_hint="--report")
     options = ScanOptions(write_tags=write_tags, mode=Mode(mode), threshold=threshold, min_confidence=min_confidence,
                           top_k=top_k, windows=windows, id3v23=id3v23, separator=separator or None, jobs=jobs,
                           force=force,
@@ -216,12 +224,16 @@ def config_command(settings) -> None:
     defaults = {parameter.name: parameter.get_default(scan_context) for parameter in scan.params}
     for name in SCAN_SETTINGS:
         value, source = (settings.scan[name], "settings file") if name in settings.scan else (defaults[name], "default")
-        click.echo(f"  {name:<10} {_shown(value):<28} ({source})")
+        shown = FROM_THE_MODEL if value is None and name in ("threshold", "min_confidence") else _shown(value)
+        click.echo(f"  {name:<15} {shown:<28} ({source})")
     vocabulary = settings.vocabulary
     mapping = ", ".join(f"{key} -> {value or '(dropped)'}" for key, value in vocabulary.mapping.items()) or "none"
     allow = ", ".join(vocabulary.allow) if vocabulary.allow is not None else "every genre"
-    click.echo(f"  genre map  {mapping}")
-    click.echo(f"  allowed    {allow}")
+    click.echo(f"  {'genre map':<15} {mapping}")
+    click.echo(f"  {'allowed':<15} {allow}")
+
+
+FROM_THE_MODEL = "the model's (tagger info)"
 
 
 def _shown(value: object) -> str:
@@ -245,6 +257,8 @@ def undo(run_id, list_runs, force, state_dir):
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
             click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {command}")
         return
+    if run_id is not None and run_id not in {row[0] for row in store.runs_with_changes()}:
+        raise click.UsageError(f"run {run_id} changed no tags (`tagger undo --list` shows the runs that did)")
     run_id = run_id if run_id is not None else store.last_undoable_run()
     if run_id is None:
         raise click.ClickException("no run with tag changes to undo")

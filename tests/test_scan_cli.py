@@ -320,3 +320,17 @@ def test_tag_values_split_on_the_separator(values, separator, genres):
 
     assert split_values(values, separator) == genres
     assert split_values(join_values(genres, separator), separator) == genres
+
+
+def test_mistakes_about_the_state_directory_runs_and_report_are_one_line_errors(make_audio, tiny_model, tmp_path):
+    song = make_audio("lib/song.mp3")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    unopenable = scan(song, "--model", tiny_model, "--state-dir", blocked / "state")
+    assert unopenable.exit_code == 1 and "cannot open the state directory" in unopenable.output
+    assert "Traceback" not in unopenable.output
+    nowhere = scan(song, "--model", tiny_model, "--state-dir", tmp_path / "state", "--report",
+                   tmp_path / "missing" / "report.json")
+    assert nowhere.exit_code == 2 and "no directory" in nowhere.output
+    unknown = CliRunner().invoke(main, ["undo", "999", "--state-dir", str(tmp_path / "state")])
+    assert unknown.exit_code == 2 and "run 999 changed no tags" in unknown.output

@@ -75,5 +75,8 @@ def test_config_shows_each_setting_and_where_it_came_from(no_user_settings):
     assert "fill-empty" in absent.output and "(settings file)" not in absent.output
     write_settings(no_user_settings, 'top_k = 3\n[genres]\nmap = { "Hip-Hop" = "Rap" }\nallow = ["Rap", "Rock"]\n')
     shown = CliRunner().invoke(main, ["config"]).output
-    assert "top_k      3" in shown and "(settings file)" in shown and "mode       fill-empty" in shown
+    rows = {line.split()[0]: line.split(maxsplit=1)[1] for line in shown.splitlines()[1:]}
+    assert rows["top_k"].split() == ["3", "(settings", "file)"]
+    assert rows["mode"].split() == ["fill-empty", "(default)"]
+    assert rows["min_confidence"].startswith("the model's")  # a model records its own default
     assert "Hip-Hop -> Rap" in shown and "Rap, Rock" in shown
