@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tagger import audio
-from tagger.formats import format_for
 from tagger.model import GenreModel
 
 
@@ -27,9 +26,6 @@ class Analysis:
 def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
     """Decode ``windows`` windows of one file, average the model's probabilities over them and calibrate."""
     info = model.info
-    audio_format = format_for(Path(path))
-    if audio_format is not None and not audio_format.decodable:
-        return Analysis(path, skip_reason=audio_format.cannot_decode)
     try:
         samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows)
     except audio.DecodeError as error:

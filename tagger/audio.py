@@ -1,7 +1,7 @@
 """Decoding audio into the mono, resampled windows the model expects.
 
-Only the excerpts that will be analysed are decoded: libsndfile seeks sample-accurately in MP3, FLAC,
-Ogg and WAV, so three 4-second windows of a 4-minute song cost a fraction of a full decode.
+Only the excerpts that will be analysed are decoded: both decoders (``tagger.decoders``) seek, so three
+4-second windows of a 4-minute song cost a fraction of a full decode.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import soxr
+
+from tagger.decoders import AudioSource, DecodeError, open_audio
+from tagger.formats import LIBSNDFILE, format_for
 
 # Below this peak level (about -100 dBFS) a track is treated as digital silence.
 SILENCE_PEAK = 1e-5
-
-
-class DecodeError(Exception):
-    """The file could not be decoded as audio; the message is one line meant for the user."""
 
 
 @contextlib.contextmanager
@@ -46,22 +44,9 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def _open(path: Path) -> soundfile.SoundFile:
-    try:
-        if path.stat().st_size == 0:  # libsndfile would only guess "possibly a pipe?"
-            raise DecodeError("the file is empty (0 bytes)")
-        handle = soundfile.SoundFile(str(path))
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
-        raise DecodeError(f"cannot decode audio: {_one_line(error)}") from error
-    if handle.frames <= 0 or handle.samplerate <= 0:
-        handle.close()
-        raise DecodeError("no audio frames in file")
-    return handle
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[-1] if text else type(error).__name__
+def _open(path: Path) -> AudioSource:
+    audio_format = format_for(path)
+    return open_audio(path, audio_format.decoder if audio_format else LIBSNDFILE)
 
 
 def _to_mono(block: np.ndarray) -> np.ndarray:
@@ -102,18 +87,11 @@ def read_windows(path: Path, sample_rate: int, window_seconds: float, count: int
     Raises DecodeError for anything that is not decodable audio.
     """
     window_samples = round(window_seconds * sample_rate)
-    with native_stderr_silenced(), _open(path) as handle:
-        source_rate = handle.samplerate
-        source_window = math.ceil(window_seconds * source_rate)
-        windows = []
-        try:
-            for start in window_starts(handle.frames, source_window, count):
-                handle.seek(start)
-                block = handle.read(source_window, dtype="float32", always_2d=True)
-                mono = _resample(_to_mono(block), source_rate, sample_rate)
-                windows.append(fit_length(mono, window_samples))
-        except (soundfile.LibsndfileError, RuntimeError) as error:
-            raise DecodeError(f"audio stream is damaged: {_one_line(error)}") from error
+    with native_stderr_silenced(), contextlib.closing(_open(path)) as source:
+        source_window = math.ceil(window_seconds * source.samplerate)
+        windows = [fit_length(_resample(_to_mono(source.read(start, source_window)), source.samplerate, sample_rate),
+                              window_samples)
+                   for start in window_starts(source.frames, source_window, count)]
     if not windows or all(window.size == 0 for window in windows):
         raise DecodeError("no audio frames in file")
     return np.stack(windows).astype(np.float32, copy=False)
@@ -121,15 +99,11 @@ def read_windows(path: Path, sample_rate: int, window_seconds: float, count: int
 
 def load_track(path: Path, sample_rate: int) -> np.ndarray:
     """Decode a whole track as float32 mono at ``sample_rate`` (used to build training caches)."""
-    with native_stderr_silenced(), _open(path) as handle:
-        try:
-            block = handle.read(dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError) as error:
-            raise DecodeError(f"audio stream is damaged: {_one_line(error)}") from error
-        source_rate = handle.samplerate
+    with native_stderr_silenced(), contextlib.closing(_open(path)) as source:
+        block = source.read(0, None)
     if block.shape[0] == 0:
         raise DecodeError("no audio frames in file")
-    return _resample(_to_mono(block), source_rate, sample_rate)
+    return _resample(_to_mono(block), source.samplerate, sample_rate)
 
 
 def is_silent(windows: np.ndarray) -> bool:

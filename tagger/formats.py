@@ -15,19 +15,19 @@ from tagger.tags.id3 import ID3Genres
 from tagger.tags.mp4 import MP4_TAGS
 from tagger.tags.vorbis import VORBIS
 
+# Decoders (tagger.decoders): libsndfile seeks sample-accurately and is the faster where it can read a format;
+# FFmpeg, through PyAV, reads the rest.
+LIBSNDFILE, FFMPEG = "libsndfile", "ffmpeg"
+
 
 @dataclass(frozen=True)
 class AudioFormat:
-    """One container family: its file suffixes, its genre tag handler and whether we decode it."""
+    """One container family: its file suffixes, its genre tag handler, and which decoder reads its audio."""
 
     name: str
     suffixes: frozenset[str]
     tags: GenreTags | None  # None: the format has no genre field (WAV)
-    cannot_decode: str = ""  # why its audio cannot be analysed; empty when it can
-
-    @property
-    def decodable(self) -> bool:
-        return not self.cannot_decode
+    decoder: str = LIBSNDFILE
 
 
 FORMATS: tuple[AudioFormat, ...] = (
@@ -35,8 +35,7 @@ FORMATS: tuple[AudioFormat, ...] = (
     AudioFormat("FLAC", frozenset({".flac"}), VORBIS),
     AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), VORBIS),
     AudioFormat("WAV", frozenset({".wav"}), None),
-    AudioFormat("MP4", frozenset({".m4a", ".mp4"}), MP4_TAGS,
-                cannot_decode="cannot decode M4A/AAC audio (libsndfile has no AAC decoder); file skipped"),
+    AudioFormat("MP4", frozenset({".m4a", ".mp4"}), MP4_TAGS, decoder=FFMPEG),
 )
 
 _BY_SUFFIX = {suffix: audio_format for audio_format in FORMATS for suffix in audio_format.suffixes}

@@ -23,14 +23,41 @@ def tone(seconds: float, sample_rate: int = 22_050, frequencies=(220.0, 440.0), 
     return signal if channels == 1 else np.stack([signal] * channels, axis=1)
 
 
+# Suffixes libsndfile writes, and what it writes for them.
+SNDFILE_WRITES = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+                  ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16")}
+# Suffixes PyAV encodes: (codec, container, sample format, samples per frame).
+PYAV_WRITES = {".m4a": ("aac", "mp4", "fltp", 1024), ".alac": ("alac", "ipod", "s16p", 4096)}
+
+
 def write_audio(path: Path, samples: np.ndarray, sample_rate: int = 22_050) -> Path:
-    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav."""
-    formats = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
-               ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16")}
-    kind, subtype = formats[path.suffix]
+    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav with libsndfile; .m4a (AAC) and
+    .alac (ALAC in an M4A container, for a lossless M4A: rename it to .m4a) with PyAV."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix in PYAV_WRITES:
+        encode_with_pyav(path, samples, sample_rate, *PYAV_WRITES[path.suffix])
+        return path
+    kind, subtype = SNDFILE_WRITES[path.suffix]
     soundfile.write(str(path), samples, sample_rate, format=kind, subtype=subtype)
     return path
+
+
+def encode_with_pyav(path: Path, samples: np.ndarray, sample_rate: int, codec: str, container: str,
+                     sample_format: str, frame_size: int) -> None:
+    import av
+
+    planar = (samples[:, None] if samples.ndim == 1 else samples).T.astype(np.float32)  # [channels, n]
+    layout = "mono" if len(planar) == 1 else "stereo"
+    if sample_format == "s16p":
+        planar = np.round(np.clip(planar, -1, 1) * 32767).astype(np.int16)
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream(codec, rate=sample_rate, layout=layout)
+        for start in range(0, planar.shape[1], frame_size):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, start : start + frame_size]),
+                                               format=sample_format, layout=layout)
+            frame.sample_rate, frame.pts = sample_rate, start
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
 
 
 @pytest.fixture

@@ -174,13 +174,6 @@ def test_info_and_predict(tiny_model, make_audio):
     assert sum(line.startswith(" *") for line in table.splitlines()) == len(record["chosen"])
 
 
-def test_m4a_is_skipped_with_a_reason(tmp_path, tiny_model, state_dir):
-    (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "song.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(100))
-    result = scan(tmp_path / "lib", "--model", tiny_model, "--state-dir", state_dir, "-v")
-    assert result.exit_code == 0 and "skipped 1" in result.output and "AAC" in result.output
-
-
 def test_models_are_chosen_by_shipped_name_or_by_file(tiny_model):
     from tagger.model import DEFAULT_MODEL_PATH, shipped_model_names
 

@@ -1,0 +1,138 @@
+"""Opening an audio file for reading at any sample offset: libsndfile where it can, FFmpeg (PyAV) elsewhere.
+
+libsndfile seeks sample-accurately and is fast for MP3, FLAC, Ogg and WAV; it has no AAC decoder, so M4A
+and the other formats the registry marks ``ffmpeg`` go through PyAV's FFmpeg, which is imported only when
+such a file is met. Both sources give float32 [frames, channels] blocks, so the rest of the tagger (and the
+trainer) never knows which decoder read a file.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import soundfile
+
+from tagger.formats import FFMPEG
+
+
+class DecodeError(Exception):
+    """The file could not be decoded as audio; the message is one line meant for the user."""
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__
+
+
+class AudioSource(Protocol):
+    samplerate: int
+    frames: int  # the stream's length in frames (an estimate for some compressed containers)
+
+    def read(self, start: int, count: int | None) -> np.ndarray:
+        """Up to ``count`` frames from frame ``start`` (all to the end when None): float32 [n, channels]."""
+
+    def close(self) -> None: ...
+
+
+class SndfileSource:
+    """libsndfile: MP3, FLAC, Ogg Vorbis/Opus, WAV, AIFF."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.handle = soundfile.SoundFile(str(path))
+        except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
+            raise DecodeError(f"cannot decode audio: {one_line(error)}") from error
+        self.samplerate, self.frames = self.handle.samplerate, self.handle.frames
+
+    def read(self, start: int, count: int | None) -> np.ndarray:
+        try:
+            self.handle.seek(start)
+            return self.handle.read(-1 if count is None else count, dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError) as error:
+            raise DecodeError(f"audio stream is damaged: {one_line(error)}") from error
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+# A transform codec's first frame after a seek is wrong (it overlaps the frame before, which was not decoded):
+# seek this far before a window and drop what comes before it. More than one frame of AAC, WMA or Vorbis.
+PREROLL_SECONDS = 0.1
+
+
+class FFmpegSource:
+    """PyAV: AAC and ALAC in MP4/M4A, WMA, WavPack, Monkey's Audio, Musepack, DSD. Seeks to the key frame
+    a little before ``start`` and decodes from there, dropping the samples before it."""
+
+    def __init__(self, path: Path) -> None:
+        import av
+
+        self._errors: tuple[type[BaseException], ...] = (av.FFmpegError, OSError, ValueError)
+        try:
+            self.container: Any = av.open(str(path), metadata_errors="ignore")
+        except self._errors as error:
+            raise DecodeError(f"cannot decode audio: {one_line(error)}") from error
+        if not self.container.streams.audio:
+            self.close()
+            raise DecodeError("no audio stream in file")
+        self.stream = self.container.streams.audio[0]
+        self.samplerate = int(self.stream.codec_context.sample_rate or 0)
+        self.time_base = self.stream.time_base or Fraction(1, max(self.samplerate, 1))
+        if self.stream.duration is not None:
+            seconds = float(self.stream.duration * self.time_base)
+        else:
+            seconds = (self.container.duration or 0) / av.time_base
+        self.frames = int(seconds * self.samplerate)
+        self.resampler = av.AudioResampler(format="fltp")  # planar float32 at the stream's own rate and layout
+        self.used = False  # whether the decoder has read (and so needs a seek even to frame 0)
+
+    def read(self, start: int, count: int | None) -> np.ndarray:
+        try:
+            return self._read(start, count)
+        except self._errors as error:
+            raise DecodeError(f"audio stream is damaged: {one_line(error)}") from error
+
+    def _read(self, start: int, count: int | None) -> np.ndarray:
+        time_base = self.time_base
+        if start > 0 or self.used:
+            target = max(0, start - round(PREROLL_SECONDS * self.samplerate))
+            self.container.seek(int(target / self.samplerate / time_base), stream=self.stream)
+            self.stream.codec_context.flush_buffers()  # a decoder drained by an earlier read refuses packets
+        self.used = True
+        blocks, position, end = [], None, None if count is None else start + count
+        for frame in self.container.decode(self.stream):
+            if frame.pts is not None:
+                position = round(frame.pts * time_base * self.samplerate)
+            position = position or 0
+            for converted in self.resampler.resample(frame):
+                samples = converted.to_ndarray().T  # [n, channels]
+                skip = max(0, start - position)
+                blocks.append(samples[skip:])
+                position += len(samples)
+            if end is not None and position >= end:
+                break
+        if not blocks:
+            return np.zeros((0, self.stream.codec_context.channels or 1), np.float32)
+        block = np.concatenate(blocks).astype(np.float32, copy=False)
+        return block if count is None else block[:count]
+
+    def close(self) -> None:
+        self.container.close()
+
+
+def open_audio(path: Path, decoder: str) -> AudioSource:
+    """Open ``path`` with the registry's decoder for its format (``libsndfile`` or ``ffmpeg``)."""
+    try:
+        if os.stat(path).st_size == 0:  # libsndfile would only guess "possibly a pipe?"
+            raise DecodeError("the file is empty (0 bytes)")
+    except OSError as error:
+        raise DecodeError(f"cannot read file: {error.strerror or error}") from error
+    source: AudioSource = FFmpegSource(path) if decoder == FFMPEG else SndfileSource(path)
+    if source.frames <= 0 or source.samplerate <= 0:
+        source.close()
+        raise DecodeError("no audio frames in file")
+    return source
