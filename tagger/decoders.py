@@ -109,9 +109,9 @@ class FFmpegSource:
                 position = round(frame.pts * time_base * self.samplerate)
             position = position or 0
             for converted in self.resampler.resample(frame):
-                samples = converted.to_ndarray().T  # [n, channels]
+                samples = converted.to_ndarray().T  # [n, channels], a view of the frame's buffer
                 skip = max(0, start - position)
-                blocks.append(samples[skip:])
+                blocks.append(samples[skip:].copy())  # the buffer may be reused for the next frame
                 position += len(samples)
             if end is not None and position >= end:
                 break
