@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagger.tags.apev2 import APEV2
+from tagger.tags.asf import ASF_TAGS
 from tagger.tags.base import GenreTags
 from tagger.tags.id3 import ID3Genres
 from tagger.tags.mp4 import MP4_TAGS
@@ -36,6 +38,10 @@ FORMATS: tuple[AudioFormat, ...] = (
     AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), VORBIS),
     AudioFormat("WAV", frozenset({".wav"}), None),
     AudioFormat("MP4", frozenset({".m4a", ".mp4"}), MP4_TAGS, decoder=FFMPEG),
+    AudioFormat("WMA", frozenset({".wma", ".asf"}), ASF_TAGS, decoder=FFMPEG),
+    AudioFormat("WavPack", frozenset({".wv"}), APEV2, decoder=FFMPEG),
+    AudioFormat("Monkey's Audio", frozenset({".ape"}), APEV2, decoder=FFMPEG),
+    AudioFormat("Musepack", frozenset({".mpc"}), APEV2, decoder=FFMPEG),
 )
 
 _BY_SUFFIX = {suffix: audio_format for audio_format in FORMATS for suffix in audio_format.suffixes}

@@ -27,12 +27,13 @@ def tone(seconds: float, sample_rate: int = 22_050, frequencies=(220.0, 440.0), 
 SNDFILE_WRITES = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
                   ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16")}
 # Suffixes PyAV encodes: (codec, container, sample format, samples per frame).
-PYAV_WRITES = {".m4a": ("aac", "mp4", "fltp", 1024), ".alac": ("alac", "ipod", "s16p", 4096)}
+PYAV_WRITES = {".m4a": ("aac", "mp4", "fltp", 1024), ".alac": ("alac", "ipod", "s16p", 4096),
+               ".wma": ("wmav2", "asf", "fltp", 2048), ".wv": ("wavpack", "wv", "fltp", 4096)}
 
 
 def write_audio(path: Path, samples: np.ndarray, sample_rate: int = 22_050) -> Path:
-    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav with libsndfile; .m4a (AAC) and
-    .alac (ALAC in an M4A container, for a lossless M4A: rename it to .m4a) with PyAV."""
+    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav with libsndfile; .m4a (AAC),
+    .alac (ALAC in an M4A container, for a lossless M4A: rename it to .m4a), .wma and .wv with PyAV."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix in PYAV_WRITES:
         encode_with_pyav(path, samples, sample_rate, *PYAV_WRITES[path.suffix])
@@ -52,6 +53,7 @@ def encode_with_pyav(path: Path, samples: np.ndarray, sample_rate: int, codec: s
         planar = np.round(np.clip(planar, -1, 1) * 32767).astype(np.int16)
     with av.open(str(path), "w", format=container) as output:
         stream = output.add_stream(codec, rate=sample_rate, layout=layout)
+        stream.bit_rate = 128_000  # WMA's encoder opens only with one
         for start in range(0, planar.shape[1], frame_size):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, start : start + frame_size]),
                                                format=sample_format, layout=layout)

@@ -1,4 +1,5 @@
-"""Formats whose tags map a field name to a list of strings (Vorbis comments, MP4 atoms)."""
+"""Formats whose tags map a field name to a list of values (Vorbis comments, MP4 atoms, APEv2 items, ASF
+attributes): genres are their text."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class ListFieldGenres:
     def _values(self, path: Path) -> list[str] | None:
         """The field's values, or None when the file has no such field (or no tag at all)."""
         tags = _tags_of(self._load(path))
-        return list(tags[self.field]) if tags is not None and self.field in tags else None
+        return [str(value) for value in tags[self.field]] if tags is not None and self.field in tags else None
 
     def read_genres(self, path: Path) -> list[str]:
         return [value for value in self._values(path) or [] if value]
