@@ -7,7 +7,9 @@ from pathlib import Path
 
 from tagger import tags
 from tagger.formats import HANDLERS_BY_NAME
+from tagger.genres import split_values
 from tagger.state import Change, ChangeStatus, StateStore
+from tagger.tags.id3 import V23_SEPARATOR
 
 
 @dataclass
@@ -28,6 +30,17 @@ def _current_genres(change: Change) -> list[str] | None:
         return None
 
 
+def _holds_written_genres(change: Change) -> bool | None:
+    """Whether the file carries the genres ``change`` wrote; None if the file or its tag cannot be read.
+
+    Compared after splitting on ID3v2.3's separator, as that tag's reader does: a value joined by
+    ``--separator "; "`` reads back from a v2.3 tag as separate genres, and is still what was written."""
+    current = _current_genres(change)
+    if current is None:
+        return None
+    return split_values(current, V23_SEPARATOR) == split_values(change.after["genres"], V23_SEPARATOR)
+
+
 def settle_pending(store: StateStore) -> int:
     """Resolve changes a crashed run left ``pending``: ``done`` if the file holds the new genres (the
     rename happened), else ``abandoned`` (the original is intact). Returns how many were settled.
@@ -41,7 +54,7 @@ def settle_pending(store: StateStore) -> int:
 def _settle_pending_locked(store: StateStore) -> int:
     pending = store.changes(status=ChangeStatus.PENDING)
     for change in pending:
-        done = _current_genres(change) == change.after["genres"]
+        done = _holds_written_genres(change) is True
         store.set_change_status(change.id, ChangeStatus.DONE if done else ChangeStatus.ABANDONED)
     return len(pending)
 
@@ -61,10 +74,10 @@ def undo_run(store: StateStore, run_id: int, force: bool = False) -> list[UndoOu
 
 def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
     """Restore one change's old genre fields, unless its file was changed since (and not ``force``)."""
-    current = _current_genres(change)
-    if current is None:
+    holds = _holds_written_genres(change)
+    if holds is None:
         return UndoOutcome(change.path, False, "file is gone or its tag is unreadable")
-    if current != change.after["genres"] and not force:
+    if not holds and not force:
         return UndoOutcome(change.path, False, "genres changed since this run; use --force")
     try:
         tags.restore_genres(Path(change.path), HANDLERS_BY_NAME[change.handler], change.before)

@@ -302,6 +302,19 @@ def test_a_separator_writes_one_joined_value_and_splits_joined_values_when_readi
     assert again.exit_code == 0 and "unchanged 2" in again.output, again.output
 
 
+def test_genres_joined_by_semicolons_in_an_id3v23_tag_are_undone_exactly(make_audio, tiny_model, state_dir):
+    # ID3v2.3 reads "A; B" back as two genres: the journal must still see what it wrote
+    song = make_audio("lib/song.mp3")
+    add_id3(song, 3, genre=None)
+    before = digest(song)
+    written = scan(song, "--write-tags", "--separator", "; ", "--top-k", "2", "--threshold", "0", "--model",
+                   tiny_model, "--state-dir", state_dir, "--min-confidence", "0")
+    assert "tagged 1" in written.output, written.output
+    undone = CliRunner().invoke(main, ["undo", "--state-dir", str(state_dir)])
+    assert undone.exit_code == 0, undone.output
+    assert digest(song) == before
+
+
 @pytest.mark.parametrize(("values", "separator", "genres"), [
     (["Rock; Jazz", "Blues"], "; ", ["Rock", "Jazz", "Blues"]),
     (["Rock;Jazz"], "; ", ["Rock", "Jazz"]),
