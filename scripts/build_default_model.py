@@ -150,9 +150,9 @@ def model_section(title: str, shipped: dict, shipped_as: str, comparison: dict) 
     ]
 
 
-def calibration_section(default: dict) -> list[str]:
-    """How far the default's probabilities can be trusted, and the --min-confidence default it records."""
-    pooled = compare.load_pooled(default["unit"])
+def calibration_section(default: dict, pooled: dict) -> list[str]:
+    """How far the default's probabilities can be trusted (``pooled``: its configuration's out-of-fold
+    tracks), and the --min-confidence default it records."""
     targets, raw = pooled["targets"], pooled["probabilities"]
     calibrated = calibrate.cross_fitted(targets, raw, pooled["fold_of_track"])
     before, after = calibrate.top_confidence(targets, raw), calibrate.top_confidence(targets, calibrated)
@@ -247,7 +247,7 @@ def model_card(args, comparison: dict, default: dict, fast: dict | None, baselin
         "",
         "![confusion matrix](confusion.png)",
         "",
-        *calibration_section(default),
+        *calibration_section(default, pooled),
         *model_section("Default model", default, "default", comparison),
         *(model_section("Fast model", fast, "fast", comparison) if fast else kept_model_section("Fast model", "fast")),
     ]
