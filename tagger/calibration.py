@@ -44,7 +44,12 @@ class Calibration:
         """A model without a calibration (older files) is left as it is: temperature 1, no minimum."""
         if not values:
             return cls()
+        if not isinstance(values, dict):
+            raise ValueError("calibration must be a JSON object")
         calibration = cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
-        if not calibration.temperature > 0:
+        if not isinstance(calibration.temperature, int | float) or not 0 < calibration.temperature < float("inf"):
             raise ValueError(f"calibration temperature must be positive, not {calibration.temperature!r}")
+        minimum = calibration.min_confidence
+        if minimum is not None and (not isinstance(minimum, int | float) or not 0 <= minimum <= 1):
+            raise ValueError(f"calibration min_confidence must be in [0, 1], not {minimum!r}")
         return calibration

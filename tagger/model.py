@@ -16,6 +16,16 @@ from typing import Any
 import numpy as np
 
 from tagger.calibration import Calibration
+from tagger.contract import (
+    INFERENCE_WINDOWS_RANGE,
+    SAMPLE_RATE_RANGE,
+    WINDOW_SECONDS_RANGE,
+    ContractError,
+    check_outputs,
+    number_in,
+    probability_map,
+    text_list,
+)
 
 SHIPPED_MODELS = Path(__file__).parent / "models"
 DEFAULT_MODEL_NAME = "default"
@@ -112,29 +122,45 @@ def model_id(path: Path) -> str:
 
 
 def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
-    """Build ModelInfo from raw metadata strings; raises ModelError naming the missing or bad key."""
+    """Build ModelInfo from raw metadata strings, checking the whole contract (``tagger.contract``);
+    raises ModelError naming the missing or bad key."""
     try:
-        labels = json.loads(metadata[MetadataKeys.LABELS])
-        names = json.loads(metadata.get(MetadataKeys.GENRE_NAMES, "null")) or labels
+        labels = text_list(json.loads(metadata[MetadataKeys.LABELS]), MetadataKeys.LABELS)
+        names = json.loads(metadata.get(MetadataKeys.GENRE_NAMES, "null"))
+        names = labels if names is None else text_list(names, MetadataKeys.GENRE_NAMES)
+        if len(names) != len(labels):
+            raise ContractError(f"{len(names)} genre names for {len(labels)} labels")
+        window = number_in(metadata[MetadataKeys.WINDOW_SECONDS], MetadataKeys.WINDOW_SECONDS, WINDOW_SECONDS_RANGE)
         return ModelInfo(
-            labels=list(labels),
-            genre_names=list(names),
-            sample_rate=int(metadata[MetadataKeys.SAMPLE_RATE]),
-            window_seconds=float(metadata[MetadataKeys.WINDOW_SECONDS]),
-            hop_seconds=float(metadata.get(MetadataKeys.HOP_SECONDS, metadata[MetadataKeys.WINDOW_SECONDS])),
-            thresholds={k: float(v) for k, v in json.loads(metadata.get(MetadataKeys.THRESHOLDS, "{}")).items()},
-            inference_windows=int(metadata.get(MetadataKeys.INFERENCE_WINDOWS, DEFAULT_INFERENCE_WINDOWS)),
+            labels=labels,
+            genre_names=names,
+            sample_rate=int(number_in(metadata[MetadataKeys.SAMPLE_RATE], MetadataKeys.SAMPLE_RATE,
+                                      SAMPLE_RATE_RANGE, integer=True)),
+            window_seconds=window,
+            hop_seconds=number_in(metadata.get(MetadataKeys.HOP_SECONDS, window), MetadataKeys.HOP_SECONDS,
+                                  WINDOW_SECONDS_RANGE),
+            thresholds=probability_map(json.loads(metadata.get(MetadataKeys.THRESHOLDS, "{}")),
+                                       MetadataKeys.THRESHOLDS, labels),
+            inference_windows=int(number_in(metadata.get(MetadataKeys.INFERENCE_WINDOWS, DEFAULT_INFERENCE_WINDOWS),
+                                            MetadataKeys.INFERENCE_WINDOWS, INFERENCE_WINDOWS_RANGE, integer=True)),
             model_version=metadata.get(MetadataKeys.MODEL_VERSION, "unknown"),
             model_id=identifier,
-            metrics=json.loads(metadata.get(MetadataKeys.METRICS, "{}")),
+            metrics=_json_object(metadata, MetadataKeys.METRICS),
             training_data=metadata.get(MetadataKeys.TRAINING_DATA, ""),
-            licenses={str(k): str(v) for k, v in json.loads(metadata.get(MetadataKeys.LICENSES, "{}")).items()},
+            licenses={str(k): str(v) for k, v in _json_object(metadata, MetadataKeys.LICENSES).items()},
             calibration=Calibration.from_dict(json.loads(metadata.get(MetadataKeys.CALIBRATION, "null"))),
         )
     except KeyError as error:
         raise ModelError(f"model metadata lacks {error.args[0]!r}") from error
     except (ValueError, TypeError) as error:
         raise ModelError(f"model metadata is malformed: {error}") from error
+
+
+def _json_object(metadata: dict[str, str], key: str) -> dict[str, Any]:
+    value = json.loads(metadata.get(key, "{}"))
+    if not isinstance(value, dict):
+        raise ContractError(f"{key!r} must be a JSON object")
+    return value
 
 
 class GenreModel:
@@ -162,6 +188,25 @@ class GenreModel:
             raise ModelError(f"cannot load model {self.path}: {error}") from error
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.info = parse_metadata(metadata, model_id(self.path))
+        self._check_interface()
+
+    def _check_interface(self) -> None:
+        """Run two silent windows, so a network whose outputs do not match its metadata (count, range) or
+        whose input and output are not named as the contract says fails here, before any file is touched."""
+        inputs = [node.name for node in self.session.get_inputs()]
+        outputs = [node.name for node in self.session.get_outputs()]
+        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+            raise ModelError(f"the network must take {INPUT_NAME!r} and give {OUTPUT_NAME!r} "
+                             f"(it takes {inputs} and gives {outputs})")
+        probe = 2
+        silence = np.zeros((probe, self.info.window_samples), np.float32)
+        try:
+            check_outputs(self.predict(silence), probe, self.info.labels)
+        except ContractError as error:
+            raise ModelError(f"model {self.path}: {error}") from error
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"model {self.path} cannot run on {self.info.window_seconds:g} s windows: {error}") \
+                from error
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Per-genre probabilities for waveform windows: [n, samples] float32 -> [n, genres]."""

@@ -1,0 +1,88 @@
+"""A model file whose metadata breaks the contract is refused with one line before any file is touched."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import pytest
+from click.testing import CliRunner
+from tagtools import digest
+
+from tagger.cli import main
+from tagger.model import MetadataKeys
+
+
+def _with_metadata(tiny_model, tmp_path, **changes: str | None):
+    """The tiny model with metadata keys replaced (a value) or removed (None)."""
+    graph = onnx.load(str(tiny_model))
+    kept = [prop for prop in graph.metadata_props if prop.key not in changes]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    for key, value in changes.items():
+        if value is not None:
+            graph.metadata_props.add(key=key, value=value)
+    path = tmp_path / "broken.onnx"
+    onnx.save(graph, str(path))
+    return path
+
+
+def _labels(tiny_model) -> list[str]:
+    graph = onnx.load(str(tiny_model))
+    return json.loads(next(prop.value for prop in graph.metadata_props if prop.key == MetadataKeys.LABELS))
+
+
+BROKEN = {
+    "labels as a string": ({MetadataKeys.LABELS: json.dumps("rock"), MetadataKeys.GENRE_NAMES: None}, "labels"),
+    "labels with an empty name": ({MetadataKeys.LABELS: json.dumps(["rock", ""])}, "labels"),
+    "labels with a number": ({MetadataKeys.LABELS: json.dumps(["rock", 3])}, "labels"),
+    "a label twice": ({MetadataKeys.LABELS: json.dumps(["rock", "rock"])}, "twice"),
+    "fewer labels than outputs": ({MetadataKeys.LABELS: json.dumps(["rock"]), MetadataKeys.GENRE_NAMES: None,
+                                   MetadataKeys.THRESHOLDS: None}, "1 genres"),
+    "more labels than outputs": ({MetadataKeys.LABELS: json.dumps([f"g{i}" for i in range(40)]),
+                                  MetadataKeys.GENRE_NAMES: None, MetadataKeys.THRESHOLDS: None}, "40 genres"),
+    "genre names of another length": ({MetadataKeys.GENRE_NAMES: json.dumps(["Rock"])}, "genre names"),
+    "genre names as a string": ({MetadataKeys.GENRE_NAMES: json.dumps("Rock")}, "genre_names"),
+    "a threshold above 1": ({MetadataKeys.THRESHOLDS: "LABEL0:1.5"}, "thresholds"),
+    "a negative sample rate": ({MetadataKeys.SAMPLE_RATE: "-16000"}, "sample_rate"),
+    "a fractional sample rate": ({MetadataKeys.SAMPLE_RATE: "16000.5"}, "sample_rate"),
+    "a window of a day": ({MetadataKeys.WINDOW_SECONDS: "86400"}, "window_seconds"),
+    "a window of nothing": ({MetadataKeys.WINDOW_SECONDS: "nan"}, "window_seconds"),
+    "no windows per track": ({MetadataKeys.INFERENCE_WINDOWS: "0"}, "inference_windows"),
+    "a calibration that is a list": ({MetadataKeys.CALIBRATION: "[1]"}, "calibration"),
+    "a min confidence of 2": ({MetadataKeys.CALIBRATION: json.dumps({"min_confidence": 2})}, "min_confidence"),
+    "no labels": ({MetadataKeys.LABELS: None}, "labels"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_contract_is_one_line_before_any_file_is_touched(case, tiny_model, tmp_path, make_audio):
+    changes, named = BROKEN[case]
+    if changes.get(MetadataKeys.THRESHOLDS) == "LABEL0:1.5":
+        changes = {MetadataKeys.THRESHOLDS: json.dumps({_labels(tiny_model)[0]: 1.5})}
+    model = _with_metadata(tiny_model, tmp_path, **changes)
+    song = make_audio("lib/song.mp3")
+    before = digest(song)
+    result = CliRunner().invoke(main, ["scan", str(song), "--write-tags", "--mode", "replace", "--min-confidence",
+                                       "0", "--model", str(model), "--state-dir", str(tmp_path / "state")])
+    assert result.exit_code == 1, result.output
+    message = result.output.strip().splitlines()
+    assert len(message) == 1 and message[0].startswith("Error:") and named in message[0], result.output
+    assert digest(song) == before
+    assert not (tmp_path / "state").exists()  # refused before the state was even opened
+
+
+def test_outputs_outside_zero_one_are_refused(tmp_path, tiny_model):
+    """A network that gives logits (no sigmoid) is not a model the tagger can threshold."""
+    from onnx import helper
+
+    graph = onnx.load(str(tiny_model))
+    (output,) = graph.graph.output
+    producer = next(node for node in graph.graph.node if output.name in node.output)
+    producer.output[list(producer.output).index(output.name)] = "raw"
+    graph.graph.node.append(helper.make_node("Mul", ["raw", "minus_three"], [output.name]))
+    graph.graph.initializer.append(helper.make_tensor("minus_three", onnx.TensorProto.FLOAT, [], [-3.0]))
+    path = tmp_path / "logits.onnx"
+    onnx.save(graph, str(path))
+    result = CliRunner().invoke(main, ["info", "--model", str(path)])
+    assert result.exit_code == 1 and "not probabilities in [0, 1]" in result.output
