@@ -20,7 +20,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for a run stopped by 
 def _state_dir_option(function):
     return click.option(
         "--state-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),  # a file here is reported by _open_store, where a dry run goes on
         envvar="TAGGER_STATE_DIR",
         help="Where results and the undo journal live [default: $XDG_STATE_HOME/genre-tagger].",
     )(function)
@@ -55,15 +55,29 @@ def _load_model(model_path: Path, threads: int = 1):
         raise click.ClickException(str(error)) from error
 
 
-def _open_store(state_dir: Path | None):
-    from tagger.state import StateStore, default_state_dir
+def _open_store(state_dir: Path | None, *, reading_will_do: bool = False):
+    """The state store; where ``reading_will_do`` (a dry run, ``undo --list``), a read-only one when it
+    cannot be written, with a warning. Otherwise a state that cannot be written is a one-line error."""
+    from tagger.state import StateStore, default_state_dir, describe
 
     directory = state_dir or default_state_dir()
+
+    def say(message: str) -> None:
+        click.echo(message, err=True)
+
+    if reading_will_do:
+        store, reason = StateStore.for_reading(directory, on_wait=say)
+        if reason:
+            say(f"warning: the state directory {directory} cannot be written ({reason}); "
+                "reading it only, and caching nothing")
+        return store
     try:
-        return StateStore(directory)
+        return StateStore(directory, on_wait=say)
     except (OSError, sqlite3.Error) as error:
-        raise click.ClickException(f"cannot open the state directory {directory}: "
-                                   f"{getattr(error, 'strerror', None) or error}") from error
+        damaged = isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error)
+        advice = "; it holds the undo journal: move it aside to start afresh" if damaged else ""
+        raise click.ClickException(f"cannot open the state directory {directory}: {describe(error)}{advice}") \
+            from error
 
 
 def _decision_options(function):
@@ -139,8 +153,9 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
     from tagger.progress import InPathOrder, Progress
-    from tagger.report import STDOUT, json_lines, summary, write_report
+    from tagger.report import STDOUT, display_path, json_lines, summary, write_report
     from tagger.scan import Scanner, ScanOptions, Status, discover
+    from tagger.state import StateError
 
     to_stdout = report is not None and str(report) == STDOUT
     if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
@@ -152,25 +167,29 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
                           force=force,
                           vocabulary=settings.vocabulary)
     model = _load_model(model_path)
-    store = _open_store(state_dir)
-    settle_pending(store)
+    store = _open_store(state_dir, reading_will_do=not write_tags)
+    try:
+        if not store.read_only:
+            settle_pending(store)
+        run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
+    except StateError as error:
+        raise click.ClickException(str(error)) from error
     found = list(discover(paths, remove_stale_copies=write_tags, exclude=exclude))
     if not found:
         click.echo(f"no audio files found under {', '.join(map(str, paths))}", err=True)
         store.close()
         return
-    run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
     progress = Progress(len(found), enabled=not quiet)
     results = []
 
     def show(result) -> None:
         if result.status == Status.ERROR:
-            progress.say(f"error: {result.path}: {result.error}", err=True)
+            progress.say(f"error: {display_path(result.path)}: {result.error}", err=True)
         elif not quiet and (result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose):
             explained = result.status in (Status.SKIPPED, Status.UNCERTAIN)
             was = "" if explained else f" (was: {', '.join(result.previous) or 'none'})"
             detail = result.error if explained else ", ".join(result.genres) + was
-            progress.say(f"{result.status}: {result.path}: {detail}", err=to_stdout)
+            progress.say(f"{result.status}: {display_path(result.path)}: {detail}", err=to_stdout)
 
     in_order = InPathOrder([str(item if isinstance(item, Path) else item.path) for item in found], show)
 
@@ -180,11 +199,13 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         in_order.add(result)
 
     started = time.monotonic()
-    interrupted = False
+    interrupted, stopped = False, ""
     try:
         Scanner(model, store, options, run_id).run(found, on_result)
     except KeyboardInterrupt:  # Ctrl-C: what was done stays done (and journalled); say so, then stop
         interrupted = True
+    except StateError as error:  # no journal, no writes: stop, having said why
+        stopped = str(error)
     finally:
         in_order.flush()
         progress.close()
@@ -197,9 +218,14 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     elif report is not None:
         write_report(results, report, identity, model.info.labels)
     click.echo(summary(results, seconds), err=True)
-    if interrupted:
-        click.echo(f"interrupted: {len(found) - len(results)} file(s) not handled; every change made so far is "
-                   "complete and journalled", err=True)
+    if interrupted or stopped:
+        click.echo(f"{'interrupted' if interrupted else 'stopped'}: {len(found) - len(results)} file(s) not handled; "
+                   "every change made so far is complete and journalled", err=True)
+    if stopped:
+        click.echo(f"error: {stopped}", err=True)
+    if store.cache_error:
+        click.echo(f"warning: results could not be cached ({store.cache_error}); a later scan analyses them again",
+                   err=True)
     if write_tags and any(result.status == Status.TAGGED for result in results):
         click.echo(f"run {run_id}: undo with `tagger undo {run_id}`", err=True)
     elif not write_tags and any(result.status == Status.WOULD_TAG for result in results):
@@ -210,7 +236,7 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     store.close()
     if interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    if any(result.status == Status.ERROR for result in results):
+    if stopped or any(result.status == Status.ERROR for result in results):
         sys.exit(EXIT_SOME_FAILED)
 
 
@@ -250,8 +276,10 @@ def _shown(value: object) -> str:
 def undo(run_id, list_runs, force, state_dir):
     """Restore exactly the genre tags that a run changed (default: the latest run with changes)."""
     from tagger.journal import undo_run
+    from tagger.report import display_path
+    from tagger.state import StateError
 
-    store = _open_store(state_dir)
+    store = _open_store(state_dir, reading_will_do=list_runs)
     if list_runs:
         for identifier, started, command, undoable in store.runs_with_changes():
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
@@ -262,10 +290,13 @@ def undo(run_id, list_runs, force, state_dir):
     run_id = run_id if run_id is not None else store.last_undoable_run()
     if run_id is None:
         raise click.ClickException("no run with tag changes to undo")
-    outcomes = undo_run(store, run_id, force=force)
+    try:
+        outcomes = undo_run(store, run_id, force=force)
+    except StateError as error:
+        raise click.ClickException(str(error)) from error
     for outcome in outcomes:
         if not outcome.restored:
-            click.echo(f"not restored: {outcome.path}: {outcome.message}", err=True)
+            click.echo(f"not restored: {display_path(outcome.path)}: {outcome.message}", err=True)
     restored = sum(outcome.restored for outcome in outcomes)
     click.echo(f"run {run_id}: restored {restored} of {len(outcomes)} files", err=True)
     store.close()

@@ -43,7 +43,8 @@ class SndfileSource:
 
     def __init__(self, path: Path) -> None:
         try:
-            self.handle = soundfile.SoundFile(str(path))
+            # Bytes: soundfile encodes a str path strictly, which fails on a name that is not valid UTF-8.
+            self.handle = soundfile.SoundFile(os.fsencode(path))
         except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
             raise DecodeError(f"cannot decode audio: {one_line(error)}") from error
         self.samplerate, self.frames = self.handle.samplerate, self.handle.frames

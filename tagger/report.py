@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -16,10 +17,24 @@ CSV_FIELDS = ["path", "status", "genres", "previous", "error", "cached"]
 STDOUT = "-"  # --report - : JSON lines on standard output
 
 
+def display_path(path: str) -> str:
+    """A path as text anyone can print or parse: bytes of a name that are not valid UTF-8 (held by Python as
+    surrogate escapes) are shown as ``\\xe9``, instead of breaking a UTF-8 report or the terminal."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace") if _has_surrogates(path) else path
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def records(results: list[FileResult], identity: dict[str, object]) -> list[dict]:
     """One record per file, each carrying ``identity`` (the run id and model id) so reports of several
     runs can be told apart and joined with `tagger undo --list`."""
-    return [{**identity, **asdict(result)} for result in results]
+    return [{**identity, **asdict(result), "path": display_path(result.path)} for result in results]
 
 
 def json_lines(results: list[FileResult], identity: dict[str, object]) -> list[str]:

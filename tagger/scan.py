@@ -101,23 +101,49 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: 
             return FileResult(str(candidate), Status.ERROR, error="broken link or not a regular file")
         return Path(real)
 
+    problems: list[OSError] = []  # directories os.walk could not list, reported where they were met
     for root in paths:
         if root.is_file():
             found = accept(root)
             if found is not None:
                 yield found
         elif root.is_dir():
-            for directory, subdirectories, files in os.walk(root, onerror=None):
+            for directory, subdirectories, files in os.walk(root, onerror=problems.append):
+                yield from (_unlisted(problem) for problem in problems)
+                problems.clear()
                 subdirectories.sort()
                 for name in sorted(files):
                     if remove_stale_copies and name.endswith(atomic.TEMP_SUFFIX):
-                        atomic.remove_if_stale(Path(directory) / name)
+                        refused = _remove_stale_copy(Path(directory) / name)
+                        if refused is not None:
+                            yield refused
                         continue
                     found = accept(Path(directory) / name)
                     if found is not None:
                         yield found
+            yield from (_unlisted(problem) for problem in problems)
+            problems.clear()
         else:
             yield FileResult(str(root), Status.ERROR, error="no such file or directory")
+
+
+def _unlisted(problem: OSError) -> FileResult:
+    """A folder the walk could not enter (no permission, a name over the system's limit): its files are
+    not scanned, and the report says so instead of skipping them in silence."""
+    reason = problem.strerror or str(problem)
+    return FileResult(str(problem.filename), Status.ERROR, error=f"cannot list this folder ({reason}); its files "
+                                                                  "were not scanned")
+
+
+def _remove_stale_copy(path: Path) -> FileResult | None:
+    """Delete a killed run's temporary copy; one that cannot be deleted is reported and left, never fatal."""
+    try:
+        atomic.remove_if_stale(path)
+    except OSError as error:
+        return FileResult(str(path), Status.SKIPPED,
+                          error=f"a killed run's temporary copy that cannot be deleted ({error.strerror}); "
+                                "delete it by hand")
+    return None
 
 
 # Main process -------------------------------------------------------------------------------------

@@ -10,19 +10,20 @@ between is detected and settled on the next run, and ``tagger undo`` can restore
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tagger.textenum import TextEnum
+from tagger.write_lock import LockTimeoutError, WriteLock
 
 
 class ChangeStatus(TextEnum):
@@ -103,6 +104,21 @@ class Change:
     status: ChangeStatus
 
 
+def stored_path(path: str) -> str | bytes:
+    """A path as the database keeps it: its text, or its raw bytes where the name is not valid UTF-8 (a
+    file named in Latin-1 on a Linux disk), which SQLite's text cannot hold."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def loaded_path(value: str | bytes) -> str:
+    """The inverse of ``stored_path``: raw bytes come back as the str that ``os`` functions accept."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
 def _inserted_id(cursor: sqlite3.Cursor) -> int:
     if cursor.lastrowid is None:
         raise sqlite3.DatabaseError("the database did not report the inserted row")
@@ -117,19 +133,45 @@ def _fingerprint_or_none(key: FileKey) -> str | None:
         return None
 
 
-class StateStore:
-    """Access to the state database. Safe for several processes: WAL mode and a busy timeout."""
+def _create_schema(database: sqlite3.Connection) -> None:
+    for statement in filter(str.strip, SCHEMA.split(";")):
+        database.execute(statement)
 
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+
+class StateError(Exception):
+    """The state database cannot do what was asked (read-only, full, damaged, locked); one line for the user."""
+
+
+def describe(error: BaseException) -> str:
+    """An OSError's or SQLite error's reason, in one line."""
+    return getattr(error, "strerror", None) or str(error).splitlines()[0]
+
+
+class StateStore:
+    """Access to the state database. Safe for several processes: WAL mode and a busy timeout.
+
+    ``read_only`` opens it only to read (an existing database, else an empty one in memory): a dry run and
+    ``tagger undo --list`` still work where the state directory is read-only, a file, or damaged. Such a
+    store caches nothing and refuses to journal.
+    """
+
+    def __init__(self, directory: Path, *, read_only: bool = False,
+                 on_wait: Callable[[str], None] = lambda message: None) -> None:
         self.path = directory / "state.sqlite3"
+        self.read_only = read_only
+        self.cache_error: str | None = None  # why results could not be cached, once that happened
+        self._write_lock = WriteLock(directory / "write.lock", on_wait)
+        if read_only:
+            self._db = self._connect_read_only()
+            return
+        directory.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         self._switch_to_wal()
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a journal row is on disk before the file it describes is replaced.
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("BEGIN IMMEDIATE")  # one process at a time creates or upgrades the schema
         try:
-            for statement in filter(str.strip, SCHEMA.split(";")):
-                self._db.execute(statement)
+            _create_schema(self._db)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
             if "fingerprint" not in columns:  # a database from before content identities
                 self._db.execute("ALTER TABLE results ADD COLUMN fingerprint TEXT")
@@ -138,6 +180,25 @@ class StateStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    @classmethod
+    def for_reading(cls, directory: Path, on_wait: Callable[[str], None] = lambda message: None,
+                    ) -> tuple[StateStore, str | None]:
+        """The store, writable if it can be, else read-only with the reason it is not writable."""
+        try:
+            return cls(directory, on_wait=on_wait), None
+        except (OSError, sqlite3.Error) as error:
+            return cls(directory, read_only=True), describe(error)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        try:
+            database = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True, isolation_level=None)
+            database.execute("SELECT COUNT(*) FROM results").fetchone()  # a damaged file fails here
+            return database
+        except sqlite3.Error:
+            database = sqlite3.connect(":memory:", isolation_level=None)
+            _create_schema(database)
+            return database
 
     def _switch_to_wal(self) -> None:
         """SQLite answers "database is locked" at once, without waiting, when this pragma meets another
@@ -157,16 +218,25 @@ class StateStore:
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
-        """Serialise read-decide-journal-write of tags between tagger processes sharing this state.
-
-        Two runs over one library then never journal a stale "before" or interleave on one file.
-        """
-        with open(self.path.with_name("write.lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
+        """Serialise read-decide-journal-write of tags between tagger processes sharing this state
+        (``tagger.write_lock``). Raises StateError when the lock cannot be had."""
+        if self.read_only:
+            raise StateError("the state database is read-only: nothing can be journalled, so nothing is written")
+        try:
+            with self._write_lock.held():
                 yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        except LockTimeoutError as error:
+            raise StateError(str(error)) from error
+        except OSError as error:
+            raise StateError(f"cannot take the write lock {self._write_lock.path}: {describe(error)}") from error
+
+    @contextlib.contextmanager
+    def _journalling(self, what: str) -> Iterator[None]:
+        """SQLite errors of the journal (a full disk) as StateError: without a journal nothing may be written."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise StateError(f"cannot {what} in the journal {self.path}: {describe(error)}") from error
 
     # Results -------------------------------------------------------------------------------------
 
@@ -175,7 +245,7 @@ class StateStore:
         with the same size and content fingerprint, which is then remembered at this path too."""
         row = self._db.execute(
             "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
-            (key.path, key.size, key.mtime_ns, model_id),
+            (stored_path(key.path), key.size, key.mtime_ns, model_id),
         ).fetchone()
         if row:
             return json.loads(row[0])
@@ -196,30 +266,47 @@ class StateStore:
         self._insert(key, model_id, json.dumps(scores), _fingerprint_or_none(key))
 
     def _insert(self, key: FileKey, model_id: str, scores: str, fingerprint: str | None) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, fingerprint) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (key.path, key.size, key.mtime_ns, model_id, scores, time.time(), fingerprint),
-        )
+        """Cache a result; a cache that cannot be written (read-only, disk full) only costs a later rescan."""
+        if self.read_only:
+            return
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, fingerprint) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (stored_path(key.path), key.size, key.mtime_ns, model_id, scores, time.time(), fingerprint),
+            )
+        except sqlite3.Error as error:
+            self.cache_error = self.cache_error or describe(error)
 
     # Runs and the change journal -----------------------------------------------------------------
 
     def begin_run(self, command: str) -> int:
-        cursor = self._db.execute("INSERT INTO runs (started, command) VALUES (?, ?)", (time.time(), command))
+        """A new run's id; a read-only store numbers nothing (0), as it journals nothing."""
+        if self.read_only:
+            return 0
+        with self._journalling("record the run"):
+            cursor = self._db.execute("INSERT INTO runs (started, command) VALUES (?, ?)", (time.time(), command))
         return _inserted_id(cursor)
 
     def finish_run(self, run_id: int) -> None:
-        self._db.execute("UPDATE runs SET finished=? WHERE id=?", (time.time(), run_id))
+        """Record the run's end where it can be: only ``undo --list`` reads it, and the changes stand without it."""
+        if self.read_only:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("UPDATE runs SET finished=? WHERE id=?", (time.time(), run_id))
 
     def journal_pending(self, run_id: int, path: str, handler: str, before: dict, after: dict) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO changes (run_id, path, handler, before, after, status, changed) VALUES (?,?,?,?,?,?,?)",
-            (run_id, path, handler, json.dumps(before), json.dumps(after), ChangeStatus.PENDING, time.time()),
-        )
+        with self._journalling("record a change"):
+            cursor = self._db.execute(
+                "INSERT INTO changes (run_id, path, handler, before, after, status, changed) VALUES (?,?,?,?,?,?,?)",
+                (run_id, stored_path(path), handler, json.dumps(before), json.dumps(after), ChangeStatus.PENDING,
+                 time.time()),
+            )
         return _inserted_id(cursor)
 
     def set_change_status(self, change_id: int, status: ChangeStatus) -> None:
-        self._db.execute("UPDATE changes SET status=?, changed=? WHERE id=?", (status, time.time(), change_id))
+        with self._journalling("record a change's outcome"):
+            self._db.execute("UPDATE changes SET status=?, changed=? WHERE id=?", (status, time.time(), change_id))
 
     def changes(self, *, run_id: int | None = None, status: ChangeStatus | None = None) -> list[Change]:
         query = "SELECT id, run_id, path, handler, before, after, status FROM changes WHERE 1=1"
@@ -230,7 +317,8 @@ class StateStore:
             query, arguments = query + " AND status=?", [*arguments, status]
         rows = self._db.execute(query + " ORDER BY id", arguments).fetchall()
         return [
-            Change(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), ChangeStatus(row[6]))
+            Change(row[0], row[1], loaded_path(row[2]), row[3], json.loads(row[4]), json.loads(row[5]),
+                   ChangeStatus(row[6]))
             for row in rows
         ]
 

@@ -332,7 +332,7 @@ def test_mistakes_about_the_state_directory_runs_and_report_are_one_line_errors(
     song = make_audio("lib/song.mp3")
     blocked = tmp_path / "a-file"
     blocked.write_text("not a directory")
-    unopenable = scan(song, "--model", tiny_model, "--state-dir", blocked / "state")
+    unopenable = scan(song, "--write-tags", "--model", tiny_model, "--state-dir", blocked / "state")
     assert unopenable.exit_code == 1 and "cannot open the state directory" in unopenable.output
     assert "Traceback" not in unopenable.output
     nowhere = scan(song, "--model", tiny_model, "--state-dir", tmp_path / "state", "--report",
