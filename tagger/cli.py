@@ -275,7 +275,7 @@ def _shown(value: object) -> str:
 @_state_dir_option
 def undo(run_id, list_runs, force, state_dir):
     """Restore exactly the genre tags that a run changed (default: the latest run with changes)."""
-    from tagger.journal import undo_run
+    from tagger.journal import settle_pending, undo_run
     from tagger.report import display_path
     from tagger.state import StateError
 
@@ -285,6 +285,10 @@ def undo(run_id, list_runs, force, state_dir):
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
             click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {command}")
         return
+    try:
+        settle_pending(store)  # a change a crash left pending is undoable like any other
+    except StateError as error:
+        raise click.ClickException(str(error)) from error
     if run_id is not None and run_id not in {row[0] for row in store.runs_with_changes()}:
         raise click.UsageError(f"run {run_id} changed no tags (`tagger undo --list` shows the runs that did)")
     run_id = run_id if run_id is not None else store.last_undoable_run()

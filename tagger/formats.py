@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagger import sniff
 from tagger.tags.apev2 import APEV2
 from tagger.tags.asf import ASF_TAGS
 from tagger.tags.base import GenreTags
@@ -24,24 +25,26 @@ LIBSNDFILE, FFMPEG = "libsndfile", "ffmpeg"
 
 @dataclass(frozen=True)
 class AudioFormat:
-    """One container family: its file suffixes, its genre tag handler, and which decoder reads its audio."""
+    """One container family: its file suffixes, the container its content must sniff as (``tagger.sniff``),
+    its genre tag handler, and which decoder reads its audio."""
 
     name: str
     suffixes: frozenset[str]
+    container: str
     tags: GenreTags | None  # None: the format has no genre field (WAV)
     decoder: str = LIBSNDFILE
 
 
 FORMATS: tuple[AudioFormat, ...] = (
-    AudioFormat("MP3", frozenset({".mp3"}), ID3Genres()),
-    AudioFormat("FLAC", frozenset({".flac"}), VORBIS),
-    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), VORBIS),
-    AudioFormat("WAV", frozenset({".wav"}), None),
-    AudioFormat("MP4", frozenset({".m4a", ".mp4"}), MP4_TAGS, decoder=FFMPEG),
-    AudioFormat("WMA", frozenset({".wma", ".asf"}), ASF_TAGS, decoder=FFMPEG),
-    AudioFormat("WavPack", frozenset({".wv"}), APEV2, decoder=FFMPEG),
-    AudioFormat("Monkey's Audio", frozenset({".ape"}), APEV2, decoder=FFMPEG),
-    AudioFormat("Musepack", frozenset({".mpc"}), APEV2, decoder=FFMPEG),
+    AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, ID3Genres()),
+    AudioFormat("FLAC", frozenset({".flac"}), sniff.FLAC, VORBIS),
+    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), sniff.OGG, VORBIS),
+    AudioFormat("WAV", frozenset({".wav"}), sniff.WAV, None),
+    AudioFormat("MP4", frozenset({".m4a", ".mp4"}), sniff.MP4, MP4_TAGS, decoder=FFMPEG),
+    AudioFormat("WMA", frozenset({".wma", ".asf"}), sniff.ASF, ASF_TAGS, decoder=FFMPEG),
+    AudioFormat("WavPack", frozenset({".wv"}), sniff.WAVPACK, APEV2, decoder=FFMPEG),
+    AudioFormat("Monkey's Audio", frozenset({".ape"}), sniff.APE, APEV2, decoder=FFMPEG),
+    AudioFormat("Musepack", frozenset({".mpc"}), sniff.MUSEPACK, APEV2, decoder=FFMPEG),
 )
 
 _BY_SUFFIX = {suffix: audio_format for audio_format in FORMATS for suffix in audio_format.suffixes}
@@ -62,3 +65,19 @@ def handler_for(path: Path) -> GenreTags | None:
 def is_audio_file(path: Path) -> bool:
     """True for a name a scan or a training set should consider (macOS ``._`` resource forks are not)."""
     return not path.name.startswith("._") and format_for(path) is not None
+
+
+def content_mismatch(path: Path) -> str | None:
+    """Why the tags of ``path`` must not be written because its content is not what its name says (an Ogg
+    stream named ``.mp3`` would get an ID3 tag glued in front and be ruined), or None when they agree."""
+    audio_format = format_for(path)
+    if audio_format is None:
+        return None
+    try:
+        found = sniff.sniff(path)
+    except OSError as error:
+        return f"cannot read it: {error.strerror}"
+    if found == audio_format.container:
+        return None
+    what = f"{found} audio" if found else "no audio format we know"
+    return f"its content is {what}, not {audio_format.container} as its name says; its tags are left alone"

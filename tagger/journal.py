@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from tagger import tags
 from tagger.formats import HANDLERS_BY_NAME
 from tagger.genres import split_values
+from tagger.sniff import audio_fingerprint
 from tagger.state import Change, ChangeStatus, StateStore
 from tagger.tags.id3 import V23_SEPARATOR
 
@@ -48,39 +50,71 @@ def settle_pending(store: StateStore) -> int:
     Holds the write lock: a running scan's change is ``pending`` while it writes under that lock, so
     settling without it could mark a write in progress ``abandoned``."""
     with store.write_lock():
-        return _settle_pending_locked(store)
+        return settle_pending_held(store)
 
 
-def _settle_pending_locked(store: StateStore) -> int:
+def settle_pending_held(store: StateStore) -> int:
+    """``settle_pending`` for a caller that holds the write lock already (a scan whose write was cut off)."""
     pending = store.changes(status=ChangeStatus.PENDING)
     for change in pending:
-        done = _holds_written_genres(change) is True
+        backup = store.in_place_backup(change.id)
+        done = _settle_in_place(change, *backup) if backup else _holds_written_genres(change) is True
         store.set_change_status(change.id, ChangeStatus.DONE if done else ChangeStatus.ABANDONED)
     return len(pending)
+
+
+def _settle_in_place(change: Change, offset: int, before: bytes, after: bytes) -> bool:
+    """Whether an in-place write completed; one cut off half-way is taken back to the original bytes."""
+    try:
+        with open(change.path, "rb+") as handle:
+            handle.seek(offset)
+            now = handle.read(len(after))
+            if now == after:
+                return True
+            if now != before:
+                handle.seek(offset)
+                handle.write(before)
+                handle.flush()
+                os.fsync(handle.fileno())
+    except OSError:
+        pass  # the file is gone: nothing left to repair
+    return False
 
 
 def undo_run(store: StateStore, run_id: int, force: bool = False) -> list[UndoOutcome]:
     """Restore the genre fields that run ``run_id`` changed, newest change first.
 
     A file whose genres were changed again since (by a person or another program) is left alone unless
-    ``force``: undoing would overwrite that newer edit. Holds the write lock, so a scan beside it never
-    writes a file between the check and the restore.
+    ``force``: undoing would overwrite that newer edit. A file that holds other audio now (replaced by
+    another song) is always left alone. Holds the write lock, so a scan beside it never writes a file
+    between the check and the restore.
     """
     with store.write_lock():
-        _settle_pending_locked(store)
+        settle_pending_held(store)
         done = store.changes(run_id=run_id, status=ChangeStatus.DONE)
         return [_undo_change(store, change, force) for change in reversed(done)]
 
 
 def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
     """Restore one change's old genre fields, unless its file was changed since (and not ``force``)."""
+    handler = HANDLERS_BY_NAME[change.handler]
+    path = Path(change.path)
+    try:
+        if handler.snapshot(path) == change.before:  # restored already, by an undo that was cut off
+            store.set_change_status(change.id, ChangeStatus.UNDONE)
+            return UndoOutcome(change.path, True)
+        if "audio" in change.after and audio_fingerprint(path) != change.after["audio"]:
+            return UndoOutcome(change.path, False, "the file holds other audio now (replaced since the run); "
+                                                   "left alone")
+    except (tags.TagError, OSError):
+        return UndoOutcome(change.path, False, "file is gone or its tag is unreadable")
     holds = _holds_written_genres(change)
     if holds is None:
         return UndoOutcome(change.path, False, "file is gone or its tag is unreadable")
     if not holds and not force:
         return UndoOutcome(change.path, False, "genres changed since this run; use --force")
     try:
-        tags.restore_genres(Path(change.path), HANDLERS_BY_NAME[change.handler], change.before)
+        tags.restore_genres(path, handler, change.before)
     except (tags.TagError, OSError) as error:
         return UndoOutcome(change.path, False, str(error))
     store.set_change_status(change.id, ChangeStatus.UNDONE)

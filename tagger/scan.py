@@ -17,7 +17,7 @@ import numpy as np
 
 from tagger import atomic, tags
 from tagger.analysis import Analysis, analyze
-from tagger.formats import handler_for, is_audio_file
+from tagger.formats import content_mismatch, handler_for, is_audio_file
 from tagger.genres import (
     DEFAULT_MODE,
     DEFAULT_TOP_K,
@@ -29,8 +29,10 @@ from tagger.genres import (
     own_genres,
     split_values,
 )
+from tagger.journal import settle_pending_held
 from tagger.model import GenreModel, ModelInfo
 from tagger.settings import GenreVocabulary
+from tagger.sniff import audio_fingerprint
 from tagger.state import ChangeStatus, FileKey, StateStore
 from tagger.textenum import TextEnum
 from tagger.workers import analyze_in_processes
@@ -164,24 +166,25 @@ class Scanner:
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""
-        pending: list[tuple[Path, FileKey]] = []
+        pending: list[tuple[Path, FileKey, atomic.Identity]] = []
         for found in found_files:
             if isinstance(found, FileResult):
                 on_result(found)
                 continue
             try:
-                key = FileKey.of(found)
+                status = found.stat()
             except OSError as error:
                 on_result(FileResult(str(found), Status.ERROR, error=f"cannot stat file: {error.strerror}"))
                 continue
+            key, identity = FileKey(str(found), status.st_size, status.st_mtime_ns), atomic.Identity.of(status)
             cached = None if self.options.force else self.store.cached_scores(key, self.info.model_id)
             if cached is not None:
-                on_result(self._settle(found, key, Analysis(str(found), scores=cached), cached=True))
+                on_result(self._settle(found, key, identity, Analysis(str(found), scores=cached), cached=True))
             else:
-                pending.append((found, key))
-        keys = {str(path): key for path, key in pending}
-        for analysis in self._analyses([str(path) for path, _ in pending]):
-            on_result(self._settle(Path(analysis.path), keys[analysis.path], analysis, cached=False))
+                pending.append((found, key, identity))
+        read_at = {str(path): (key, identity) for path, key, identity in pending}
+        for analysis in self._analyses([str(path) for path, _, _ in pending]):
+            on_result(self._settle(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
 
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
         if self.options.jobs <= 1 or len(paths) <= 1:
@@ -190,13 +193,20 @@ class Scanner:
             return
         yield from analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
 
-    def _settle(self, path: Path, key: FileKey, analysis: Analysis, cached: bool) -> FileResult:
+    def _settle(self, path: Path, key: FileKey, identity: atomic.Identity, analysis: Analysis,
+                cached: bool) -> FileResult:
+        """Decide (and write) one file's genres. ``identity`` is the file as it was when its analysis began:
+        a file that moved since (still being downloaded, replaced by another song) is neither cached nor
+        tagged with genres heard in other audio."""
         if analysis.error:
             return FileResult(str(path), Status.ERROR, error=analysis.error)
         if analysis.skip_reason:
             return FileResult(str(path), Status.SKIPPED, error=analysis.skip_reason)
         if analysis.scores is None:
             raise ValueError(f"analysis of {path} has neither scores nor a reason")
+        if not cached and _identity_now(path) != identity:
+            return FileResult(str(path), Status.SKIPPED, error="the file changed while it was being analysed (still "
+                                                               "being written?); left as it was: scan it again")
         scores = np.asarray(analysis.scores, dtype=np.float32)
         if not cached:
             self.store.store_scores(key, self.info.model_id, analysis.scores)
@@ -222,11 +232,16 @@ class Scanner:
         if handler is None:
             result.status, result.error = Status.SKIPPED, f"no genre tags for {path.suffix} files"
             return result
+        mismatch = content_mismatch(path)
+        if mismatch:
+            result.status, result.error = Status.ERROR, mismatch
+            return result
         lock = self.store.write_lock() if self.options.write_tags else contextlib.nullcontext()
         with lock:
-            return self._apply(path, handler, result, analysis.scores)
+            return self._apply(path, handler, result, analysis.scores, identity)
 
-    def _apply(self, path: Path, handler: tags.GenreTags, result: FileResult, scores: list[float]) -> FileResult:
+    def _apply(self, path: Path, handler: tags.GenreTags, result: FileResult, scores: list[float],
+               identity: atomic.Identity) -> FileResult:
         """Compare with the file's genres and, when asked to, write the new ones."""
         try:
             result.previous = handler.read_genres(path)
@@ -243,7 +258,10 @@ class Scanner:
             if not self.options.write_tags:
                 result.status = Status.WOULD_TAG
                 return result
-            self._write(path, handler, join_values(target, self.options.separator))
+            self._write(path, handler, join_values(target, self.options.separator), identity)
+        except atomic.FileBusyError as error:
+            result.status, result.error = Status.SKIPPED, str(error)
+            return result
         except tags.TagError as error:
             result.status, result.error = Status.ERROR, f"{error}; file left as it was"
             return result
@@ -254,14 +272,26 @@ class Scanner:
         self.store.store_scores(FileKey.of(path), self.info.model_id, scores)
         return result
 
-    def _write(self, path: Path, handler: tags.GenreTags, genres: list[str]) -> None:
-        """Journal, write, confirm: a crash between the steps is settled by ``journal.settle_pending``."""
+    def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity) -> None:
+        """Journal (the change, and the audio's fingerprint so undo can tell a replaced file), write,
+        confirm. A write cut off at any point (an error, Ctrl-C) is settled at once from what the file holds:
+        ``done`` where the new file is in place, ``abandoned`` where the original is."""
         change_id = self.store.journal_pending(
-            self.run_id, str(path), handler.name, handler.snapshot(path), {"genres": genres}
+            self.run_id, str(path), handler.name, handler.snapshot(path),
+            {"genres": genres, "audio": audio_fingerprint(path)},
         )
         try:
-            tags.write_genres(path, handler, genres, id3v23=self.options.id3v23)
+            tags.write_genres(path, handler, genres, id3v23=self.options.id3v23, expected=identity,
+                              on_in_place=lambda offset, before, after: self.store.journal_in_place(
+                                  change_id, offset, before, after))
         except BaseException:
-            self.store.set_change_status(change_id, ChangeStatus.ABANDONED)
+            settle_pending_held(self.store)
             raise
         self.store.set_change_status(change_id, ChangeStatus.DONE)
+
+
+def _identity_now(path: Path) -> atomic.Identity | None:
+    try:
+        return atomic.Identity.of(path.stat())
+    except OSError:
+        return None

@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS changes (
     status TEXT NOT NULL CHECK (status IN ({statuses})), changed REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, status);
+CREATE TABLE IF NOT EXISTS in_place (
+    change_id INTEGER PRIMARY KEY REFERENCES changes(id), offset INTEGER NOT NULL, before BLOB NOT NULL,
+    after BLOB NOT NULL
+);
 """.format(statuses=", ".join(f"'{status}'" for status in ChangeStatus))
 
 
@@ -303,6 +307,17 @@ class StateStore:
                  time.time()),
             )
         return _inserted_id(cursor)
+
+    def journal_in_place(self, change_id: int, offset: int, before: bytes, after: bytes) -> None:
+        """The bytes an in-place write is about to replace (and those it writes), so that a write cut off
+        half-way can be finished or taken back (``journal.settle_pending``)."""
+        with self._journalling("record the bytes an in-place write replaces"):
+            self._db.execute("INSERT OR REPLACE INTO in_place (change_id, offset, before, after) VALUES (?,?,?,?)",
+                             (change_id, offset, before, after))
+
+    def in_place_backup(self, change_id: int) -> tuple[int, bytes, bytes] | None:
+        row = self._db.execute("SELECT offset, before, after FROM in_place WHERE change_id=?", (change_id,)).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), bytes(row[2]))
 
     def set_change_status(self, change_id: int, status: ChangeStatus) -> None:
         with self._journalling("record a change's outcome"):

@@ -1,0 +1,190 @@
+"""What a file is, from its bytes rather than its name, and where its audio lies.
+
+A tag written by the wrong handler ruins a file: an ID3 tag glued in front of an Ogg stream named
+``.mp3`` made it unreadable. So the container is decided by magic bytes (``sniff``) and a scan refuses a
+file whose content disagrees with its suffix. ``audio_fingerprint`` hashes samples of the audio payload
+only, never the tags, so it says "same recording" across tag edits and "another song" when a file was
+replaced; the journal records it and undo checks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import BinaryIO
+
+ID3V2_HEADER, ID3V1_SIZE, APE_FOOTER = 10, 128, 32
+ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+ASF_DATA_GUID = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
+SAMPLE_BYTES = 64 * 1024
+OGG_PAGES_HASHED = 8  # the last pages' payloads: page headers are renumbered when the comment packet grows
+OGG_TAIL_BYTES = 512 * 1024
+
+# Containers, as ``sniff`` names them (AudioFormat.containers lists which a suffix may hold).
+MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK = (
+    "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack")
+
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"fLaC", FLAC), (0, b"OggS", OGG), (0, b"MAC ", APE), (0, b"wvpk", WAVPACK), (0, b"MPCK", MUSEPACK),
+    (0, b"MP+", MUSEPACK), (0, ASF_HEADER_GUID, ASF), (4, b"ftyp", MP4),
+)
+
+
+def _syncsafe(data: bytes) -> int:
+    value = 0
+    for byte in data:
+        value = (value << 7) | (byte & 0x7F)
+    return value
+
+
+def id3v2_end(head: bytes) -> int:
+    """Where the audio starts after an ID3v2 tag at the start of ``head`` (its footer included); 0 without."""
+    if len(head) < ID3V2_HEADER or head[:3] != b"ID3" or head[3] > 4:
+        return 0
+    footer = ID3V2_HEADER if head[3] == 4 and head[5] & 0x10 else 0
+    return ID3V2_HEADER + _syncsafe(head[6:10]) + footer
+
+
+def _is_mpeg_frame(header: bytes) -> bool:
+    """An MPEG audio frame header: sync, a valid version and layer, a bitrate and rate that are not reserved."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (header[1] >> 3) & 3, (header[1] >> 1) & 3
+    bitrate, rate = header[2] >> 4, (header[2] >> 2) & 3
+    return version != 1 and layer != 0 and bitrate != 15 and rate != 3
+
+
+def _container_at(data: bytes) -> str | None:
+    for offset, magic, name in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return WAV
+    if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
+        return AIFF
+    return MP3 if _is_mpeg_frame(data[:4]) else None
+
+
+def sniff(path: Path) -> str | None:
+    """The container of ``path`` by its content, or None when it is none we know. A leading ID3v2 tag is
+    looked past (FLAC files sometimes carry one); MP3 is an MPEG frame where the audio starts."""
+    with open(path, "rb") as handle:
+        head = handle.read(ID3V2_HEADER)
+        start = id3v2_end(head)
+        handle.seek(start)
+        data = handle.read(16)
+        found = _container_at(data)
+        if found is None:  # padding or junk before the first MPEG frame (after a tag, or at the start)
+            handle.seek(start)
+            window = handle.read(SAMPLE_BYTES)
+            sync = next((index for index in range(len(window) - 3) if _is_mpeg_frame(window[index:index + 4])), None)
+            found = MP3 if sync is not None else None
+    return found
+
+
+def _trailing_tags(handle: BinaryIO, end: int) -> int:
+    """Where the audio ends before an ID3v1 tag and an APEv2 tag at the end of a file of size ``end``."""
+    handle.seek(max(0, end - ID3V1_SIZE))
+    if end >= ID3V1_SIZE and handle.read(3) == b"TAG":
+        end -= ID3V1_SIZE
+    handle.seek(max(0, end - APE_FOOTER))
+    footer = handle.read(APE_FOOTER)
+    if len(footer) == APE_FOOTER and footer[:8] == b"APETAGEX":
+        size = int.from_bytes(footer[12:16], "little")
+        has_header = int.from_bytes(footer[20:24], "little") & 0x80000000
+        end -= size + (APE_FOOTER if has_header else 0)
+    return max(0, end)
+
+
+def _top_level_box(handle: BinaryIO, size: int, wanted: bytes, guid: bool) -> tuple[int, int] | None:
+    """The content span of the first top-level MP4 box (``guid`` False) or ASF object named ``wanted``."""
+    position = 0
+    while position < size:
+        handle.seek(position)
+        if guid:
+            header = handle.read(24)
+            if len(header) < 24:
+                return None
+            name, length, header_size = header[:16], int.from_bytes(header[16:24], "little"), 24
+        else:
+            header = handle.read(16)
+            if len(header) < 8:
+                return None
+            length, name, header_size = int.from_bytes(header[:4], "big"), header[4:8], 8
+            if length == 1:
+                length, header_size = int.from_bytes(header[8:16], "big"), 16
+            elif length == 0:
+                length = size - position
+        if name == wanted:
+            return position + header_size, min(size, position + length)
+        if length < header_size:
+            return None
+        position += length
+    return None
+
+
+def audio_span(path: Path, container: str | None) -> tuple[int, int]:
+    """The byte range of ``path`` that holds its audio and no tags (the whole file where we cannot tell)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if container in (MP3, FLAC, APE, WAVPACK, MUSEPACK):
+            start = id3v2_end(handle.read(ID3V2_HEADER))
+            if container == FLAC:
+                start = _flac_audio_start(handle, start)
+            return start, max(start, _trailing_tags(handle, size))
+        if container in (MP4, ASF):
+            span = _top_level_box(handle, size, b"mdat" if container == MP4 else ASF_DATA_GUID, container == ASF)
+            if span is not None:
+                return span
+    return 0, size
+
+
+def _flac_audio_start(handle: BinaryIO, start: int) -> int:
+    """The first byte after the metadata blocks of the FLAC stream at ``start``."""
+    position = start + 4
+    while True:
+        handle.seek(position)
+        header = handle.read(4)
+        if len(header) < 4:
+            return position
+        position += 4 + int.from_bytes(header[1:4], "big")
+        if header[0] & 0x80:
+            return position
+
+
+def _ogg_payloads(path: Path) -> bytes:
+    """The payloads of the last Ogg audio pages, without their page headers (sequence numbers and checksums
+    change when a tag edit adds a header page; the audio they carry does not)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - OGG_TAIL_BYTES))
+        tail = handle.read()
+    payloads, position = [], tail.find(b"OggS")
+    while position >= 0 and position + 27 <= len(tail):
+        segments = tail[position + 26]
+        table = tail[position + 27 : position + 27 + segments]
+        start = position + 27 + segments
+        end = start + sum(table)
+        if tail[position : position + 4] != b"OggS" or end > len(tail):
+            break
+        if tail[position + 6 : position + 14] not in (bytes(8), b"\xff" * 8):  # granule 0 or none: headers
+            payloads.append(tail[start:end])
+        position = end
+    return b"".join(payloads[-OGG_PAGES_HASHED:])
+
+
+def audio_fingerprint(path: Path) -> str:
+    """A hash of the audio alone, sampled (length, and 64 KiB at its start, middle and end): the same after
+    any tag edit, different for another recording. Reads at most 192 KiB (512 KiB for Ogg)."""
+    container = sniff(path)
+    digest = hashlib.sha256((container or "").encode())
+    if container == OGG:
+        digest.update(_ogg_payloads(path))
+        return digest.hexdigest()[:32]
+    start, end = audio_span(path, container)
+    digest.update(str(end - start).encode())
+    with open(path, "rb") as handle:
+        for offset in sorted({start, max(start, (start + end - SAMPLE_BYTES) // 2), max(start, end - SAMPLE_BYTES)}):
+            handle.seek(offset)
+            digest.update(handle.read(min(SAMPLE_BYTES, end - offset)))
+    return digest.hexdigest()[:32]
