@@ -7,7 +7,13 @@ alone in a fresh process, so the file that really crashes it is reported as an e
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -18,6 +24,7 @@ from pathlib import Path
 from tagger.analysis import Analysis, analyze
 from tagger.model import GenreModel
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
 CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
 Task = Callable[[str], Analysis]
 
@@ -33,9 +40,33 @@ class _WorkerState:
 _worker: _WorkerState | None = None
 
 
+PARENT_CHECK_SECONDS = 0.5
+
+
 def _init_worker(model_path: str, windows: int) -> None:
+    """Load the model once per worker. Ctrl-C goes to the whole process group, but only the main process
+    decides what to do with it (workers ignore it and are stopped by the pool); and a worker never outlives
+    a main process that was killed outright."""
     global _worker  # noqa: PLW0603 -- per-process state is what a pool initializer is for
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
+
+
+def _exit_with_parent() -> None:
+    """End this process as soon as its parent dies (SIGKILL leaves no chance to stop a pool): at once by
+    the kernel on Linux, and within half a second by a watching thread everywhere."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _analyze_in_worker(path: str) -> Analysis:
@@ -67,19 +98,32 @@ def analyze_in_processes(
     queue = deque(paths)
     while queue:
         suspects: list[str] = []
-        with _executor(jobs, model_path, windows) as executor:
-            in_flight: dict[Future[Analysis], str] = {}
-            try:
-                while queue or in_flight:
-                    while queue and len(in_flight) < 2 * jobs:
-                        path = queue.popleft()
-                        in_flight[executor.submit(task, path)] = path
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        result = future.result()  # raises BrokenProcessPool if a worker died
-                        del in_flight[future]
-                        yield result
-            except BrokenProcessPool:
-                suspects = list(in_flight.values())
+        executor = _executor(jobs, model_path, windows)
+        in_flight: dict[Future[Analysis], str] = {}
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < 2 * jobs:
+                    path = queue.popleft()
+                    in_flight[executor.submit(task, path)] = path
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()  # raises BrokenProcessPool if a worker died
+                    del in_flight[future]
+                    yield result
+        except BrokenProcessPool:
+            suspects = list(in_flight.values())
+        except BaseException:  # Ctrl-C, or the consumer stopped: do not wait for files in flight
+            _stop_now(executor)
+            raise
+        executor.shutdown(wait=True)
         for suspect in suspects:
             yield _alone(suspect, model_path, windows, task)
+
+
+def _stop_now(executor: ProcessPoolExecutor) -> None:
+    """Stop a pool without waiting for the files it is decoding (one may hang on a hostile file)."""
+    processes = list(getattr(executor, "_processes", {}).values())  # CPython keeps its workers here
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)

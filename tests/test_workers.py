@@ -1,6 +1,7 @@
 """A worker process that dies on one file costs that file only, not the scan."""
 
 import os
+from pathlib import Path
 
 from tagger.analysis import Analysis
 from tagger.workers import CRASHED, analyze_in_processes
@@ -21,3 +22,92 @@ def test_the_crashing_file_is_an_error_and_every_other_file_is_analysed(tiny_mod
     by_path = {r.path: r for r in results}
     assert by_path["crash-me.mp3"].error == CRASHED
     assert all(by_path[p].scores == [1.0] for p in paths if p != "crash-me.mp3")
+
+
+def record_pid_and_hang(path: str) -> Analysis:
+    """Stands in for a decoder stuck on a file: it says which process it is, then never returns."""
+    import time
+    from pathlib import Path
+
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(3600)
+    return Analysis(path, scores=[1.0])
+
+
+POOL_THEN_HANG = """
+import sys
+from tests.test_workers import record_pid_and_hang
+from tagger.workers import analyze_in_processes
+folder, model = sys.argv[1], sys.argv[2]
+for _ in analyze_in_processes([f"{folder}/{i}.pid" for i in range(2)], 2, model, 1, task=record_pid_and_hang):
+    pass
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").is_file() or Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_workers_exit_when_the_main_process_is_killed(tiny_model, tmp_path):
+    """SIGKILL leaves the main process no chance to stop its pool: the workers must notice by themselves."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    main = subprocess.Popen([sys.executable, "-c", POOL_THEN_HANG, str(tmp_path), str(tiny_model)],
+                            cwd=Path(__file__).parent.parent)
+    pid_files = [tmp_path / f"{i}.pid" for i in range(2)]
+    deadline = time.monotonic() + 120
+    while not all(path.is_file() and path.read_text() for path in pid_files):
+        assert time.monotonic() < deadline and main.poll() is None, "the workers never started"
+        time.sleep(0.05)
+    workers = [int(path.read_text()) for path in pid_files]
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+    deadline = time.monotonic() + 60  # they exit within a second; the margin is for a loaded machine
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+
+
+INTERRUPTED_POOL = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from tests.test_workers import record_pid_and_hang
+from tagger.workers import analyze_in_processes
+folder, model = sys.argv[1], sys.argv[2]
+signal.signal(signal.SIGINT, signal.default_int_handler)
+pid_files = [Path(folder) / f"{i}.pid" for i in range(2)]
+def interrupt_once_both_are_stuck():
+    while not all(path.is_file() and path.read_text() for path in pid_files):
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=interrupt_once_both_are_stuck, daemon=True).start()
+try:
+    list(analyze_in_processes([str(path) for path in pid_files], 2, model, 1, task=record_pid_and_hang))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_workers_stuck_on_a_file_at_once(tiny_model, tmp_path):
+    """Ctrl-C in the main process ends the analysis at once, not after the files in flight (which here would
+    take an hour), and leaves no worker behind."""
+    import subprocess
+    import sys
+    import time
+
+    finished = subprocess.run([sys.executable, "-c", INTERRUPTED_POOL, str(tmp_path), str(tiny_model)],
+                              cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=300,
+                              check=False)
+    assert finished.returncode == 130, finished.stderr
+    workers = [int((tmp_path / f"{i}.pid").read_text()) for i in range(2)]
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
