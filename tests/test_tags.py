@@ -167,3 +167,32 @@ def test_undo_restores_a_v24_multi_value_genre_exactly(make_audio):
     restored = ID3(str(path), translate=False)["TCON"]
     assert restored.text == ["Rock", "Blues", "Ambient"] and restored.encoding == Encoding.UTF16
     assert id3_frames_except_genre(path) == frames
+
+
+def test_an_id3v1_tag_that_disagrees_with_v2_stays_byte_for_byte_and_is_not_merged(make_audio):
+    """mutagen would rebuild v1 from v2 on save and copy v1 values the v2 tag lacks into it."""
+    from mutagen.id3 import ID3
+
+    from tagger.formats import handler_for
+    from tagger.tags import restore_genres, write_genres
+    from tests.tagtools import add_id3, id3_frames_except_genre, mp3_audio_bytes
+
+    path = make_audio("v1.mp3")
+    add_id3(path, 4)
+    tags = ID3(str(path))
+    tags.delall("TALB")  # the v1 tag below has an album the v2 tag lacks
+    tags.save(str(path))
+    v1 = (b"TAG" + b"V1 Title".ljust(30, b"\x00") + b"V1 Artist".ljust(30, b"\x00") + b"V1 Album".ljust(30, b"\x00")
+          + b"1987" + b"v1 comment".ljust(30, b"\x00") + bytes([17]))
+    with open(path, "ab") as handle:
+        handle.write(v1)
+    frames, audio = id3_frames_except_genre(path), mp3_audio_bytes(path)
+    handler = handler_for(path)
+    snapshot = handler.snapshot(path)
+    write_genres(path, handler, ["Jazz"])
+    assert path.read_bytes()[-128:] == v1
+    assert id3_frames_except_genre(path) == frames and "TALB" not in ID3(str(path), load_v1=False)
+    assert mp3_audio_bytes(path) == audio and handler.read_genres(path) == ["Jazz"]
+    restore_genres(path, handler, snapshot)
+    assert path.read_bytes()[-128:] == v1 and id3_frames_except_genre(path) == frames
+    assert handler.read_genres(path) == ["Pop"] and mp3_audio_bytes(path) == audio

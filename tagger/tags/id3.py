@@ -2,17 +2,19 @@
 
 ID3v2.4 stores several genres as one multi-valued TCON frame. A file whose tag is v2.3 stays v2.3 (its
 frames are written back as they were read, untranslated), with genres joined by ``"; "``. A file with no
-tag gets a v2.4 tag. An existing ID3v1 tag is kept and updated, never added or removed.
+tag gets a v2.4 tag. An existing ID3v1 tag is kept byte for byte, never added, removed or merged into v2.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from mutagen import MutagenError
 from mutagen.id3 import ID3, TCON, Encoding, ID3NoHeaderError
 
+from tagger.sniff import ID3V1_SIZE
 from tagger.tags.base import TagError
 from tagger.tags.id3_frames import raw_frame_count
 
@@ -21,9 +23,11 @@ V23_SEPARATOR = "; "
 UPDATE_EXISTING_V1 = 1
 
 
-def _load(path: Path, translate: bool) -> ID3 | None:
+def _load(path: Path, translate: bool, with_v1: bool = False) -> ID3 | None:
+    """The ID3v2 tag, or None. ``with_v1`` fills frames the v2 tag lacks from an ID3v1 tag: right for
+    reading the file's genres, wrong for writing, where it would copy v1 values into the v2 tag."""
     try:
-        return ID3(str(path), translate=translate)
+        return ID3(str(path), translate=translate, load_v1=with_v1)
     except ID3NoHeaderError:
         return None
     except (MutagenError, ValueError, KeyError, IndexError, UnicodeError) as error:
@@ -51,7 +55,7 @@ class ID3Genres:
     name = "id3"
 
     def read_genres(self, path: Path) -> list[str]:
-        tags = _load(path, translate=False)
+        tags = _load(path, translate=False, with_v1=True)
         if tags is None or "TCON" not in tags:
             return []
         genres = tags["TCON"].genres
@@ -110,7 +114,24 @@ class ID3Genres:
 
     @staticmethod
     def _save(tags: ID3, path: Path, version: int) -> None:
+        """Save the v2 tag; an ID3v1 tag at the end stays byte for byte as it was (mutagen would rebuild it
+        from the v2 tag, changing its title, artist and the rest wherever the two disagreed)."""
+        v1_tag = _id3v1_bytes(path)
         try:
             tags.save(str(path), v1=UPDATE_EXISTING_V1, v2_version=version, v23_sep=V23_SEPARATOR)
         except (MutagenError, ValueError, UnicodeError) as error:
             raise TagError(f"cannot write ID3 tag: {error}") from error
+        if v1_tag is not None:
+            with open(path, "r+b") as handle:
+                handle.seek(-ID3V1_SIZE, os.SEEK_END)
+                handle.write(v1_tag)
+
+
+def _id3v1_bytes(path: Path) -> bytes | None:
+    """The 128-byte ID3v1 tag at the end of ``path``, or None."""
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) < ID3V1_SIZE:
+            return None
+        handle.seek(-ID3V1_SIZE, os.SEEK_END)
+        tail = handle.read(ID3V1_SIZE)
+    return tail if tail[:3] == b"TAG" else None
