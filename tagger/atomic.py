@@ -124,8 +124,9 @@ class _WriterWatch:
         if self._previous_handler is not None:
             signal.signal(signal.SIGIO, self._previous_handler)  # type: ignore[arg-type]
             self._previous_handler = None
-        with contextlib.suppress(OSError):
+        if self.descriptor >= 0:  # closed once only: the number may belong to another file afterwards
             os.close(self.descriptor)
+            self.descriptor = -1
 
 
 def _unchanged_since(path: Path, identity: Identity, watch: _WriterWatch) -> None:
