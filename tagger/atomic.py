@@ -36,8 +36,9 @@ COPY_CHUNK = 1 << 20
 InPlaceBackup = Callable[[int, bytes, bytes], None]  # (offset, original bytes, new bytes)
 
 
-class FileBusyError(OSError):
-    """Another program has the file open for writing, or changed it while we were writing it."""
+class WriteRefusedError(OSError):
+    """The file is left as it was: another program is writing it or changed it meanwhile, or it can only be
+    written in place and the edit would change its size."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class _WriterWatch:
             self.leased = True
         except BlockingIOError as error:
             self.close()
-            raise FileBusyError("another program has the file open for writing (a download or an editor?); "
+            raise WriteRefusedError("another program has the file open for writing (a download or an editor?); "
                                 "left as it was") from error
         except OSError:
             pass
@@ -131,7 +132,7 @@ class _WriterWatch:
 
 def _unchanged_since(path: Path, identity: Identity, watch: _WriterWatch) -> None:
     if not watch.unbroken() or Identity.of(os.stat(path)) != identity:
-        raise FileBusyError("the file changed while it was being written (another program?); left as it was")
+        raise WriteRefusedError("the file changed while it was being written (another program?); left as it was")
 
 
 def rewrite(path: Path, edit: Callable[[Path], None], expected: Identity | None = None,
@@ -140,7 +141,7 @@ def rewrite(path: Path, edit: Callable[[Path], None], expected: Identity | None 
 
     ``expected``: the identity the caller read the file at (its analysis); a file that moved since is
     refused. Raises PermissionError for a file the user made read-only (a rename would bypass that), and
-    FileBusyError when another program is writing the file.
+    WriteRefusedError when another program is writing the file.
     """
     path = Path(os.path.realpath(path))
     if is_read_only(path):
@@ -150,7 +151,7 @@ def rewrite(path: Path, edit: Callable[[Path], None], expected: Identity | None 
         status = os.stat(path)
         identity = Identity.of(status)
         if expected is not None and identity != expected:
-            raise FileBusyError("the file changed after it was analysed; left as it was (scan it again)")
+            raise WriteRefusedError("the file changed after it was analysed; left as it was (scan it again)")
 
         def check() -> None:
             _unchanged_since(path, identity, watch)
@@ -248,7 +249,7 @@ def _write_in_place(path: Path, edit: Callable[[Path], None], on_in_place: InPla
             os.close(descriptor)
         edit(scratch)
         if scratch.stat().st_size != size:
-            raise FileBusyError("the file has other hard links or another owner, so it is written in place, and "
+            raise WriteRefusedError("the file has other hard links or another owner, so it is written in place, and "
                                 "the new tag does not fit in its padding; left as it was")
         start, end = _differing_range(path, scratch, size)
         if start == end:

@@ -259,7 +259,7 @@ class Scanner:
                 result.status = Status.WOULD_TAG
                 return result
             self._write(path, handler, join_values(target, self.options.separator), identity)
-        except atomic.FileBusyError as error:
+        except atomic.WriteRefusedError as error:
             result.status, result.error = Status.SKIPPED, str(error)
             return result
         except tags.TagError as error:

@@ -152,7 +152,7 @@ def test_an_edit_by_another_program_during_the_write_is_kept(tagged_song):
         os.write(other, theirs)
         os.close(other)
 
-    with pytest.raises(atomic.FileBusyError, match="changed while it was being written"):
+    with pytest.raises(atomic.WriteRefusedError, match="changed while it was being written"):
         atomic.rewrite(tagged_song, edit_while_another_program_writes)
     if waiting:  # we gave the file up: the other program's open now goes through
         with open(tagged_song, "ab") as other:
