@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -78,6 +80,17 @@ def _open_store(state_dir: Path | None, *, reading_will_do: bool = False):
         advice = "; it holds the undo journal: move it aside to start afresh" if damaged else ""
         raise click.ClickException(f"cannot open the state directory {directory}: {describe(error)}{advice}") \
             from error
+
+
+@contextlib.contextmanager
+def _state_errors_end_the_command() -> Iterator[None]:
+    """A state database that cannot journal (locked, full, read-only) ends the command with its one line."""
+    from tagger.state import StateError
+
+    try:
+        yield
+    except StateError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _decision_options(function):
@@ -168,12 +181,10 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
                           vocabulary=settings.vocabulary)
     model = _load_model(model_path)
     store = _open_store(state_dir, reading_will_do=not write_tags)
-    try:
+    with _state_errors_end_the_command():
         if not store.read_only:
             settle_pending(store)
         run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
-    except StateError as error:
-        raise click.ClickException(str(error)) from error
     found = list(discover(paths, remove_stale_copies=write_tags, exclude=exclude))
     if not found:
         click.echo(f"no audio files found under {', '.join(map(str, paths))}", err=True)
@@ -277,7 +288,6 @@ def undo(run_id, list_runs, force, state_dir):
     """Restore exactly the genre tags that a run changed (default: the latest run with changes)."""
     from tagger.journal import settle_pending, undo_run
     from tagger.report import display_path
-    from tagger.state import StateError
 
     store = _open_store(state_dir, reading_will_do=list_runs)
     if list_runs:
@@ -285,19 +295,15 @@ def undo(run_id, list_runs, force, state_dir):
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
             click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {command}")
         return
-    try:
+    with _state_errors_end_the_command():
         settle_pending(store)  # a change a crash left pending is undoable like any other
-    except StateError as error:
-        raise click.ClickException(str(error)) from error
     if run_id is not None and run_id not in {row[0] for row in store.runs_with_changes()}:
         raise click.UsageError(f"run {run_id} changed no tags (`tagger undo --list` shows the runs that did)")
     run_id = run_id if run_id is not None else store.last_undoable_run()
     if run_id is None:
         raise click.ClickException("no run with tag changes to undo")
-    try:
+    with _state_errors_end_the_command():
         outcomes = undo_run(store, run_id, force=force)
-    except StateError as error:
-        raise click.ClickException(str(error)) from error
     for outcome in outcomes:
         if not outcome.restored:
             click.echo(f"not restored: {display_path(outcome.path)}: {outcome.message}", err=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
 from tagger.scan import FileResult, Status
+from tagger.state import stored_path
 
 SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.UNCERTAIN, Status.SKIPPED,
                  Status.ERROR]
@@ -19,16 +19,10 @@ STDOUT = "-"  # --report - : JSON lines on standard output
 
 def display_path(path: str) -> str:
     """A path as text anyone can print or parse: bytes of a name that are not valid UTF-8 (held by Python as
-    surrogate escapes) are shown as ``\\xe9``, instead of breaking a UTF-8 report or the terminal."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace") if _has_surrogates(path) else path
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    surrogate escapes, kept raw by the database) are shown as ``\\xe9``, instead of breaking a UTF-8 report
+    or the terminal."""
+    stored = stored_path(path)
+    return stored.decode("utf-8", "backslashreplace") if isinstance(stored, bytes) else stored
 
 
 def records(results: list[FileResult], identity: dict[str, object]) -> list[dict]:

@@ -10,8 +10,9 @@ replaced; the journal records it and undo checks it.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 ID3V2_HEADER, ID3V1_SIZE, APE_FOOTER = 10, 128, 32
 ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
@@ -30,7 +31,8 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 )
 
 
-def _syncsafe(data: bytes) -> int:
+def syncsafe(data: bytes) -> int:
+    """An ID3v2 syncsafe integer: 7 bits per byte."""
     value = 0
     for byte in data:
         value = (value << 7) | (byte & 0x7F)
@@ -42,7 +44,7 @@ def id3v2_end(head: bytes) -> int:
     if len(head) < ID3V2_HEADER or head[:3] != b"ID3" or head[3] > 4:
         return 0
     footer = ID3V2_HEADER if head[3] == 4 and head[5] & 0x10 else 0
-    return ID3V2_HEADER + _syncsafe(head[6:10]) + footer
+    return ID3V2_HEADER + syncsafe(head[6:10]) + footer
 
 
 def _is_mpeg_frame(header: bytes) -> bool:
@@ -82,10 +84,18 @@ def sniff(path: Path) -> str | None:
     return found
 
 
+def id3v1_tag(handle: BinaryIO) -> bytes | None:
+    """The 128-byte ID3v1 tag at the end of the open file, or None."""
+    if handle.seek(0, os.SEEK_END) < ID3V1_SIZE:
+        return None
+    handle.seek(-ID3V1_SIZE, os.SEEK_END)
+    tail = handle.read(ID3V1_SIZE)
+    return tail if tail[:3] == b"TAG" else None
+
+
 def _trailing_tags(handle: BinaryIO, end: int) -> int:
     """Where the audio ends before an ID3v1 tag and an APEv2 tag at the end of a file of size ``end``."""
-    handle.seek(max(0, end - ID3V1_SIZE))
-    if end >= ID3V1_SIZE and handle.read(3) == b"TAG":
+    if id3v1_tag(handle) is not None:
         end -= ID3V1_SIZE
     handle.seek(max(0, end - APE_FOOTER))
     footer = handle.read(APE_FOOTER)
@@ -184,7 +194,13 @@ def audio_fingerprint(path: Path) -> str:
     start, end = audio_span(path, container)
     digest.update(str(end - start).encode())
     with open(path, "rb") as handle:
-        for offset in sorted({start, max(start, (start + end - SAMPLE_BYTES) // 2), max(start, end - SAMPLE_BYTES)}):
-            handle.seek(offset)
-            digest.update(handle.read(min(SAMPLE_BYTES, end - offset)))
+        add_samples(digest, handle, start, end)
     return digest.hexdigest()[:32]
+
+
+def add_samples(digest: Any, handle: BinaryIO, start: int, end: int) -> None:
+    """Feed ``digest`` the 64 KiB at the start, middle and end of bytes [start, end) of the open file
+    (fewer, without overlap, where the range is short): a content identity read in at most 192 KiB."""
+    for offset in sorted({start, max(start, (start + end - SAMPLE_BYTES) // 2), max(start, end - SAMPLE_BYTES)}):
+        handle.seek(offset)
+        digest.update(handle.read(min(SAMPLE_BYTES, end - offset)))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tagger.sniff import add_samples
 from tagger.textenum import TextEnum
 from tagger.write_lock import LockTimeoutError, WriteLock
 
@@ -56,7 +57,6 @@ CREATE TABLE IF NOT EXISTS in_place (
 """.format(statuses=", ".join(f"'{status}'" for status in ChangeStatus))
 
 
-FINGERPRINT_CHUNK = 64 * 1024
 BUSY_SECONDS = 60  # how long a process waits for another one's lock on the state database
 
 
@@ -88,10 +88,7 @@ class FileKey:
         key: a cache miss and the store of the fresh result that follows it share the reading."""
         digest = hashlib.sha256(str(self.size).encode())
         with open(self.path, "rb") as handle:
-            for offset in sorted({0, max(0, self.size // 2 - FINGERPRINT_CHUNK // 2),
-                                  max(0, self.size - FINGERPRINT_CHUNK)}):
-                handle.seek(offset)
-                digest.update(handle.read(FINGERPRINT_CHUNK))
+            add_samples(digest, handle, 0, self.size)
         return digest.hexdigest()[:32]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from mutagen import MutagenError
 from mutagen.id3 import ID3, TCON, Encoding, ID3NoHeaderError
 
-from tagger.sniff import ID3V1_SIZE
+from tagger.sniff import ID3V1_SIZE, id3v1_tag
 from tagger.tags.base import TagError
 from tagger.tags.id3_frames import raw_frame_count
 
@@ -128,10 +128,5 @@ class ID3Genres:
 
 
 def _id3v1_bytes(path: Path) -> bytes | None:
-    """The 128-byte ID3v1 tag at the end of ``path``, or None."""
     with open(path, "rb") as handle:
-        if handle.seek(0, os.SEEK_END) < ID3V1_SIZE:
-            return None
-        handle.seek(-ID3V1_SIZE, os.SEEK_END)
-        tail = handle.read(ID3V1_SIZE)
-    return tail if tail[:3] == b"TAG" else None
+        return id3v1_tag(handle)

@@ -9,19 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tagger.sniff import syncsafe
+
 FRAME_ID = re.compile(rb"[A-Z0-9]{4}")
 HEADER_SIZE = 10
 FLAG_UNSYNCHRONISED, FLAG_EXTENDED = 0x80, 0x40
 
 
-def _syncsafe(data: bytes) -> int:
-    value = 0
-    for byte in data:
-        value = (value << 7) | (byte & 0x7F)
-    return value
-
-
-def _walk(frames: bytes, syncsafe: bool) -> int | None:
+def _walk(frames: bytes, syncsafe_sizes: bool) -> int | None:
     """Number of non-empty frames, or None where the bytes do not read as a clean frame sequence."""
     count, position = 0, 0
     while position + HEADER_SIZE <= len(frames):
@@ -31,7 +26,7 @@ def _walk(frames: bytes, syncsafe: bool) -> int | None:
         if not FRAME_ID.fullmatch(frame_id):
             return None
         raw_size = frames[position + 4 : position + 8]
-        size = _syncsafe(raw_size) if syncsafe else int.from_bytes(raw_size, "big")
+        size = syncsafe(raw_size) if syncsafe_sizes else int.from_bytes(raw_size, "big")
         position += HEADER_SIZE + size
         if position > len(frames):
             return None
@@ -46,13 +41,13 @@ def raw_frame_count(path: Path) -> int | None:
         if len(header) < HEADER_SIZE or header[:3] != b"ID3" or header[3] not in (3, 4):
             return None
         major, flags = header[3], header[5]
-        body = handle.read(_syncsafe(header[6:10]))
+        body = handle.read(syncsafe(header[6:10]))
     if major == 3 and flags & FLAG_UNSYNCHRONISED:
         body = body.replace(b"\xff\x00", b"\xff")
     if flags & FLAG_EXTENDED:
-        extended = _syncsafe(body[:4]) if major == 4 else int.from_bytes(body[:4], "big") + 4
+        extended = syncsafe(body[:4]) if major == 4 else int.from_bytes(body[:4], "big") + 4
         body = body[extended:]
     if major == 4:
-        counted = _walk(body, syncsafe=True)
-        return counted if counted is not None else _walk(body, syncsafe=False)
-    return _walk(body, syncsafe=False)
+        counted = _walk(body, syncsafe_sizes=True)
+        return counted if counted is not None else _walk(body, syncsafe_sizes=False)
+    return _walk(body, syncsafe_sizes=False)
