@@ -100,7 +100,7 @@ def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
     handler = HANDLERS_BY_NAME[change.handler]
     path = Path(change.path)
     try:
-        if handler.snapshot(path) == change.before:  # restored already, by an undo that was cut off
+        if handler.matches(path, change.before):  # restored already, by an undo that was cut off
             store.set_change_status(change.id, ChangeStatus.UNDONE)
             return UndoOutcome(change.path, True)
         if "audio" in change.after and audio_fingerprint(path) != change.after["audio"]:

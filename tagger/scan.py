@@ -277,7 +277,7 @@ class Scanner:
         confirm. A write cut off at any point (an error, Ctrl-C) is settled at once from what the file holds:
         ``done`` where the new file is in place, ``abandoned`` where the original is."""
         change_id = self.store.journal_pending(
-            self.run_id, str(path), handler.name, handler.snapshot(path),
+            self.run_id, str(path), handler.name, handler.snapshot(path, id3v23=self.options.id3v23),
             {"genres": genres, "audio": audio_fingerprint(path)},
         )
         try:

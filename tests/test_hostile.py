@@ -57,7 +57,7 @@ def build_hostile_library(root):
     raw = bytearray(bad_text.read_bytes())
     raw[raw.index(b"caf") - 1] = 9  # text encoding byte 9 does not exist
     bad_text.write_bytes(bytes(raw))
-    expected["bad encoding.mp3"] = "error"
+    expected["bad encoding.mp3"] = "tagged"  # the frame mutagen cannot parse is kept byte for byte
 
     padded = write_audio(root / "huge padding.mp3", tone(6, seed=5))
     add_id3(padded, 3)
@@ -84,6 +84,7 @@ def test_hostile_library(tmp_path, tiny_model):
     root.mkdir()
     expected = build_hostile_library(root)
     broken_before = digest(root / "broken frame.mp3")
+    bad_frame = _title_frame(root / "bad encoding.mp3")
     padded_frames = id3_frames_except_genre(root / "huge padding.mp3")
     report = tmp_path / "report.json"
     result = CliRunner().invoke(main, [
@@ -106,8 +107,15 @@ def test_hostile_library(tmp_path, tiny_model):
     error_lines = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(error_lines) == sum(1 for r in records if r["status"] == "error")
     assert digest(root / "broken frame.mp3") == broken_before
+    assert _title_frame(root / "bad encoding.mp3") == bad_frame
     assert id3_frames_except_genre(root / "huge padding.mp3") == padded_frames
     assert not list(root.rglob("*.tagger-tmp"))
+
+
+def _title_frame(path):
+    data = path.read_bytes()
+    start = data.index(b"TIT2")
+    return data[start : start + 10 + int.from_bytes(data[start + 4 : start + 8], "big")]
 
 
 def test_unreadable_file_is_an_error_not_a_crash(tmp_path, tiny_model):

@@ -65,14 +65,14 @@ def test_forced_v23_and_numeric_genre_references(make_audio):
     tags_.save(str(path))
     handler = handler_for(path)
     assert handler.read_genres(path) == ["Rock"]
-    before = handler.snapshot(path)
+    before, original = handler.snapshot(path, id3v23=True), digest(path)
     write_genres(path, handler_for(path), ["Metal", "Rock"], id3v23=True)
     assert ID3(str(path), translate=False).version == (2, 3, 0)
     assert handler.read_genres(path) == ["Metal", "Rock"]
     restore_genres(path, handler_for(path), before)
     restored = ID3(str(path), translate=False)
     assert restored["TCON"].text == ["(17)"] and restored["TCON"].encoding == Encoding.LATIN1
-    assert restored.version == (2, 4, 0)
+    assert restored.version == (2, 4, 0) and digest(path) == original
 
 
 @pytest.mark.parametrize("name", ["song.flac", "song.ogg", "song.opus"])

@@ -1,10 +1,11 @@
-"""Genre tag handlers (one module per tag format), and crash-safe writes through them.
+"""Genre tag handlers (one module per tag format), and crash-safe, checked writes through them.
 
 Which handler serves which file is decided by the format registry, ``tagger.formats``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,28 @@ __all__ = ["GenreTags", "TagError", "restore_genres", "write_genres"]
 def write_genres(path: Path, handler: GenreTags, genres: list[str], *, id3v23: bool = False,
                  expected: atomic.Identity | None = None, on_in_place: atomic.InPlaceBackup | None = None) -> None:
     """Write ``genres`` into ``path`` so that a crash at any moment leaves the old or the new file
-    (``atomic.rewrite``: ``expected`` is the identity the decision was made on)."""
-    atomic.rewrite(path, lambda copy: handler.write(copy, genres, id3v23=id3v23), expected, on_in_place)
+    (``atomic.rewrite``: ``expected`` is the identity the decision was made on), and only if the new file
+    keeps everything but the genre exactly."""
+    atomic.rewrite(path, lambda copy: _checked(handler, copy, id3v23,
+                                               lambda: handler.write(copy, genres, id3v23=id3v23)),
+                   expected, on_in_place)
 
 
 def restore_genres(path: Path, handler: GenreTags, snapshot: dict[str, Any]) -> None:
-    """Put back the genre fields recorded by ``snapshot``, as crash-safely as ``write_genres``."""
-    atomic.rewrite(path, lambda copy: handler.restore(copy, snapshot))
+    """Put back the genre fields recorded by ``snapshot``, as crash-safely and as checked as ``write_genres``.
+    Undoing an ``--id3v23`` conversion (its snapshot holds the whole tag) converts back, and is checked
+    the way the conversion was."""
+    converted = "tag" in snapshot
+    atomic.rewrite(path, lambda copy: _checked(handler, copy, converted, lambda: handler.restore(copy, snapshot)))
+
+
+def _checked(handler: GenreTags, copy: Path, id3v23: bool, edit: Callable[[], None]) -> None:
+    """Run ``edit`` on the private copy, then refuse (the original stays) if anything the handler must keep
+    changed: a defect or a library quirk must cost a skipped file, never a lost tag or damaged audio."""
+    before = handler.kept(copy, id3v23=id3v23)
+    edit()
+    after = handler.kept(copy, id3v23=id3v23)
+    changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+    if changed:
+        raise TagError(f"the write would also have changed {', '.join(changed[:4])}"
+                       f"{' and more' if len(changed) > 4 else ''}; refused")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class TagError(Exception):
@@ -14,17 +15,37 @@ class TagError(Exception):
 class GenreTags(Protocol):
     """Reads and writes the genre field of one container format, and nothing else.
 
-    ``snapshot`` returns a JSON-serialisable record of exactly the fields ``write`` may change, and
-    ``restore`` puts such a record back: the tag-change journal stores snapshots so that any change
-    can be undone.
+    ``snapshot`` returns a JSON-serialisable record of exactly what ``write`` may change, and ``restore``
+    puts such a record back: the tag-change journal stores snapshots so that any change can be undone.
+    ``kept`` digests everything else a write must leave as it was (the other fields, the audio), so that
+    a write is checked before it replaces the file.
     """
 
     name: str
 
     def read_genres(self, path: Path) -> list[str]: ...
 
-    def snapshot(self, path: Path) -> dict[str, Any]: ...
+    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]: ...
+
+    def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
+        """Whether the file holds exactly what ``snapshot`` recorded (an undo that was cut off after its write)."""
+        ...
+
+    def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]: ...
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None: ...
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None: ...
+
+
+def digest(data: bytes | str) -> str:
+    """A short stable digest, for comparing what a write must keep."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()[:32]
+
+
+def stream_digest(handle: BinaryIO) -> str:
+    """``digest`` of an open file from its current position to its end, read in chunks."""
+    hasher = hashlib.sha256()
+    while chunk := handle.read(1 << 20):
+        hasher.update(chunk)
+    return hasher.hexdigest()[:32]

@@ -9,7 +9,8 @@ from typing import Any
 
 import mutagen
 
-from tagger.tags.base import TagError
+from tagger.sniff import audio_fingerprint
+from tagger.tags.base import TagError, digest
 
 _PARSE_ERRORS = (mutagen.MutagenError, ValueError, KeyError, IndexError, UnicodeError)
 
@@ -44,8 +45,22 @@ class ListFieldGenres:
     def read_genres(self, path: Path) -> list[str]:
         return [value for value in self._values(path) or [] if value]
 
-    def snapshot(self, path: Path) -> dict[str, Any]:
+    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
         return {self.field: self._values(path)}
+
+    def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
+        return self.snapshot(path) == snapshot
+
+    def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
+        """Digests of every other field's values, as mutagen reads them, and of the audio."""
+        tags = _tags_of(self._load(path))
+        parts = {"audio": audio_fingerprint(path)}
+        values: dict[str, list[str]] = {}
+        for key, value in tags.items() if tags is not None else ():
+            if key != self.field:
+                values.setdefault(f"field {key}", []).append(repr(value))  # ASF may repeat a name
+        parts.update((key, digest(repr(reprs))) for key, reprs in values.items())
+        return parts
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
         self._set(path, list(genres))
