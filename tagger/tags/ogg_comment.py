@@ -25,7 +25,7 @@ FLAC_COMMENT_BLOCK = 4
 @dataclass
 class CommentPacket:
     """The pages that hold a stream's comment packet, that packet split into its prefix and comments, and
-    the other packets (or parts of them) those pages also carry."""
+    the other packets those pages also carry (whole: the pages run to the end of the last one begun)."""
 
     pages: list[OggPage]
     prefix: bytes
@@ -46,16 +46,31 @@ def _next_page(handle: BinaryIO, serial: int | None) -> OggPage:
             return page
 
 
+def _headers_after_comments(ident: bytes) -> int:
+    """How many header packets follow the comment packet: Vorbis's setup header; none in Opus; in Ogg FLAC
+    the other metadata blocks, which its identification header counts (0 where it does not know)."""
+    if ident.startswith(VORBIS_IDENT):
+        return 1
+    if ident.startswith(FLAC_IDENT) and len(ident) >= 9:
+        return max(int.from_bytes(ident[7:9], "big") - 1, 0)
+    return 0
+
+
 def read(handle: BinaryIO) -> CommentPacket:
-    """The comment packet of the first logical stream (the second packet, after the identification header)."""
+    """The comment packet of the first logical stream (the second packet, after the identification header),
+    with the pages that carry it and the header packets after it, so that a page layout that changes never
+    leaves a header packet half in and half out."""
     try:
         handle.seek(0)
         first = _next_page(handle, None)
         ident = first.packets[0] if first.packets else b""
+        wanted = 1 + _headers_after_comments(ident)
         pages = [_next_page(handle, first.serial)]
-        while not (pages[-1].complete or len(pages[-1].packets) > 1):
+        while True:
+            packets = OggPage.to_packets(pages, strict=False)
+            if len(packets) - (not pages[-1].complete) >= wanted:
+                break
             pages.append(_next_page(handle, first.serial))
-        packets = OggPage.to_packets(pages, strict=False)
     except (ogg_error, EOFError, ValueError) as error:
         raise TagError(f"unreadable Ogg stream: {error}") from error
     packet = packets[0]
