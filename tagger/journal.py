@@ -54,12 +54,19 @@ def settle_pending(store: StateStore) -> int:
 
 
 def settle_pending_held(store: StateStore) -> int:
-    """``settle_pending`` for a caller that holds the write lock already (a scan whose write was cut off)."""
+    """``settle_pending`` for a caller that holds the write lock already (a scan whose write was cut off).
+    An undo cut off half-way through an in-place write is settled too: finished, or taken back."""
     pending = store.changes(status=ChangeStatus.PENDING)
     for change in pending:
         backup = store.in_place_backup(change.id)
         done = _settle_in_place(change, *backup) if backup else _holds_written_genres(change) is True
         store.set_change_status(change.id, ChangeStatus.DONE if done else ChangeStatus.ABANDONED)
+    for change_id in store.undos_in_place():
+        backup = store.in_place_backup(change_id, undo=True)
+        for change in store.changes(change_id=change_id):
+            if backup and _settle_in_place(change, *backup):
+                store.set_change_status(change_id, ChangeStatus.UNDONE)
+        store.forget_undo_in_place(change_id)
     return len(pending)
 
 
@@ -113,9 +120,20 @@ def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
         return UndoOutcome(change.path, False, "file is gone or its tag is unreadable")
     if not holds and not force:
         return UndoOutcome(change.path, False, "genres changed since this run; use --force")
+    in_place: list[int] = []
+
+    def journal_in_place(offset: int, before: bytes, after: bytes) -> None:
+        store.journal_in_place(change.id, offset, before, after, undo=True)
+        in_place.append(offset)
+
     try:
-        tags.restore_genres(path, handler, change.before)
-    except (tags.TagError, OSError) as error:
-        return UndoOutcome(change.path, False, str(error))
+        tags.restore_genres(path, handler, change.before, on_in_place=journal_in_place)
+    except BaseException as error:
+        settle_pending_held(store)  # an in-place restore cut off: finished or taken back now
+        if isinstance(error, (tags.TagError, OSError)):
+            return UndoOutcome(change.path, False, str(error))
+        raise
     store.set_change_status(change.id, ChangeStatus.UNDONE)
+    if in_place:
+        store.forget_undo_in_place(change.id)
     return UndoOutcome(change.path, True)

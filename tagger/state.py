@@ -54,9 +54,14 @@ CREATE TABLE IF NOT EXISTS in_place (
     change_id INTEGER PRIMARY KEY REFERENCES changes(id), offset INTEGER NOT NULL, before BLOB NOT NULL,
     after BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS undo_in_place (
+    change_id INTEGER PRIMARY KEY REFERENCES changes(id), offset INTEGER NOT NULL, before BLOB NOT NULL,
+    after BLOB NOT NULL
+);
 """.format(statuses=", ".join(f"'{status}'" for status in ChangeStatus))
 
 
+_IN_PLACE = {False: "in_place", True: "undo_in_place"}  # backups of in-place writes: of changes, of undos
 BUSY_SECONDS = 60  # how long a process waits for another one's lock on the state database
 
 
@@ -305,24 +310,36 @@ class StateStore:
             )
         return _inserted_id(cursor)
 
-    def journal_in_place(self, change_id: int, offset: int, before: bytes, after: bytes) -> None:
-        """The bytes an in-place write is about to replace (and those it writes), so that a write cut off
-        half-way can be finished or taken back (``journal.settle_pending``)."""
+    def journal_in_place(self, change_id: int, offset: int, before: bytes, after: bytes, *, undo: bool = False) -> None:
+        """The bytes an in-place write (of a change, or of its ``undo``) is about to replace, and those it
+        writes, so that a write cut off half-way can be finished or taken back (``journal.settle_pending``)."""
         with self._journalling("record the bytes an in-place write replaces"):
-            self._db.execute("INSERT OR REPLACE INTO in_place (change_id, offset, before, after) VALUES (?,?,?,?)",
-                             (change_id, offset, before, after))
+            self._db.execute(f"INSERT OR REPLACE INTO {_IN_PLACE[undo]} (change_id, offset, before, after) "
+                             "VALUES (?,?,?,?)", (change_id, offset, before, after))
 
-    def in_place_backup(self, change_id: int) -> tuple[int, bytes, bytes] | None:
-        row = self._db.execute("SELECT offset, before, after FROM in_place WHERE change_id=?", (change_id,)).fetchone()
+    def in_place_backup(self, change_id: int, *, undo: bool = False) -> tuple[int, bytes, bytes] | None:
+        row = self._db.execute(f"SELECT offset, before, after FROM {_IN_PLACE[undo]} WHERE change_id=?",
+                               (change_id,)).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]), bytes(row[2]))
+
+    def undos_in_place(self) -> list[int]:
+        """The changes whose undo was writing in place when it last stopped (settled, then forgotten)."""
+        return [row[0] for row in self._db.execute("SELECT change_id FROM undo_in_place ORDER BY change_id")]
+
+    def forget_undo_in_place(self, change_id: int) -> None:
+        with self._journalling("settle an undo"):
+            self._db.execute("DELETE FROM undo_in_place WHERE change_id=?", (change_id,))
 
     def set_change_status(self, change_id: int, status: ChangeStatus) -> None:
         with self._journalling("record a change's outcome"):
             self._db.execute("UPDATE changes SET status=?, changed=? WHERE id=?", (status, time.time(), change_id))
 
-    def changes(self, *, run_id: int | None = None, status: ChangeStatus | None = None) -> list[Change]:
+    def changes(self, *, run_id: int | None = None, status: ChangeStatus | None = None,
+                change_id: int | None = None) -> list[Change]:
         query = "SELECT id, run_id, path, handler, before, after, status FROM changes WHERE 1=1"
         arguments: list[object] = []
+        if change_id is not None:
+            query, arguments = query + " AND id=?", [*arguments, change_id]
         if run_id is not None:
             query, arguments = query + " AND run_id=?", [*arguments, run_id]
         if status is not None:

@@ -157,3 +157,22 @@ def test_an_in_place_write_cut_off_half_way_is_repaired_by_the_next_run(song, ti
     assert settled.exit_code == 0 and _statuses(state) == [ChangeStatus.ABANDONED, ChangeStatus.DONE]
     assert _undo(state).exit_code == 0 and digest(song) == original
     assert os.stat(song).st_nlink == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to tell the file from its scratch copy")
+def test_an_undo_cut_off_half_way_through_an_in_place_write_is_repaired_and_finished(song, tiny_model, tmp_path):
+    """Undo of a hard-linked file writes in place too; SIGKILL half-way leaves a torn tag, which the bytes the
+    undo journalled first put right, so the next undo starts from the tagged file and finishes exactly."""
+    os.link(song, tmp_path / "other-name.mp3")
+    original = digest(song)
+    state = tmp_path / "state"
+    assert _scan(song, tiny_model, state).exit_code == 0
+    tagged = digest(song)
+    killed = subprocess.run([sys.executable, "-c", IN_PLACE_CUT_OFF, "undo", "--state-dir", str(state)],
+                            capture_output=True, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert digest(song) not in (original, tagged)  # torn
+
+    assert _undo(state).exit_code == 0
+    assert digest(song) == original and _statuses(state) == [ChangeStatus.UNDONE]
+    assert os.stat(song).st_nlink == 2

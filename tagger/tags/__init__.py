@@ -25,12 +25,14 @@ def write_genres(path: Path, handler: GenreTags, genres: list[str], *, id3v23: b
                    expected, on_in_place)
 
 
-def restore_genres(path: Path, handler: GenreTags, snapshot: dict[str, Any]) -> None:
+def restore_genres(path: Path, handler: GenreTags, snapshot: dict[str, Any],
+                   on_in_place: atomic.InPlaceBackup | None = None) -> None:
     """Put back the genre fields recorded by ``snapshot``, as crash-safely and as checked as ``write_genres``.
     Undoing an ``--id3v23`` conversion (its snapshot holds the whole tag) converts back, and is checked
     the way the conversion was."""
     converted = "tag" in snapshot
-    atomic.rewrite(path, lambda copy: _checked(handler, copy, converted, lambda: handler.restore(copy, snapshot)))
+    atomic.rewrite(path, lambda copy: _checked(handler, copy, converted, lambda: handler.restore(copy, snapshot)),
+                   on_in_place=on_in_place)
 
 
 def _checked(handler: GenreTags, copy: Path, id3v23: bool, edit: Callable[[], None]) -> None:
