@@ -49,7 +49,7 @@ def encode_with_pyav(path: Path, samples: np.ndarray, sample_rate: int, codec: s
 
     planar = (samples[:, None] if samples.ndim == 1 else samples).T.astype(np.float32)  # [channels, n]
     layout = "mono" if len(planar) == 1 else "stereo"
-    if sample_format == "s16p":
+    if sample_format in ("s16p", "s16"):
         planar = np.round(np.clip(planar, -1, 1) * 32767).astype(np.int16)
     with av.open(str(path), "w", format=container) as output:
         stream = output.add_stream(codec, rate=sample_rate, layout=layout)

@@ -18,6 +18,7 @@ from tagger import tags
 from tagger.cli import main
 from tagger.formats import handler_for
 from tagger.tags.id3 import ID3Genres
+from tests.conftest import encode_with_pyav, tone
 from tests.tagtools import add_id3, decoded, digest
 
 NOT_UTF8 = b"TITLE=caf\xe9 cr\xe8me"  # Latin-1, as old Windows taggers wrote it
@@ -79,6 +80,18 @@ def test_comments_that_are_not_utf8_survive_a_write_and_an_undo(make_audio, name
     if samples is not None:
         tags.write_genres(path, handler_for(path), genres)
         assert (decoded(path) == samples).all()
+
+
+@pytest.mark.parametrize("genres", [["Rock"], [f"Genre number {n} " * 40 for n in range(40)]],
+                         ids=["fits the padding", "grows the comments"])
+def test_ogg_flac_comments_are_edited_as_raw_as_the_others(tmp_path, genres):
+    path = tmp_path / "song.oga"
+    encode_with_pyav(path, tone(6.0), 22_050, "flac", "ogg", "s16", 4096)
+    _with_latin1_title(path)
+
+    written = _write_then_undo(path, genres)
+
+    assert NOT_UTF8 in written and written.count(b"ARTIST=") == 2
 
 
 def _v22_tag(frames: list[tuple[bytes, bytes]], padding: int = 64) -> bytes:
