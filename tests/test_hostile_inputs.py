@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from tagger import atomic
 from tagger.cli import main
+from tagger.state import StateStore
 from tests.tagtools import digest
 
 
@@ -127,6 +128,30 @@ def test_a_write_lock_held_by_another_run_is_waited_for_with_a_message_then_give
     assert digest(song) == before
     again = scan(song, "--write-tags", *_common(tiny_model, state))  # the lock is free again
     assert again.exit_code == 0 and "tagged 1" in again.output
+
+
+def test_an_undo_waits_for_the_write_lock_too_and_touches_nothing_without_it(make_audio, tiny_model, tmp_path):
+    """Undo (and the settling it does first) takes the lock a scan writes under, so it never writes a file
+    between a scan's check and its write."""
+    song = make_audio("lib/song.mp3")
+    state = tmp_path / "state"
+    written = scan(song, "--write-tags", "--mode", "replace", "--min-confidence", "0", *_common(tiny_model, state))
+    assert written.exit_code == 0
+    tagged = digest(song)
+    with open(state / "write.lock", "a") as other_run:
+        fcntl.flock(other_run, fcntl.LOCK_EX)
+        result = CliRunner().invoke(main, ["undo", "--state-dir", str(state)], env={"TAGGER_LOCK_WAIT": "0.5"})
+    assert "waiting" in result.output and "gave up" in result.output and result.exit_code == 1
+    assert digest(song) == tagged
+    assert CliRunner().invoke(main, ["undo", "--state-dir", str(state)]).exit_code == 0 and digest(song) != tagged
+
+
+def test_the_journal_is_synced_to_disk_before_a_file_is_replaced(tmp_path):
+    """SQLite's synchronous=FULL: each journal commit is fsynced, so a power cut after the rename still
+    finds the change recorded."""
+    store = StateStore(tmp_path / "state")
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    store.close()
 
 
 class _FullDisk:
