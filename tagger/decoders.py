@@ -125,6 +125,20 @@ class FFmpegSource:
         self.container.close()
 
 
+def _open_source(path: Path, decoder: str) -> AudioSource:
+    """The registry's decoder, and FFmpeg where libsndfile cannot read a file of a format it usually reads
+    (Ogg FLAC, some MP3 and WAV variants); libsndfile's error stands when FFmpeg cannot read it either."""
+    if decoder == FFMPEG:
+        return FFmpegSource(path)
+    try:
+        return SndfileSource(path)
+    except DecodeError as sndfile_error:
+        try:
+            return FFmpegSource(path)
+        except DecodeError:
+            raise sndfile_error from None
+
+
 def open_audio(path: Path, decoder: str) -> AudioSource:
     """Open ``path`` with the registry's decoder for its format (``libsndfile`` or ``ffmpeg``)."""
     try:
@@ -132,7 +146,7 @@ def open_audio(path: Path, decoder: str) -> AudioSource:
             raise DecodeError("the file is empty (0 bytes)")
     except OSError as error:
         raise DecodeError(f"cannot read file: {error.strerror or error}") from error
-    source: AudioSource = FFmpegSource(path) if decoder == FFMPEG else SndfileSource(path)
+    source = _open_source(path, decoder)
     if source.frames <= 0 or source.samplerate <= 0:
         source.close()
         raise DecodeError("no audio frames in file")
