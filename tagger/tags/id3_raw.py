@@ -10,7 +10,7 @@ an unsynchronisation that would not round-trip) is refused with ``TagError``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from tagger.sniff import ID3V2_HEADER, syncsafe
@@ -48,7 +48,7 @@ class Id3Tag:
     frames: tuple[Frame, ...]
     padding: int
     syncsafe_frame_sizes: bool  # v2.4 says syncsafe; some old iTunes versions wrote plain integers
-    size_on_disk: int = field(default=0)  # header, body and footer as read; 0 for a tag not yet written
+    size_on_disk: int = 0  # header, body and footer as read; 0 for a tag not yet written
 
     @property
     def version(self) -> list[int]:
