@@ -26,6 +26,7 @@ def tone(seconds: float, sample_rate: int = 22_050, frequencies=(220.0, 440.0), 
 # Suffixes libsndfile writes, and what it writes for them.
 SNDFILE_WRITES = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
                   ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16")}
+SNDFILE_BLOCK = 65_536
 # Suffixes PyAV encodes: (codec, container, sample format, samples per frame).
 PYAV_WRITES = {".m4a": ("aac", "mp4", "fltp", 1024), ".alac": ("alac", "ipod", "s16p", 4096),
                ".wma": ("wmav2", "asf", "fltp", 2048), ".wv": ("wavpack", "wv", "fltp", 4096)}
@@ -39,7 +40,10 @@ def write_audio(path: Path, samples: np.ndarray, sample_rate: int = 22_050) -> P
         encode_with_pyav(path, samples, sample_rate, *PYAV_WRITES[path.suffix])
         return path
     kind, subtype = SNDFILE_WRITES[path.suffix]
-    soundfile.write(str(path), samples, sample_rate, format=kind, subtype=subtype)
+    channels = 1 if samples.ndim == 1 else samples.shape[1]
+    with soundfile.SoundFile(str(path), "w", sample_rate, channels, subtype, format=kind) as output:
+        for start in range(0, len(samples), SNDFILE_BLOCK):  # libsndfile's Vorbis encoder crashes on one
+            output.write(samples[start : start + SNDFILE_BLOCK])  # write of minutes of audio
     return path
 
 
