@@ -9,16 +9,14 @@ Usage: python benchmarks/bench_formats.py [--repeats 5] [--model FILE]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table
+from benchmarks.common import median_seconds, record, table
 from tagger.audio import read_windows
 from tagger.decoders import open_audio
 from tagger.formats import LIBSNDFILE, format_for
@@ -45,16 +43,6 @@ def _track(folder: Path, label: str, suffix: str, name_suffix: str) -> Path:
     return path
 
 
-def _median_seconds(action, repeats: int) -> float:
-    action()  # warm-up: page cache, codec initialisation
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def _full_decode(path: Path) -> None:
     audio_format = format_for(path)
     source = open_audio(path, audio_format.decoder if audio_format else LIBSNDFILE)
@@ -75,9 +63,9 @@ def main() -> None:
     measured = []
     for label, suffix, name_suffix in FORMATS:
         path = _track(arguments.files, label, suffix, name_suffix)
-        windows = _median_seconds(lambda path=path: read_windows(path, info.sample_rate, info.window_seconds,
+        windows = median_seconds(lambda path=path: read_windows(path, info.sample_rate, info.window_seconds,
                                                                   info.inference_windows), arguments.repeats)
-        full = _median_seconds(lambda path=path: _full_decode(path), max(1, arguments.repeats // 2))
+        full = median_seconds(lambda path=path: _full_decode(path), max(1, arguments.repeats // 2))
         measured.append((label, path, windows, full))
         print(f"{label}: windows {windows * 1000:.1f} ms, full decode {full * 1000:.0f} ms", flush=True)
     baseline = measured[0][2]

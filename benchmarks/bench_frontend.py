@@ -7,10 +7,8 @@ Usage: python benchmarks/bench_frontend.py
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table
+from benchmarks.common import median_seconds, record, table
 from trainer.audio_params import AudioParams
 from trainer.frontend import LogMel
 
@@ -52,14 +50,7 @@ def ms_per_window(path: Path, windows: np.ndarray, threads: int, repeats: int = 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    for _ in range(3):
-        session.run(None, {"waveform": windows})
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        session.run(None, {"waveform": windows})
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000 / len(windows)
+    return median_seconds(lambda: session.run(None, {"waveform": windows}), repeats, warmups=3) * 1000 / len(windows)
 
 
 def main() -> None:

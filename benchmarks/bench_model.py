@@ -7,41 +7,27 @@ Usage: python benchmarks/bench_model.py [--model FILE] [--int8 FILE]
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import record, table
+from benchmarks.common import median_seconds, record, table
 from tagger.model import DEFAULT_MODEL_PATH, GenreModel
 
 
 def latency_ms(model: GenreModel, batch: int, repeats: int = 30) -> float:
     """Median milliseconds per window over ``repeats`` runs of one batch."""
     windows = (0.1 * np.random.default_rng(0).standard_normal((batch, model.info.window_samples))).astype(np.float32)
-    for _ in range(3):
-        model.predict(windows)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        model.predict(windows)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000 / batch
+    return median_seconds(lambda: model.predict(windows), repeats, warmups=3) * 1000 / batch
 
 
 def import_seconds(repeats: int = 5) -> tuple[float, float]:
     """Median seconds of `python -c 'import tagger.cli'` and of a bare interpreter, in subprocesses."""
     def timed(code: str) -> float:
-        runs = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True)
-            runs.append(time.perf_counter() - started)
-        return statistics.median(runs)
+        return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True), repeats, warmups=0)
 
     return timed("import tagger, tagger.cli"), timed("pass")
 

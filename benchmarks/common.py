@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -40,3 +43,16 @@ def record(section: str, body: str) -> None:
     parts = text.split("\n## ")
     kept = [parts[0].rstrip() + "\n"] + [f"## {p.rstrip()}\n" for p in parts[1:] if not p.startswith(section + "\n")]
     RESULTS.write_text("\n".join([*kept, block]))
+
+
+def median_seconds(action: Callable[[], object], repeats: int, warmups: int = 1) -> float:
+    """Median wall seconds of ``repeats`` calls of ``action``, after ``warmups`` untimed ones (page cache,
+    codec and session initialisation)."""
+    for _ in range(warmups):
+        action()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
