@@ -108,16 +108,17 @@ class ID3Genres:
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         if "tag" in snapshot:
-            tag = _raw_tag(path)
             with open(path, "rb") as handle:
+                tag = id3_raw.read_tag(handle)
+                handle.seek(0)
                 return tag is not None and handle.read(tag.size_on_disk) == base64.b64decode(snapshot["tag"])
         return self.snapshot(path) == snapshot
 
     def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
         """A digest of every frame but the genre (as v2.3 frames where the write converts, else raw) and of
         everything after the tag: what a write must leave as it was."""
-        tag = _raw_tag(path)
         with open(path, "rb") as handle:
+            tag = id3_raw.read_tag(handle)
             handle.seek(tag.size_on_disk if tag else 0)
             parts = {"audio and trailing tags": stream_digest(handle)}
         if id3v23:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
-from tagger.sniff import ID3V2_HEADER, syncsafe
+from tagger.sniff import ID3V2_HEADER, id3v2_end, syncsafe
 from tagger.tags.base import TagError
 
 FLAG_UNSYNCHRONISED, FLAG_EXTENDED, FLAG_FOOTER = 0x80, 0x40, 0x10
@@ -138,9 +138,8 @@ def read_tag(handle: BinaryIO) -> Id3Tag | None:
     frames, end = walked
     if body[end:].strip(b"\x00"):
         raise TagError("the ID3 tag has bytes after its last frame that are neither a frame nor padding")
-    footer = ID3V2_HEADER if major == 4 and flags & FLAG_FOOTER else 0
     return Id3Tag(major, revision, flags, extended, tuple(frames), len(body) - end, syncsafe_sizes,
-                  ID3V2_HEADER + size + footer)
+                  id3v2_end(header))
 
 
 def new_tag(major: int) -> Id3Tag:
