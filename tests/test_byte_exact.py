@@ -17,7 +17,9 @@ from mutagen.ogg import OggPage
 from tagger import tags
 from tagger.cli import main
 from tagger.formats import handler_for
+from tagger.sniff import syncsafe
 from tagger.tags.id3 import ID3Genres
+from tagger.tags.id3_raw import syncsafe_bytes
 from tests.conftest import encode_with_pyav, tone
 from tests.tagtools import add_id3, decoded, digest
 
@@ -98,7 +100,7 @@ def _v22_tag(frames: list[tuple[bytes, bytes]], padding: int = 64) -> bytes:
     body = b"".join(frame_id + len(data).to_bytes(3, "big") + data for frame_id, data in frames)
     body += b"\x00" * padding
     size = len(body)
-    return b"ID3\x02\x00\x00" + bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0)) + body
+    return b"ID3\x02\x00\x00" + syncsafe_bytes(size) + body
 
 
 V22_FRAMES = [
@@ -128,7 +130,7 @@ def _with_footer(path: Path) -> bytes:
     """Give the file's v2.4 tag (no padding, as v2.4 requires) a footer; returns the audio after it."""
     ID3(str(path)).save(str(path), padding=lambda info: 0)
     data = bytearray(path.read_bytes())
-    end = 10 + sum((data[6 + i] & 0x7F) << (21 - 7 * i) for i in range(4))
+    end = 10 + syncsafe(data[6:10])
     data[5] |= 0x10
     footer = b"3DI" + bytes(data[3:10])
     path.write_bytes(bytes(data[:end]) + footer + bytes(data[end:]))
@@ -143,7 +145,7 @@ def test_an_id3v24_footer_moves_with_the_tag_and_no_stray_bytes_are_left(make_au
 
     written = _write_then_undo(path, genres)
 
-    header_size = 10 + sum((written[6 + i] & 0x7F) << (21 - 7 * i) for i in range(4))
+    header_size = 10 + syncsafe(written[6:10])
     assert written[5] & 0x10 and written[header_size : header_size + 10] == b"3DI" + written[3:10]
     assert written[header_size + 10 :] == audio and written.count(b"3DI") == 1
 
@@ -202,9 +204,9 @@ def test_a_tag_that_cannot_be_written_back_exactly_is_refused_untouched(make_aud
         end_of_frames = data.index(b"\x00" * 64, 10)
         data[end_of_frames + 8 : end_of_frames + 12] = b"junk"
     else:  # a v2.3 extended header with the CRC flag
-        size = sum(b << (21 - 7 * i) for i, b in enumerate(data[6:10])) + 14
+        size = syncsafe(data[6:10]) + 14
         data[5] |= 0x40
-        data[6:10] = bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+        data[6:10] = syncsafe_bytes(size)
         data[10:10] = b"\x00\x00\x00\x0a\x80\x00\x00\x00\x00\x00\x12\x34\x56\x78"
     path.write_bytes(bytes(data))
     original = digest(path)
