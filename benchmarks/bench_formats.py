@@ -27,7 +27,8 @@ SECONDS, RATE = 240, 44_100
 # (label, suffix to encode, name it gets): ALAC is encoded as .alac and renamed to the .m4a it is in a library.
 FORMATS = [("MP3", ".mp3", ".mp3"), ("FLAC", ".flac", ".flac"), ("Ogg Vorbis", ".ogg", ".ogg"),
            ("Opus", ".opus", ".opus"), ("WAV", ".wav", ".wav"), ("AAC (M4A)", ".m4a", ".m4a"),
-           ("ALAC (M4A)", ".alac", ".m4a"), ("WMA", ".wma", ".wma"), ("WavPack", ".wv", ".wv")]
+           ("AIFF", ".aiff", ".aiff"), ("ALAC (M4A)", ".alac", ".m4a"), ("WMA", ".wma", ".wma"),
+           ("WavPack", ".wv", ".wv"), ("DSF (DSD64)", ".dsf", ".dsf")]
 
 
 def _track(folder: Path, label: str, suffix: str, name_suffix: str) -> Path:

@@ -14,7 +14,7 @@ from tagger import sniff
 from tagger.tags.apev2 import APEV2
 from tagger.tags.asf import ASF_TAGS
 from tagger.tags.base import GenreTags
-from tagger.tags.id3 import ID3Genres
+from tagger.tags.id3 import AIFF_ID3, DSF_ID3, MP3_ID3
 from tagger.tags.mp4 import MP4_TAGS
 from tagger.tags.vorbis import VORBIS
 
@@ -36,15 +36,17 @@ class AudioFormat:
 
 
 FORMATS: tuple[AudioFormat, ...] = (
-    AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, ID3Genres()),
+    AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, MP3_ID3),
     AudioFormat("FLAC", frozenset({".flac"}), sniff.FLAC, VORBIS),
     AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), sniff.OGG, VORBIS),
     AudioFormat("WAV", frozenset({".wav"}), sniff.WAV, None),
+    AudioFormat("AIFF", frozenset({".aiff", ".aif", ".aifc"}), sniff.AIFF, AIFF_ID3),
     AudioFormat("MP4", frozenset({".m4a", ".mp4"}), sniff.MP4, MP4_TAGS, decoder=FFMPEG),
     AudioFormat("WMA", frozenset({".wma", ".asf"}), sniff.ASF, ASF_TAGS, decoder=FFMPEG),
     AudioFormat("WavPack", frozenset({".wv"}), sniff.WAVPACK, APEV2, decoder=FFMPEG),
     AudioFormat("Monkey's Audio", frozenset({".ape"}), sniff.APE, APEV2, decoder=FFMPEG),
     AudioFormat("Musepack", frozenset({".mpc"}), sniff.MUSEPACK, APEV2, decoder=FFMPEG),
+    AudioFormat("DSF", frozenset({".dsf"}), sniff.DSF, DSF_ID3, decoder=FFMPEG),
 )
 
 _BY_SUFFIX = {suffix: audio_format for audio_format in FORMATS for suffix in audio_format.suffixes}

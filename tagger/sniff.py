@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tagger import chunks
+
 ID3V2_HEADER, ID3V1_SIZE, APE_FOOTER = 10, 128, 32
 ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 ASF_DATA_GUID = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
@@ -22,12 +24,12 @@ OGG_PAGES_HASHED = 8  # the last pages' payloads: page headers are renumbered wh
 OGG_TAIL_BYTES = 512 * 1024
 
 # Containers, as ``sniff`` names them (AudioFormat.containers lists which a suffix may hold).
-MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK = (
-    "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack")
+MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK, DSF = (
+    "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack", "DSF")
 
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"fLaC", FLAC), (0, b"OggS", OGG), (0, b"MAC ", APE), (0, b"wvpk", WAVPACK), (0, b"MPCK", MUSEPACK),
-    (0, b"MP+", MUSEPACK), (0, ASF_HEADER_GUID, ASF), (4, b"ftyp", MP4),
+    (0, b"MP+", MUSEPACK), (0, ASF_HEADER_GUID, ASF), (4, b"ftyp", MP4), (0, chunks.DSF_MAGIC, DSF),
 )
 
 
@@ -142,11 +144,14 @@ def audio_span(path: Path, container: str | None) -> tuple[int, int]:
             if container == FLAC:
                 start = _flac_audio_start(handle, start)
             return start, max(start, _trailing_tags(handle, size))
+        span = None
         if container in (MP4, ASF):
             span = _top_level_box(handle, size, b"mdat" if container == MP4 else ASF_DATA_GUID, container == ASF)
-            if span is not None:
-                return span
-    return 0, size
+        elif container in (AIFF, WAV):
+            span = chunks.iff_audio_span(handle, "big" if container == AIFF else "little")
+        elif container == DSF:
+            span = chunks.dsf_audio_span(handle)
+    return span or (0, size)
 
 
 def _flac_audio_start(handle: BinaryIO, start: int) -> int:

@@ -25,17 +25,24 @@ def tone(seconds: float, sample_rate: int = 22_050, frequencies=(220.0, 440.0), 
 
 # Suffixes libsndfile writes, and what it writes for them.
 SNDFILE_WRITES = {".mp3": ("MP3", None), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
-                  ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16")}
+                  ".opus": ("OGG", "OPUS"), ".wav": ("WAV", "PCM_16"), ".aiff": ("AIFF", "PCM_16")}
 SNDFILE_BLOCK = 65_536
 # Suffixes PyAV encodes: (codec, container, sample format, samples per frame).
 PYAV_WRITES = {".m4a": ("aac", "mp4", "fltp", 1024), ".alac": ("alac", "ipod", "s16p", 4096),
                ".wma": ("wmav2", "asf", "fltp", 2048), ".wv": ("wavpack", "wv", "fltp", 4096)}
 
 
+DSD_RATE, DSF_BLOCK = 2_822_400, 4096
+
+
 def write_audio(path: Path, samples: np.ndarray, sample_rate: int = 22_050) -> Path:
-    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav with libsndfile; .m4a (AAC),
-    .alac (ALAC in an M4A container, for a lossless M4A: rename it to .m4a), .wma and .wv with PyAV."""
+    """Encode by the file's suffix: .mp3, .flac, .ogg (Vorbis), .opus, .wav, .aiff with libsndfile; .m4a
+    (AAC), .alac (ALAC in an M4A container, for a lossless M4A: rename it to .m4a), .wma and .wv with PyAV;
+    .dsf by hand (nothing we have encodes DSD)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".dsf":
+        write_dsf(path, samples, sample_rate)
+        return path
     if path.suffix in PYAV_WRITES:
         encode_with_pyav(path, samples, sample_rate, *PYAV_WRITES[path.suffix])
         return path
@@ -64,6 +71,33 @@ def encode_with_pyav(path: Path, samples: np.ndarray, sample_rate: int, codec: s
             frame.sample_rate, frame.pts = sample_rate, start
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
+
+
+def write_dsf(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """A DSD64 stream file without a tag: the signal held up to 2.8224 MHz, then one bit per sample from a
+    first-order sigma-delta modulator (a bit wherever the running sum of the pulse density passes an integer),
+    in blocks of 4096 bytes per channel, least significant bit first, as Sony's DSF specification lays out.
+    Done a second of input at a time, the running sum carried over, so minutes of audio fit in memory."""
+    planar = np.clip(samples[:, None] if samples.ndim == 1 else samples, -1, 1).T * 0.5
+    factor = DSD_RATE // sample_rate
+    carried, parts = np.zeros((len(planar), 1)), []
+    for start in range(0, planar.shape[1], sample_rate):
+        held = np.repeat(planar[:, start : start + sample_rate].astype(np.float64), factor, axis=1)
+        running = np.floor(carried + np.cumsum((held + 1) / 2, axis=1))
+        parts.append(np.packbits(np.diff(running, axis=1, prepend=np.floor(carried)).astype(np.uint8), axis=1,
+                                 bitorder="little"))
+        carried = carried + np.sum((held + 1) / 2, axis=1, keepdims=True)
+    packed = np.concatenate(parts, axis=1)
+    blocks = -(-packed.shape[1] // DSF_BLOCK)
+    packed = np.pad(packed, ((0, 0), (0, blocks * DSF_BLOCK - packed.shape[1])))
+    data = packed.reshape(len(packed), blocks, DSF_BLOCK).transpose(1, 0, 2).tobytes()
+    channels, frames = len(planar), planar.shape[1] * factor
+    fmt = b"".join(value.to_bytes(size, "little") for value, size in (
+        (1, 4), (0, 4), (2 if channels == 2 else 1, 4), (channels, 4), (DSD_RATE, 4), (1, 4), (frames, 8),
+        (DSF_BLOCK, 4), (0, 4)))
+    body = b"fmt " + (12 + len(fmt)).to_bytes(8, "little") + fmt + b"data" + (12 + len(data)).to_bytes(8, "little")
+    size = 28 + len(body) + len(data)
+    path.write_bytes(b"DSD " + (28).to_bytes(8, "little") + size.to_bytes(8, "little") + bytes(8) + body + data)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tagger.sniff import syncsafe
 from tagger.tags.id3 import ID3Genres
 from tagger.tags.id3_raw import syncsafe_bytes
 from tests.conftest import encode_with_pyav, tone
-from tests.tagtools import add_id3, decoded, digest
+from tests.tagtools import add_id3, decoded, digest, write_then_undo
 
 NOT_UTF8 = b"TITLE=caf\xe9 cr\xe8me"  # Latin-1, as old Windows taggers wrote it
 
@@ -56,19 +56,6 @@ def _with_latin1_title(path: Path, padding: int | None = None) -> Path:
     return path
 
 
-def _write_then_undo(path: Path, genres: list[str], id3v23: bool = False) -> bytes:
-    """Write ``genres`` and undo it through the handler, asserting the undo is byte-exact; returns the bytes
-    the write left, for the caller to inspect."""
-    handler = handler_for(path)
-    original, before = digest(path), handler.snapshot(path, id3v23=id3v23)
-    tags.write_genres(path, handler, genres, id3v23=id3v23)
-    assert handler.read_genres(path) == genres
-    written = path.read_bytes()
-    tags.restore_genres(path, handler, before)
-    assert digest(path) == original and handler.matches(path, before)
-    return written
-
-
 @pytest.mark.parametrize("name", ["song.flac", "song.ogg", "song.opus"])
 @pytest.mark.parametrize("genres", [["Rock"], [f"Genre number {n} " * 40 for n in range(40)]],
                          ids=["fits the padding", "grows the comments"])
@@ -76,7 +63,7 @@ def test_comments_that_are_not_utf8_survive_a_write_and_an_undo(make_audio, name
     path = _with_latin1_title(make_audio(name), padding=0 if len(genres) > 1 else None)
     samples = decoded(path) if not name.endswith(".opus") else None
 
-    written = _write_then_undo(path, genres)
+    written = write_then_undo(path, genres)
 
     assert NOT_UTF8 in written and written.count(b"ARTIST=") == 2
     if samples is not None:
@@ -91,7 +78,7 @@ def test_ogg_flac_comments_are_edited_as_raw_as_the_others(tmp_path, genres):
     encode_with_pyav(path, tone(6.0), 22_050, "flac", "ogg", "s16", 4096)
     _with_latin1_title(path)
 
-    written = _write_then_undo(path, genres)
+    written = write_then_undo(path, genres)
 
     assert NOT_UTF8 in written and written.count(b"ARTIST=") == 2
 
@@ -118,7 +105,7 @@ def test_an_id3v22_tag_stays_v22_with_every_frame_kept(make_audio, genres):
     audio = path.read_bytes()
     path.write_bytes(_v22_tag(V22_FRAMES) + audio)
 
-    written = _write_then_undo(path, genres)
+    written = write_then_undo(path, genres)
 
     assert written[:4] == b"ID3\x02" and written.endswith(audio)
     for frame_id, data in V22_FRAMES:
@@ -143,7 +130,7 @@ def test_an_id3v24_footer_moves_with_the_tag_and_no_stray_bytes_are_left(make_au
     add_id3(path, 4)
     audio = _with_footer(path)
 
-    written = _write_then_undo(path, genres)
+    written = write_then_undo(path, genres)
 
     header_size = 10 + syncsafe(written[6:10])
     assert written[5] & 0x10 and written[header_size : header_size + 10] == b"3DI" + written[3:10]
@@ -156,7 +143,7 @@ def test_an_id3v1_tag_that_disagrees_with_v2_is_left_byte_for_byte(make_audio):
     v1 = b"TAG" + b"Other title".ljust(30, b"\x00") + b"Other artist".ljust(30, b"\x00") + b"\x00" * 64 + b"\x11"
     path.write_bytes(path.read_bytes() + v1)
 
-    written = _write_then_undo(path, ["Ambient"])
+    written = write_then_undo(path, ["Ambient"])
 
     assert written.endswith(v1) and "TALB" in ID3(str(path), load_v1=False)
 
@@ -190,7 +177,7 @@ def test_id3v23_converts_a_tag_it_can_carry_whole_and_undo_gives_the_v24_tag_bac
     path = make_audio("convertible.mp3")
     add_id3(path, 4)  # its date (1999-05-01) becomes TYER 1999 and TDAT 0105 exactly
 
-    written = _write_then_undo(path, ["Soul"], id3v23=True)
+    written = write_then_undo(path, ["Soul"], id3v23=True)
 
     assert written[3] == 3 and b"TYER" in written and b"TDAT" in written
 

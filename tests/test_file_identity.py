@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from tagger import atomic, tags
 from tagger.cli import main
-from tagger.formats import handler_for
+from tagger.formats import format_for, handler_for
 from tests.tagtools import add_id3, digest, id3_frames_except_genre, mp3_audio_bytes
 
 
@@ -184,12 +184,13 @@ def test_a_file_replaced_by_another_song_during_analysis_is_neither_tagged_nor_c
 
 
 @pytest.mark.parametrize(("content", "named"), [("x.ogg", "song.mp3"), ("x.wav", "song.mp3"), ("x.flac", "song.mp3"),
-                                                ("x.mp3", "song.flac"), ("x.ogg", "song.flac"), ("x.mp3", "song.m4a")])
+                                                ("x.mp3", "song.flac"), ("x.ogg", "song.flac"), ("x.mp3", "song.m4a"),
+                                                ("x.dsf", "song.mp3"), ("x.wav", "song.aiff"), ("x.aiff", "song.dsf")])
 def test_a_name_that_lies_about_the_content_is_refused(content, named, make_audio, tiny_model, tmp_path):
     source = make_audio(content)
     song = source.rename(tmp_path / named)
     original = digest(song)
     result = _scan(song, tiny_model, tmp_path / "state")
-    claimed = {".mp3": "MP3", ".flac": "FLAC", ".m4a": "MP4"}[Path(named).suffix]
+    claimed = format_for(song).container
     assert f"not {claimed} as its name says" in result.output, result.output
     assert result.exit_code == 1 and digest(song) == original

@@ -1,28 +1,29 @@
-"""One library with a file of every format we can encode here, scanned with --write-tags by worker processes
-and undone: each is analysed, gets genres in its own tag, keeps everything else, and comes back."""
+"""One library with a file of every format we can encode here, each with a title, an artist, a cover and a
+comment, scanned with --write-tags by worker processes and undone: each is analysed, gets genres in its own
+tag, keeps everything else, and comes back."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import mutagen
 from click.testing import CliRunner
 
 from tagger.cli import main
 from tagger.formats import format_for, handler_for
 from tests.conftest import encode_with_pyav, tone, write_audio
-from tests.tagtools import digest
+from tests.tagtools import add_title_artist_cover_comment, digest, fields_except_genre
 
 # Edited raw (tagger.tags.id3_raw, vorbis_comment): undo gives back the very bytes. The others are saved by
 # mutagen, which keeps every field's value but may lay the tag out anew.
-RAW = {".mp3", ".flac", ".ogg", ".opus", ".oga"}
+RAW = {".mp3", ".flac", ".ogg", ".opus", ".oga", ".aiff", ".dsf"}
+LIBSNDFILE_OR_PYAV = (".mp3", ".flac", ".ogg", ".opus", ".wav", ".aiff", ".m4a", ".wma", ".wv", ".dsf")
 
 
 def _library(root: Path) -> list[Path]:
     files = [write_audio(root / f"song{suffix}", tone(5.0, 48_000 if suffix == ".opus" else 22_050, seed=index),
                          48_000 if suffix == ".opus" else 22_050)
-             for index, suffix in enumerate((".mp3", ".flac", ".ogg", ".opus", ".wav", ".m4a", ".wma", ".wv"))]
+             for index, suffix in enumerate(LIBSNDFILE_OR_PYAV)]
     alac = write_audio(root / "lossless.alac", tone(5.0, seed=11))
     files.append(alac.rename(root / "lossless.m4a"))
     ogg_flac = root / "song.oga"
@@ -30,25 +31,14 @@ def _library(root: Path) -> list[Path]:
     files.append(ogg_flac)
     for path in files:
         if handler_for(path) is not None:
-            audio = mutagen.File(str(path), easy=True)
-            if audio.tags is None:
-                audio.add_tags()
-            audio.tags["title"] = f"Title of {path.name}"
-            audio.save()
+            add_title_artist_cover_comment(path)
     return files
-
-
-def _field_values(path: Path) -> dict[str, str]:
-    """Every tag field but the genre (WMA's is `WM/Genre`), as mutagen reads it (easy, where it can)."""
-    audio = mutagen.File(str(path), easy=True)
-    fields = audio.tags or {} if audio else {}
-    return {key: repr(value) for key, value in fields.items() if "genre" not in key.lower()}
 
 
 def test_every_format_is_tagged_by_workers_and_undone(tmp_path, tiny_model):
     root = tmp_path / "library"
     files = _library(root)
-    before = {path: (digest(path), _field_values(path)) for path in files}
+    before = {path: (digest(path), fields_except_genre(path)) for path in files}
     report = tmp_path / "report.json"
 
     scanned = CliRunner().invoke(main, ["scan", str(root), "--write-tags", "--mode", "replace", "--min-confidence",
@@ -63,10 +53,10 @@ def test_every_format_is_tagged_by_workers_and_undone(tmp_path, tiny_model):
         assert statuses[path.name] == expected, (path.name, statuses[path.name], format_for(path))
         if handler is not None:
             assert handler.read_genres(path), path.name
-            assert _field_values(path) == before[path][1], path.name
+            assert fields_except_genre(path) == before[path][1], path.name
     undone = CliRunner().invoke(main, ["undo", "--state-dir", str(tmp_path / "state")])
     assert undone.exit_code == 0, undone.output
     for path in files:
-        assert _field_values(path) == before[path][1], path.name
+        assert fields_except_genre(path) == before[path][1], path.name
         if path.suffix in RAW or handler_for(path) is None:
             assert digest(path) == before[path][0], path.name

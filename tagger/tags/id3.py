@@ -1,8 +1,9 @@
-"""MP3: genres in the ID3v2 TCON frame (TCO in v2.2), every other byte of the tag kept.
+"""ID3v2 genres (MP3, AIFF, DSF): the TCON frame (TCO in v2.2), every other byte of the tag kept.
 
 A genre edit replaces that one frame in the raw tag (``id3_raw``) and lets the padding absorb the change
 in size; the tag keeps its version, its other frames byte for byte, its footer, and an ID3v1 tag at the
-end is never touched. v2.4 stores several genres as NUL-separated values; v2.2 and v2.3 hold one value,
+end is never touched. Where the tag lives (an MP3's first bytes, an AIFF chunk, the end of a DSF file) is
+its ``TagHolder``'s business. v2.4 stores several genres as NUL-separated values; v2.2 and v2.3 hold one value,
 so genres are joined by ``"; "``. A file with no tag gets a v2.4 tag.
 
 ``--id3v23`` converts a v2.4 or v2.2 tag to v2.3 only where the conversion loses nothing, and names the
@@ -13,39 +14,22 @@ journal keeps it whole.
 from __future__ import annotations
 
 import base64
-import os
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mutagen import MutagenError
 from mutagen.id3 import ID3, TCON, Encoding, ID3NoHeaderError
 
-from tagger.sniff import ID3V1_SIZE, id3v1_tag
+from tagger.sniff import id3v1_tag
 from tagger.tags import id3_raw
-from tagger.tags.base import TagError, digest, stream_digest
-from tagger.tags.splice import replace_range
+from tagger.tags.base import TagError, digest
+from tagger.tags.id3_holder import DsfMetadata, FileStart, IffChunk, Region, TagHolder
 
 V23_SEPARATOR = "; "
 GENRE_FRAME = {2: "TCO", 3: "TCON", 4: "TCON"}
-# mutagen's ID3.save: 1 = update an ID3v1 tag that exists, but never add one.
-UPDATE_EXISTING_V1 = 1
+NO_PLACE = "no_place"  # a snapshot's mark: the file had no place for a tag (undo removes the one made)
 Frames = tuple[id3_raw.Frame, ...]
-
-
-def _load(path: Path, translate: bool, with_v1: bool = False) -> ID3 | None:
-    """The ID3v2 tag as mutagen reads it, or None. ``with_v1`` fills frames the v2 tag lacks from an ID3v1
-    tag: right for reading the file's genres, wrong for anything written back."""
-    try:
-        return ID3(str(path), translate=translate, load_v1=with_v1)
-    except ID3NoHeaderError:
-        return None
-    except (MutagenError, ValueError, KeyError, IndexError, UnicodeError) as error:
-        raise TagError(f"unreadable ID3 tag: {error}") from error
-
-
-def _raw_tag(path: Path) -> id3_raw.Id3Tag | None:
-    with open(path, "rb") as handle:
-        return id3_raw.read_tag(handle)
 
 
 def _converts(tag: id3_raw.Id3Tag | None, id3v23: bool) -> bool:
@@ -76,12 +60,15 @@ def _genre_frame(tag: id3_raw.Id3Tag, genres: list[str], encoding: int | None = 
 
 
 class ID3Genres:
-    """Genre handler for MP3 files."""
+    """Genre handler for the files whose tag is ID3v2, wherever ``holder`` says the container keeps it.
+    ``name`` is what the journal records, so each container's handler has its own."""
 
-    name = "id3"
+    def __init__(self, name: str, holder: TagHolder) -> None:
+        self.name, self.holder = name, holder
 
     def read_genres(self, path: Path) -> list[str]:
-        tags = _load(path, translate=False, with_v1=True)
+        with open(path, "rb") as handle:
+            tags = self._load(handle, self.holder.find(handle), translate=False, with_v1=True)
         if tags is None or "TCON" not in tags:
             return []
         genres = tags["TCON"].genres
@@ -91,86 +78,126 @@ class ID3Genres:
 
     def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
         """The genre frame's raw bytes, where it sits and how large the tag was, which together let undo put
-        the tag back byte for byte; the whole tag when the write will convert its version."""
+        the tag back byte for byte; the whole tag when the write will convert its version. A file with no
+        place for a tag yet (no ID3 chunk) says so, and undo takes the place out again."""
         with open(path, "rb") as handle:
-            tag = id3_raw.read_tag(handle)
+            region, tag = self._located(handle)
             if tag is None:
-                return {"version": None, "tag_size": 0, "index": 0, "frame": None}
+                record: dict[str, Any] = {"version": None, "tag_size": 0, "index": 0, "frame": None}
+                return record if region is not None else {**record, NO_PLACE: True}
             index = _genre_index(tag)
-            record: dict[str, Any] = {
-                "version": tag.version, "tag_size": tag.size_on_disk, "index": index,
-                "frame": _b64(tag.frames[index].raw) if index < len(tag.frames) else None,
-            }
+            record = {"version": tag.version, "tag_size": tag.size_on_disk, "index": index,
+                      "frame": _b64(tag.frames[index].raw) if index < len(tag.frames) else None}
             if _converts(tag, id3v23):
-                handle.seek(0)
-                record["tag"] = _b64(handle.read(tag.size_on_disk))
+                record["tag"] = _b64(_region_bytes(handle, region))
         return record
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         if "tag" in snapshot:
             with open(path, "rb") as handle:
-                tag = id3_raw.read_tag(handle)
-                handle.seek(0)
-                return tag is not None and handle.read(tag.size_on_disk) == base64.b64decode(snapshot["tag"])
+                return _region_bytes(handle, self.holder.find(handle)) == base64.b64decode(snapshot["tag"])
         return self.snapshot(path) == snapshot
 
     def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
         """A digest of every frame but the genre (as v2.3 frames where the write converts, else raw) and of
-        everything after the tag: what a write must leave as it was."""
+        every byte outside the tag: what a write must leave as it was."""
         with open(path, "rb") as handle:
-            tag = id3_raw.read_tag(handle)
-            handle.seek(tag.size_on_disk if tag else 0)
-            parts = {"audio and trailing tags": stream_digest(handle)}
-        if id3v23:
-            tags = _load(path, translate=True)
-            if tags is not None:
-                tags.update_to_v23()
-                parts.update((f"frame {key}", _frame_value(frame)) for key, frame in tags.items()
-                             if not key.startswith("TCON"))
-        elif tag is not None:
+            region, tag = self._located(handle)
+            parts = self.holder.kept(handle, region)
+            tags = self._load(handle, region, translate=True) if id3v23 else None
+        if tags is not None:
+            tags.update_to_v23()
+            parts.update((f"frame {key}", _frame_value(frame)) for key, frame in tags.items()
+                         if not key.startswith("TCON"))
+        elif tag is not None and not id3v23:
             parts.update((f"frame {frame.frame_id} #{index}", digest(frame.raw))
                          for index, frame in enumerate(_without_genre(tag)))
         return parts
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
-        tag = _raw_tag(path)
-        if _converts(tag, id3v23):
-            _convert_to_v23(path, genres)
-            return
-        if tag is None:
-            tag = id3_raw.new_tag(3 if id3v23 else 4)
-        frames = _with_frame(_without_genre(tag), _genre_index(tag), _genre_frame(tag, genres))
-        _replace_tag(path, tag.size_on_disk, id3_raw.fitted(tag, frames, tag.size_on_disk))
+        with open(path, "r+b") as handle:
+            region, tag = self._located(handle)
+            if _converts(tag, id3v23):
+                data = self._converted_to_v23(handle, region, genres)
+            else:
+                tag = tag or id3_raw.new_tag(3 if id3v23 else 4)
+                frames = _with_frame(_without_genre(tag), _genre_index(tag), _genre_frame(tag, genres))
+                data = id3_raw.fitted(tag, frames, tag.size_on_disk)
+            self.holder.put(handle, region, data)
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
         """Put the snapshot's genre frame back where it was and the tag back to its old size; a tag we created
-        goes again once it holds nothing else."""
-        tag = _raw_tag(path)
-        size_now = tag.size_on_disk if tag else 0
-        if "tag" in snapshot:  # the write converted the tag's version: put the original back whole
-            _replace_tag(path, size_now, base64.b64decode(snapshot["tag"]))
-            return
-        version = snapshot["version"]
-        if tag is None:
-            if not _snapshot_has_genre(snapshot):
+        goes again once it holds nothing else, and so does the place we made for it."""
+        with open(path, "r+b") as handle:
+            region, tag = self._located(handle)
+            if "tag" in snapshot:  # the write converted the tag's version: put the original back whole
+                self.holder.put(handle, region, base64.b64decode(snapshot["tag"]))
                 return
-            tag = id3_raw.new_tag(version[1] if version else 4)
-        if version is not None and version[1] != tag.major:
-            raise TagError(f"the tag is ID3v2.{tag.major} now, not v2.{version[1]} as when it was written; "
-                           "its old genre cannot be put back exactly")
-        others = _without_genre(tag)
-        if version is None and not others:  # the file had no tag before we wrote one
-            _replace_tag(path, size_now, b"")
-            return
-        index = min(snapshot.get("index", _genre_index(tag)), len(others))
-        frames = _with_frame(others, index, _snapshot_frame(tag, snapshot))
-        _replace_tag(path, size_now, id3_raw.fitted(tag, frames, snapshot.get("tag_size") or size_now))
+            version = snapshot["version"]
+            if tag is None:
+                if not _snapshot_has_genre(snapshot):
+                    return
+                tag = id3_raw.new_tag(version[1] if version else 4)
+            if version is not None and version[1] != tag.major:
+                raise TagError(f"the tag is ID3v2.{tag.major} now, not v2.{version[1]} as when it was written; "
+                               "its old genre cannot be put back exactly")
+            others = _without_genre(tag)
+            if version is None and not others:  # the file had no tag before we wrote one
+                if snapshot.get(NO_PLACE) and region is not None:
+                    self.holder.remove(handle, region)
+                elif region is not None:
+                    self.holder.put(handle, region, b"")
+                return
+            index = min(snapshot.get("index", _genre_index(tag)), len(others))
+            frames = _with_frame(others, index, _snapshot_frame(tag, snapshot))
+            size_now = region.size if region else 0
+            self.holder.put(handle, region, id3_raw.fitted(tag, frames, snapshot.get("tag_size") or size_now))
+
+    def _located(self, handle: BinaryIO) -> tuple[Region | None, id3_raw.Id3Tag | None]:
+        """Where the tag's place is, and the tag in it (None where the place is empty or missing)."""
+        region = self.holder.find(handle)
+        return region, id3_raw.read_tag(handle, region.start) if region is not None and region.size else None
+
+    def _load(self, handle: BinaryIO, region: Region | None, translate: bool, with_v1: bool = False) -> ID3 | None:
+        """The tag as mutagen reads it, or None. ``with_v1`` fills frames the v2 tag lacks from an ID3v1 tag,
+        where the container can have one: right for reading the file's genres, wrong for anything written."""
+        data = _region_bytes(handle, region)
+        if with_v1 and self.holder.has_id3v1:
+            data += id3v1_tag(handle) or b""
+        if not data:
+            return None
+        try:
+            return ID3(io.BytesIO(data), translate=translate, load_v1=with_v1)
+        except ID3NoHeaderError:
+            return None
+        except (MutagenError, ValueError, KeyError, IndexError, UnicodeError) as error:
+            raise TagError(f"unreadable ID3 tag: {error}") from error
+
+    def _converted_to_v23(self, handle: BinaryIO, region: Region | None, genres: list[str]) -> bytes:
+        """The tag as v2.3 with the new genre, where that loses no frame; else refuse, naming the frames."""
+        tags = self._load(handle, region, translate=True)
+        raw = id3_raw.read_tag(handle, region.start) if region is not None else None
+        if tags is None or raw is None:
+            raise TagError("the ID3 tag vanished while it was being read")
+        lost = _lost_in_v23(tags, len(raw.frames))
+        if lost:
+            raise TagError(f"ID3v2.3 has no place for the frame(s) {', '.join(lost)}; the ID3v2.{raw.major} tag "
+                           "is left as it was (run without --id3v23 to tag it in its own version)")
+        tags.update_to_v23()
+        tags.setall("TCON", [TCON(encoding=Encoding.UTF16, text=[V23_SEPARATOR.join(genres)])])
+        rendered = io.BytesIO()
+        try:
+            tags.save(rendered, v1=0, v2_version=3, v23_sep=V23_SEPARATOR)
+        except (MutagenError, ValueError, UnicodeError) as error:
+            raise TagError(f"cannot write ID3 tag: {error}") from error
+        return rendered.getvalue()
 
 
-def _replace_tag(path: Path, size_now: int, data: bytes) -> None:
-    """Put ``data`` where the file's first ``size_now`` bytes (its tag, or nothing) are."""
-    with open(path, "r+b") as handle:
-        replace_range(handle, 0, size_now, data)
+def _region_bytes(handle: BinaryIO, region: Region | None) -> bytes:
+    if region is None:
+        return b""
+    handle.seek(region.start)
+    return handle.read(region.size)
 
 
 def _snapshot_has_genre(snapshot: dict[str, Any]) -> bool:
@@ -185,29 +212,6 @@ def _snapshot_frame(tag: id3_raw.Id3Tag, snapshot: dict[str, Any]) -> id3_raw.Fr
         return None if raw is None else id3_raw.Frame(GENRE_FRAME[tag.major], base64.b64decode(raw))
     legacy = snapshot["TCON"]
     return None if legacy is None else _genre_frame(tag, legacy["text"], int(legacy["encoding"]))
-
-
-def _convert_to_v23(path: Path, genres: list[str]) -> None:
-    """Save the tag as v2.3 with the new genre, where that loses no frame; else refuse, naming the frames."""
-    tags = _load(path, translate=True)
-    raw = _raw_tag(path)
-    if tags is None or raw is None:
-        raise TagError("the ID3 tag vanished while it was being read")
-    lost = _lost_in_v23(tags, len(raw.frames))
-    if lost:
-        raise TagError(f"ID3v2.3 has no place for the frame(s) {', '.join(lost)}; the ID3v2.{raw.major} tag "
-                       "is left as it was (run without --id3v23 to tag it in its own version)")
-    tags.update_to_v23()
-    tags.setall("TCON", [TCON(encoding=Encoding.UTF16, text=[V23_SEPARATOR.join(genres)])])
-    v1_tag = _id3v1_bytes(path)
-    try:
-        tags.save(str(path), v1=UPDATE_EXISTING_V1, v2_version=3, v23_sep=V23_SEPARATOR)
-    except (MutagenError, ValueError, UnicodeError) as error:
-        raise TagError(f"cannot write ID3 tag: {error}") from error
-    if v1_tag is not None:  # mutagen rebuilds v1 from v2; the file's own v1 tag goes back byte for byte
-        with open(path, "r+b") as handle:
-            handle.seek(-ID3V1_SIZE, os.SEEK_END)
-            handle.write(v1_tag)
 
 
 def _lost_in_v23(tags: ID3, raw_frames: int) -> list[str]:
@@ -241,10 +245,10 @@ def _frame_value(frame: Any) -> str:
     return digest(repr(sorted((name, value) for name, value in vars(frame).items() if name != "encoding")))
 
 
-def _id3v1_bytes(path: Path) -> bytes | None:
-    with open(path, "rb") as handle:
-        return id3v1_tag(handle)
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+MP3_ID3 = ID3Genres("id3", FileStart())
+AIFF_ID3 = ID3Genres("id3-aiff", IffChunk("big"))
+DSF_ID3 = ID3Genres("id3-dsf", DsfMetadata())

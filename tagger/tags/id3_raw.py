@@ -39,7 +39,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class Id3Tag:
-    """An ID3v2 tag at the start of a file, split into what a genre edit keeps and what it may change."""
+    """An ID3v2 tag, split into what a genre edit keeps and what it may change."""
 
     major: int
     revision: int
@@ -108,9 +108,9 @@ def _extended_header(body: bytes, major: int, flags: int) -> bytes:
     return extended
 
 
-def read_tag(handle: BinaryIO) -> Id3Tag | None:
-    """The ID3v2 tag at the start of the open file, or None when it has none."""
-    handle.seek(0)
+def read_tag(handle: BinaryIO, start: int = 0) -> Id3Tag | None:
+    """The ID3v2 tag at ``start`` in the open file (its start, for an MP3), or None when there is none."""
+    handle.seek(start)
     header = handle.read(ID3V2_HEADER)
     if len(header) < ID3V2_HEADER or header[:3] != b"ID3":
         return None
