@@ -1,8 +1,8 @@
-"""The chunk layout of IFF-style files (AIFF big-endian, WAV little-endian) and of DSF.
+"""The chunk layout of IFF-style files (AIFF big-endian, WAV little-endian), of DSF and of MP4 boxes.
 
-Both keep their audio in one chunk and may keep an ID3v2 tag in another: ``sniff`` asks here where the
-audio lies (so a tag edit never changes a file's audio fingerprint), and the ID3 tag holders
-(``tagger.tags.id3_holder``) ask where the tag is and which size fields frame it.
+Each keeps its audio in one chunk and its tag in another: ``sniff`` asks here where the audio lies (so a
+tag edit never changes a file's audio fingerprint), the ID3 tag holders (``tagger.tags.id3_holder``) ask
+where the tag is and which size fields frame it, and the MP4 handler finds its tag items.
 """
 
 from __future__ import annotations
@@ -109,3 +109,27 @@ def dsf_audio_span(handle: BinaryIO) -> tuple[int, int] | None:
 def _data_span(handle: BinaryIO, chunks: list[Chunk], wanted: tuple[bytes, ...]) -> tuple[int, int] | None:
     chunk = next((chunk for chunk in chunks if chunk.chunk_id in wanted), None)
     return None if chunk is None else (chunk.data, min(file_size(handle), chunk.data + chunk.size))
+
+
+def mp4_boxes(handle: BinaryIO, start: int, end: int) -> list[Chunk]:
+    """The MP4 boxes from ``start`` to ``end`` (the top level, or one box's children): 32-bit sizes, a
+    64-bit size where the 32-bit one is 1, to the end where it is 0."""
+    boxes, position = [], start
+    while position + CHUNK_HEADER <= end:
+        handle.seek(position)
+        header = handle.read(16)
+        length, header_size = int.from_bytes(header[:4], "big"), CHUNK_HEADER
+        if length == 1:
+            length, header_size = int.from_bytes(header[8:16], "big"), 16
+        elif length == 0:
+            length = end - position
+        if length < header_size:
+            break
+        boxes.append(Chunk(header[4:8], position, position + header_size, min(length, end - position) - header_size,
+                           False))
+        position += length
+    return boxes
+
+
+def mp4_box(handle: BinaryIO, start: int, end: int, name: bytes) -> Chunk | None:
+    return next((box for box in mp4_boxes(handle, start, end) if box.chunk_id == name), None)

@@ -108,28 +108,16 @@ def _trailing_tags(handle: BinaryIO, end: int) -> int:
     return max(0, end)
 
 
-def _top_level_box(handle: BinaryIO, size: int, wanted: bytes, guid: bool) -> tuple[int, int] | None:
-    """The content span of the first top-level MP4 box (``guid`` False) or ASF object named ``wanted``."""
+def _asf_object(handle: BinaryIO, size: int, wanted: bytes) -> tuple[int, int] | None:
+    """The content span of the first top-level ASF object whose GUID is ``wanted``."""
     position = 0
-    while position < size:
+    while position + 24 <= size:
         handle.seek(position)
-        if guid:
-            header = handle.read(24)
-            if len(header) < 24:
-                return None
-            name, length, header_size = header[:16], int.from_bytes(header[16:24], "little"), 24
-        else:
-            header = handle.read(16)
-            if len(header) < 8:
-                return None
-            length, name, header_size = int.from_bytes(header[:4], "big"), header[4:8], 8
-            if length == 1:
-                length, header_size = int.from_bytes(header[8:16], "big"), 16
-            elif length == 0:
-                length = size - position
+        header = handle.read(24)
+        name, length = header[:16], int.from_bytes(header[16:24], "little")
         if name == wanted:
-            return position + header_size, min(size, position + length)
-        if length < header_size:
+            return position + 24, min(size, position + length)
+        if length < 24:
             return None
         position += length
     return None
@@ -145,8 +133,11 @@ def audio_span(path: Path, container: str | None) -> tuple[int, int]:
                 start = _flac_audio_start(handle, start)
             return start, max(start, _trailing_tags(handle, size))
         span = None
-        if container in (MP4, ASF):
-            span = _top_level_box(handle, size, b"mdat" if container == MP4 else ASF_DATA_GUID, container == ASF)
+        if container == MP4:
+            box = chunks.mp4_box(handle, 0, size, b"mdat")
+            span = (box.data, box.data + box.size) if box else None
+        elif container == ASF:
+            span = _asf_object(handle, size, ASF_DATA_GUID)
         elif container in (AIFF, WAV):
             span = chunks.iff_audio_span(handle, "big" if container == AIFF else "little")
         elif container == DSF:

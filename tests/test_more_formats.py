@@ -1,16 +1,21 @@
-"""WMA (ASF attributes) and WavPack (APEv2 items), decoded through FFmpeg: tagged and undone exactly."""
+"""WMA (ASF attributes), WavPack (APEv2 items) and M4A, saved by mutagen: tagged and undone exactly, and
+refused where mutagen would not write another item back byte for byte."""
 
+import mutagen
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from mutagen.apev2 import APEBinaryValue
 from mutagen.asf import ASF
+from mutagen.mp4 import MP4
 from mutagen.wavpack import WavPack
 
+from tagger import tags
 from tagger.audio import load_track
 from tagger.cli import main
+from tagger.formats import handler_for
 from tests.conftest import tone, write_audio
-from tests.tagtools import PNG
+from tests.tagtools import PNG, add_title_artist_cover_comment, digest, write_then_undo
 
 RATE = 44_100
 
@@ -49,3 +54,32 @@ def test_a_file_is_analysed_tagged_and_undone_with_every_other_tag_and_the_audio
     undone = runner.invoke(main, ["undo", "--state-dir", state])
     assert undone.exit_code == 0, undone.output
     assert read_tags() == before and np.array_equal(load_track(path, RATE), audio)
+
+
+@pytest.mark.parametrize("suffix", [".m4a", ".wma", ".wv"])
+@pytest.mark.parametrize("padding", [0, 4096, 60_000], ids=["no padding", "some padding", "much padding"])
+def test_undo_gives_back_the_very_bytes_even_after_a_tag_that_grew_past_its_padding(tmp_path, suffix, padding):
+    path = write_audio(tmp_path / f"song{suffix}", tone(4, RATE, channels=2), RATE)
+    add_title_artist_cover_comment(path)
+    audio = mutagen.File(str(path))
+    audio.tags[{".m4a": "\xa9gen", ".wma": "WM/Genre", ".wv": "Genre"}[suffix]] = ["Pop"]
+    audio.save(**({} if suffix == ".wv" else {"padding": lambda info: padding}))  # APEv2 has no padding
+
+    for genres in (["Rock"], ["Rock", "Jazz"], ["A genre name far longer than any padding " * 200]):
+        write_then_undo(path, genres)
+
+
+def test_an_m4a_item_that_would_not_be_written_back_byte_for_byte_is_refused_untouched(tmp_path):
+    path = write_audio(tmp_path / "song.m4a", tone(4, RATE), RATE)
+    add_title_artist_cover_comment(path)
+    audio = MP4(str(path))
+    audio.tags["tmpo"] = [120]
+    audio.save()
+    data = bytearray(path.read_bytes())
+    tempo = data.index(b"tmpo")
+    data[tempo + 4 + 8 + 3] = 0  # its data atom says "implicit" where mutagen writes "integer"
+    path.write_bytes(bytes(data))
+    original = digest(path)
+    with pytest.raises(tags.TagError, match="item tmpo"):
+        tags.write_genres(path, handler_for(path), ["Rock"])
+    assert digest(path) == original

@@ -6,4 +6,4 @@ from mutagen.asf import ASF
 
 from tagger.tags.listfield import ListFieldGenres
 
-ASF_TAGS = ListFieldGenres("asf", "WM/Genre", ASF)
+ASF_TAGS = ListFieldGenres("asf", "WM/Genre", ASF, has_padding=True)

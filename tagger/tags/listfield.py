@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
+from mutagen import PaddingInfo
 
 from tagger.sniff import audio_fingerprint
 from tagger.tags.base import TagError, digest
 
+FILE_SIZE = "file_size"
 _PARSE_ERRORS = (mutagen.MutagenError, ValueError, KeyError, IndexError, UnicodeError)
+
+
+def _padding_for(info: PaddingInfo, size_now: int, size: int | None) -> int:
+    """The padding that makes the saved file ``size`` bytes long, or mutagen's choice where it cannot be."""
+    wanted = info.padding + (size - size_now) if size is not None else -1
+    return wanted if wanted >= 0 else info.get_default_padding()
 
 
 def _tags_of(audio: mutagen.FileType) -> Any:
@@ -23,10 +31,13 @@ def _tags_of(audio: mutagen.FileType) -> Any:
 class ListFieldGenres:
     """Genres as the values of one list-valued field; everything else in the tag is left alone."""
 
-    def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType | None]) -> None:
+    def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType | None],
+                 has_padding: bool, raw_items: Callable[[Path], dict[str, str]] | None = None) -> None:
         self.name = name
         self.field = field
         self._open_file = open_file
+        self.has_padding = has_padding  # whether the tag has padding that mutagen's save can size
+        self._raw_items = raw_items  # digests of the other items' raw bytes, where the format's are read here
 
     def _load(self, path: Path) -> mutagen.FileType:
         try:
@@ -46,13 +57,16 @@ class ListFieldGenres:
         return [value for value in self._values(path) or [] if value]
 
     def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
-        return {self.field: self._values(path)}
+        """The field's values, and the file's size, which undo restores too (the padding takes it up)."""
+        return {self.field: self._values(path), FILE_SIZE: path.stat().st_size}
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
-        return self.snapshot(path) == snapshot
+        now = self.snapshot(path)
+        return all(now[key] == value for key, value in snapshot.items())
 
     def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
-        """Digests of every other field's values, as mutagen reads them, and of the audio."""
+        """Digests of every other field's values, as mutagen reads them, of their raw bytes where this format's
+        can be read, and of the audio."""
         tags = _tags_of(self._load(path))
         parts = {"audio": audio_fingerprint(path)}
         values: dict[str, list[str]] = {}
@@ -60,15 +74,19 @@ class ListFieldGenres:
             if key != self.field:
                 values.setdefault(f"field {key}", []).append(repr(value))  # ASF may repeat a name
         parts.update((key, digest(repr(reprs))) for key, reprs in values.items())
+        parts.update(self._raw_items(path) if self._raw_items else {})
         return parts
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
-        self._set(path, list(genres))
+        self._set(path, list(genres), path.stat().st_size)
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
-        self._set(path, snapshot[self.field])
+        self._set(path, snapshot[self.field], snapshot.get(FILE_SIZE))
 
-    def _set(self, path: Path, values: list[str] | None) -> None:
+    def _set(self, path: Path, values: list[str] | None, size: int | None) -> None:
+        """Set the field and save; where the format has padding (MP4's ``free`` atom, ASF's padding object),
+        give it what keeps the file at ``size`` bytes: a write moves no audio when the padding suffices, and
+        an undo takes back the room a grown tag took, so the file is the same size and layout as before."""
         audio = self._load(path)
         if audio.tags is None:
             audio.add_tags()
@@ -80,7 +98,9 @@ class ListFieldGenres:
                 del tags[self.field]
         else:
             tags[self.field] = values
+        size_now = path.stat().st_size
+        options = {"padding": lambda info: _padding_for(info, size_now, size)} if self.has_padding else {}
         try:
-            audio.save()
+            audio.save(**options)
         except (*_PARSE_ERRORS, OSError) as error:
             raise TagError(f"cannot write {self.name} tags: {error}") from error
