@@ -9,10 +9,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from tagger import tags
 from tagger.cli import main
 from tagger.formats import format_for, handler_for
 from tests.conftest import encode_with_pyav, tone, write_audio
 from tests.tagtools import add_title_artist_cover_comment, digest, fields_except_genre
+from trainer.data.cache import WaveformCache
+from trainer.data.sources import from_tags
 
 LIBSNDFILE_OR_PYAV = (".mp3", ".flac", ".ogg", ".opus", ".wav", ".aiff", ".m4a", ".wma", ".wv", ".dsf")
 
@@ -56,3 +59,19 @@ def test_every_format_is_tagged_by_workers_and_undone(tmp_path, tiny_model):
     for path in files:
         assert fields_except_genre(path) == before[path][1], path.name
         assert digest(path) == before[path][0], path.name
+
+
+def test_the_trainer_finds_reads_the_genres_and_artists_of_and_decodes_every_format(tmp_path):
+    root = tmp_path / "library"
+    files = _library(root)
+    tagged = [path for path in files if handler_for(path) is not None]
+    for path in tagged:
+        tags.write_genres(path, handler_for(path), ["Jazz", "Blues"])
+
+    dataset = from_tags(root)
+
+    assert sorted(track.path.name for track in dataset.tracks) == sorted(path.name for path in tagged)
+    assert all(track.labels == ("jazz", "blues") and track.artist == "Ørjan & The Artists" for track in dataset.tracks)
+    cache = WaveformCache(tmp_path / "cache", 16_000)
+    for path in files:
+        assert abs(len(cache.get(path)) - 5 * 16_000) < 1_600, path.name

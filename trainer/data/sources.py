@@ -92,12 +92,23 @@ def from_tags(root: Path) -> Dataset:
     return Dataset(tracks, description=f"{len(tracks)} genre-tagged tracks under {root.name}/")
 
 
+# The artist field of each tag kind: Vorbis comments and APEv2 (names without case), ID3, MP4, ASF.
+ARTIST_FIELDS = ("artist", "TPE1", "\xa9ART", "Author")
+
+
 def _artist(path: Path) -> str:
+    """The file's first artist, whatever its kind of tag (an artist-grouped split needs it for every format)."""
     import mutagen
 
-    audio = mutagen.File(str(path), easy=True)
-    values = (audio.tags or {}).get("artist", []) if audio is not None else []
-    return values[0] if values else ""
+    audio = mutagen.File(str(path))
+    tags = audio.tags if audio is not None else None
+    field = next((key for key in ARTIST_FIELDS if tags is not None and key in tags), None)
+    if tags is None or field is None:
+        return ""
+    value = tags[field]
+    values = getattr(value, "text", value)  # an ID3 frame holds its values in .text
+    first = values[0] if isinstance(values, list) else values
+    return str(first).split("\x00")[0].strip() if values else ""
 
 
 def load_dataset(data: Path, labels_from_tags: bool = False) -> Dataset:
