@@ -50,8 +50,12 @@ def _open(path: Path) -> AudioSource:
 
 
 def _to_mono(block: np.ndarray) -> np.ndarray:
-    """[frames, channels] -> [frames]; an average keeps the level comparable across channel counts."""
-    return block.mean(axis=1) if block.ndim == 2 else block
+    """[frames, channels] -> [frames]; an average keeps the level comparable across channel counts. As a
+    product with equal weights: numpy's mean along the short channel axis of a [frames, 2] block is about
+    40x slower, and was a third of a scan's decode time."""
+    if block.ndim != 2:
+        return block
+    return block @ np.full(block.shape[1], 1 / block.shape[1], dtype=block.dtype)
 
 
 def _resample(mono: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
