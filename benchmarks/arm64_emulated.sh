@@ -40,7 +40,7 @@ rm -rf "$root/opt/wheels" && mkdir -p "$root/opt/wheels"
 py_version=$(chroot "$root" python3 -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")')
 "$python" -m pip download -q --only-binary=:all: --python-version "$py_version" --implementation cp \
   --platform manylinux_2_28_aarch64 --platform manylinux_2_27_aarch64 --platform manylinux_2_17_aarch64 \
-  --platform manylinux2014_aarch64 -d "$root/opt/wheels" onnxruntime numpy soundfile soxr mutagen click
+  --platform manylinux2014_aarch64 -d "$root/opt/wheels" "$root"/opt/wheels/genre_tagger-*.whl  # its dependencies
 if [ ! -x "$root/opt/tagger/bin/tagger" ]; then
   chroot "$root" python3 -m venv /opt/tagger
 fi
