@@ -1,4 +1,5 @@
-"""The chunk layout of IFF-style files (AIFF big-endian, WAV little-endian), of DSF and of MP4 boxes.
+"""The chunk layout of IFF-style files (AIFF big-endian, WAV little-endian), of DSF, of MP4 boxes and of
+FLAC metadata blocks.
 
 Each keeps its audio in one chunk and its tag in another: ``sniff`` asks here where the audio lies (so a
 tag edit never changes a file's audio fingerprint), the ID3 tag holders (``tagger.tags.id3_holder``) ask
@@ -133,3 +134,23 @@ def mp4_boxes(handle: BinaryIO, start: int, end: int) -> list[Chunk]:
 
 def mp4_box(handle: BinaryIO, start: int, end: int, name: bytes) -> Chunk | None:
     return next((box for box in mp4_boxes(handle, start, end) if box.chunk_id == name), None)
+
+
+FLAC_MARKER = b"fLaC"
+FLAC_LAST_BLOCK = 0x80
+
+
+def flac_blocks(handle: BinaryIO, start: int) -> tuple[list[Chunk], bool]:
+    """The metadata blocks of the FLAC stream whose ``fLaC`` marker is at ``start`` (each block's type as
+    its one-byte id), and whether they end with the block marked last (False: the file is cut short)."""
+    blocks, position, size = [], start + len(FLAC_MARKER), file_size(handle)
+    while position + 4 <= size:
+        handle.seek(position)
+        header = handle.read(4)
+        block = Chunk(bytes([header[0] & ~FLAC_LAST_BLOCK]), position, position + 4,
+                      int.from_bytes(header[1:], "big"), False)
+        blocks.append(block)
+        position = block.end
+        if header[0] & FLAC_LAST_BLOCK:
+            return blocks, position <= size
+    return blocks, False

@@ -28,7 +28,7 @@ MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK, DSF = (
     "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack", "DSF")
 
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"fLaC", FLAC), (0, b"OggS", OGG), (0, b"MAC ", APE), (0, b"wvpk", WAVPACK), (0, b"MPCK", MUSEPACK),
+    (0, chunks.FLAC_MARKER, FLAC), (0, b"OggS", OGG), (0, b"MAC ", APE), (0, b"wvpk", WAVPACK), (0, b"MPCK", MUSEPACK),
     (0, b"MP+", MUSEPACK), (0, ASF_HEADER_GUID, ASF), (4, b"ftyp", MP4), (0, chunks.DSF_MAGIC, DSF),
 )
 
@@ -147,15 +147,8 @@ def audio_span(path: Path, container: str | None) -> tuple[int, int]:
 
 def _flac_audio_start(handle: BinaryIO, start: int) -> int:
     """The first byte after the metadata blocks of the FLAC stream at ``start``."""
-    position = start + 4
-    while True:
-        handle.seek(position)
-        header = handle.read(4)
-        if len(header) < 4:
-            return position
-        position += 4 + int.from_bytes(header[1:4], "big")
-        if header[0] & 0x80:
-            return position
+    blocks, _ = chunks.flac_blocks(handle, start)
+    return blocks[-1].end if blocks else start + len(chunks.FLAC_MARKER)
 
 
 def _ogg_payloads(path: Path) -> bytes:

@@ -30,7 +30,7 @@ def restore_genres(path: Path, handler: GenreTags, snapshot: dict[str, Any],
     """Put back the genre fields recorded by ``snapshot``, as crash-safely and as checked as ``write_genres``.
     Undoing an ``--id3v23`` conversion (its snapshot holds the whole tag) converts back, and is checked
     the way the conversion was."""
-    converted = "tag" in snapshot
+    converted = handler.restores_a_conversion(snapshot)
     atomic.rewrite(path, lambda copy: _checked(handler, copy, converted, lambda: handler.restore(copy, snapshot)),
                    on_in_place=on_in_place)
 

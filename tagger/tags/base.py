@@ -27,6 +27,11 @@ class GenreTags(Protocol):
 
     def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]: ...
 
+    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
+        """Whether undoing ``snapshot`` converts the tag back to another version (an ``--id3v23`` write
+        converted it), so that the undo is checked the way the conversion was."""
+        ...
+
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         """Whether the file holds exactly what ``snapshot`` recorded (an undo that was cut off after its write)."""
         ...

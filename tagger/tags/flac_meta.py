@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from tagger import chunks
 from tagger.sniff import ID3V2_HEADER, id3v2_end
 from tagger.tags.base import TagError
 from tagger.tags.splice import replace_range
 
 STREAMINFO, PADDING, VORBIS_COMMENT = 0, 1, 4
-LAST_BLOCK = 0x80
 MAX_BLOCK = (1 << 24) - 1
 
 
@@ -33,28 +33,24 @@ def read_metadata(handle: BinaryIO) -> Metadata:
     handle.seek(0)
     start = id3v2_end(handle.read(ID3V2_HEADER))
     handle.seek(start)
-    if handle.read(4) != b"fLaC":
+    if handle.read(4) != chunks.FLAC_MARKER:
         raise TagError("not a FLAC stream")
-    blocks: list[tuple[int, bytes]] = []
-    while True:
-        header = handle.read(4)
-        if len(header) < 4:
-            raise TagError("the FLAC metadata is cut short")
-        length = int.from_bytes(header[1:], "big")
-        data = handle.read(length)
-        if len(data) < length:
-            raise TagError("a FLAC metadata block is cut short")
-        blocks.append((header[0] & ~LAST_BLOCK, data))
-        if header[0] & LAST_BLOCK:
-            return Metadata(start, handle.tell(), tuple(blocks))
+    found, complete = chunks.flac_blocks(handle, start)
+    if not complete:
+        raise TagError("the FLAC metadata is cut short")
+    blocks = []
+    for block in found:
+        handle.seek(block.data)
+        blocks.append((block.chunk_id[0], handle.read(block.size)))
+    return Metadata(start, found[-1].end, tuple(blocks))
 
 
 def render(blocks: tuple[tuple[int, bytes], ...]) -> bytes:
-    out = [b"fLaC"]
+    out = [chunks.FLAC_MARKER]
     for position, (kind, data) in enumerate(blocks):
         if len(data) > MAX_BLOCK:
             raise TagError("a FLAC metadata block would be larger than 16 MB")
-        last = LAST_BLOCK if position == len(blocks) - 1 else 0
+        last = chunks.FLAC_LAST_BLOCK if position == len(blocks) - 1 else 0
         out.append(bytes([kind | last]) + len(data).to_bytes(3, "big") + data)
     return b"".join(out)
 

@@ -28,6 +28,7 @@ from tagger.tags.id3_holder import DsfMetadata, FileStart, IffChunk, Region, Tag
 
 V23_SEPARATOR = "; "
 GENRE_FRAME = {2: "TCO", 3: "TCON", 4: "TCON"}
+WHOLE_TAG = "tag"  # a snapshot's copy of the whole tag, kept where the write converts its version
 NO_PLACE = "no_place"  # a snapshot's mark: the file had no place for a tag (undo removes the one made)
 Frames = tuple[id3_raw.Frame, ...]
 
@@ -89,13 +90,17 @@ class ID3Genres:
             record = {"version": tag.version, "tag_size": tag.size_on_disk, "index": index,
                       "frame": _b64(tag.frames[index].raw) if index < len(tag.frames) else None}
             if _converts(tag, id3v23):
-                record["tag"] = _b64(_region_bytes(handle, region))
+                record[WHOLE_TAG] = _b64(_region_bytes(handle, region))
         return record
 
+    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
+        """Whether the write converted the tag's version (``--id3v23``): the snapshot then holds it whole."""
+        return WHOLE_TAG in snapshot
+
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
-        if "tag" in snapshot:
+        if self.restores_a_conversion(snapshot):
             with open(path, "rb") as handle:
-                return _region_bytes(handle, self.holder.find(handle)) == base64.b64decode(snapshot["tag"])
+                return _region_bytes(handle, self.holder.find(handle)) == base64.b64decode(snapshot[WHOLE_TAG])
         return self.snapshot(path) == snapshot
 
     def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
@@ -130,8 +135,8 @@ class ID3Genres:
         goes again once it holds nothing else, and so does the place we made for it."""
         with open(path, "r+b") as handle:
             region, tag = self._located(handle)
-            if "tag" in snapshot:  # the write converted the tag's version: put the original back whole
-                self.holder.put(handle, region, base64.b64decode(snapshot["tag"]))
+            if self.restores_a_conversion(snapshot):  # put the original back whole
+                self.holder.put(handle, region, base64.b64decode(snapshot[WHOLE_TAG]))
                 return
             version = snapshot["version"]
             if tag is None:

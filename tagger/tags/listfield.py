@@ -60,6 +60,9 @@ class ListFieldGenres:
         """The field's values, and the file's size, which undo restores too (the padding takes it up)."""
         return {self.field: self._values(path), FILE_SIZE: path.stat().st_size}
 
+    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
+        return False  # these tags have one version
+
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         now = self.snapshot(path)
         return all(now[key] == value for key, value in snapshot.items())

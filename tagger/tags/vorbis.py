@@ -69,6 +69,9 @@ class VorbisGenres:
             return {"entries": vorbis_comment.genre_entries(packet.comments),
                     "packet": packet.comments.size, "layout": ogg_comment.layout(packet.pages)}
 
+    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
+        return False  # these tags have one version
+
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         return self.snapshot(path) == snapshot
 
