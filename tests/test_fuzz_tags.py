@@ -4,12 +4,12 @@ frame, the genres read back as written, and undo restores the file byte for byte
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1, TXXX, Encoding
 
 from tagger.formats import handler_for
-from tagger.tags import restore_genres, write_genres
+from tagger.tags import TagError, restore_genres, write_genres
 from tests.conftest import tone, write_audio
 from tests.tagtools import digest, id3_frames_except_genre, mp3_audio_bytes
 
@@ -59,3 +59,51 @@ def test_writing_genres_keeps_every_other_frame(base_mp3, tmp_path, version, con
         assert id3_frames_except_genre(path) == others
     restore_genres(path, handler_for(path), before)
     assert handler.matches(path, before) and digest(path) == original
+
+
+@pytest.fixture(scope="module")
+def tagged_containers(tmp_path_factory):
+    """An AIFF and a DSF, each with an ID3 tag in its place, to damage."""
+    from mutagen.aiff import AIFF
+    from mutagen.dsf import DSF
+
+    folder = tmp_path_factory.mktemp("containers")
+    files = []
+    for name, kind in (("base.aiff", AIFF), ("base.dsf", DSF)):
+        path = write_audio(folder / name, tone(0.5, channels=2))
+        audio = kind(str(path))
+        audio.add_tags()
+        audio.tags.add(TIT2(encoding=Encoding.UTF8, text="Title"))
+        audio.save()
+        files.append(path)
+    return files
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(0, 1), damage=st.lists(st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1,
+                                                   max_size=4),
+       at_the_tag=st.booleans())
+def test_a_damaged_aiff_or_dsf_is_tagged_and_undone_exactly_or_refused_untouched(tagged_containers, tmp_path, which,
+                                                                                   damage, at_the_tag):
+    """Bytes of the container's header and chunk headers (or of the tag's place) overwritten at random: a
+    write either succeeds and undoes byte for byte, or is refused with TagError and leaves the file alone;
+    it never raises anything else and never leaves a changed file behind a refusal."""
+    source = tagged_containers[which]
+    path = tmp_path / source.name
+    data = bytearray(source.read_bytes())
+    offset = data.index(b"ID3", 12) if at_the_tag else 0
+    for position, value in damage:
+        data[offset + position] = value
+    path.write_bytes(bytes(data))
+    original = digest(path)
+    handler = handler_for(path)
+    try:
+        before = handler.snapshot(path)
+        write_genres(path, handler, ["Rock"])
+    except TagError:
+        event("refused")
+        assert digest(path) == original
+        return
+    event("written")
+    restore_genres(path, handler, before)
+    assert digest(path) == original
