@@ -182,14 +182,23 @@ def test_id3v23_converts_a_tag_it_can_carry_whole_and_undo_gives_the_v24_tag_bac
     assert written[3] == 3 and b"TYER" in written and b"TDAT" in written
 
 
-@pytest.mark.parametrize("damage", ["junk after the frames", "a checksum of the frames"])
-def test_a_tag_that_cannot_be_written_back_exactly_is_refused_untouched(make_audio, damage):
+@pytest.mark.parametrize("damage", ["junk after the frames", "a checksum of the frames",
+                                    "an extended header flag with frames where the header should be"])
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_tag_that_cannot_be_written_back_exactly_is_refused_untouched(make_audio, damage, version):
     path = make_audio("damaged.mp3")
-    add_id3(path, 3)
+    add_id3(path, version)
     data = bytearray(path.read_bytes())
     if damage == "junk after the frames":
         end_of_frames = data.index(b"\x00" * 64, 10)
         data[end_of_frames + 8 : end_of_frames + 12] = b"junk"
+    elif damage.startswith("an extended header flag"):  # the frames would be read as the extended header
+        data[5] |= 0x40
+    elif version == 4:  # a v2.4 extended header with the CRC flag
+        size = syncsafe(data[6:10]) + 12
+        data[5] |= 0x40
+        data[6:10] = syncsafe_bytes(size)
+        data[10:10] = b"\x00\x00\x00\x0c\x01\x20\x05\x01\x02\x03\x04\x05"
     else:  # a v2.3 extended header with the CRC flag
         size = syncsafe(data[6:10]) + 14
         data[5] |= 0x40

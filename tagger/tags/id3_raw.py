@@ -20,6 +20,9 @@ FLAG_UNSYNCHRONISED, FLAG_EXTENDED, FLAG_FOOTER = 0x80, 0x40, 0x10
 V22_COMPRESSED = 0x40
 V23_EXTENDED_CRC, V24_EXTENDED_CRC = 0x80, 0x20
 V24_FRAME_UNSYNCHRONISED = 0x02
+# What an extended header can measure: v2.3 counts 6 bytes after its size (10 with a CRC); v2.4 counts
+# itself, 6 bytes up to 15 with every optional field.
+V23_EXTENDED_SIZES, V24_EXTENDED_SIZES = (10, 14), (6, 15)
 MAX_TAG_SIZE = (1 << 28) - 1
 # Padding added when a tag must grow anyway, so that later edits fit without moving the audio again.
 GROWTH_PADDING = 1024
@@ -100,9 +103,14 @@ def _extended_header(body: bytes, major: int, flags: int) -> bytes:
     if len(body) < 6:
         raise TagError("the ID3 tag's extended header is cut short")
     if major == 3:
-        extended, crc = body[: 4 + int.from_bytes(body[:4], "big")], body[4] & V23_EXTENDED_CRC
+        size, crc = 4 + int.from_bytes(body[:4], "big"), body[4] & V23_EXTENDED_CRC
+        valid = size in V23_EXTENDED_SIZES
     else:
-        extended, crc = body[: syncsafe(body[:4])], body[5] & V24_EXTENDED_CRC
+        size, crc = syncsafe(body[:4]), body[5] & V24_EXTENDED_CRC
+        valid = V24_EXTENDED_SIZES[0] <= size <= V24_EXTENDED_SIZES[1] and body[4] == 1  # one flag byte
+    if not valid or size > len(body):
+        raise TagError("the ID3 tag says it has an extended header, but what follows is not one")
+    extended = body[:size]
     if crc:
         raise TagError("the ID3 tag carries a checksum of its frames, which changing a frame would break")
     return extended
