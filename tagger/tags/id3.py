@@ -3,8 +3,8 @@
 A genre edit replaces that one frame in the raw tag (``id3_raw``) and lets the padding absorb the change
 in size; the tag keeps its version, its other frames byte for byte, its footer, and an ID3v1 tag at the
 end is never touched. Where the tag lives (an MP3's first bytes, an AIFF chunk, the end of a DSF file) is
-its ``TagHolder``'s business. v2.4 stores several genres as NUL-separated values; v2.2 and v2.3 hold one value,
-so genres are joined by ``"; "``. A file with no tag gets a v2.4 tag.
+its ``TagHolder``'s business. v2.4 stores several genres as NUL-separated values; v2.2 and v2.3 hold one
+value, so genres are joined by ``"; "``. A file with no tag gets a v2.4 tag.
 
 ``--id3v23`` converts a v2.4 or v2.2 tag to v2.3 only where the conversion loses nothing, and names the
 frames that v2.3 has no place for otherwise. Undoing a conversion puts the whole original tag back, so the
