@@ -10,8 +10,9 @@ from mutagen.mp4 import MP4, MP4Cover
 from tagger.audio import load_track, read_windows, window_starts
 from tagger.cli import main
 from tagger.decoders import FFmpegSource
+from tagger.tags import mp4_ilst
 from tests.conftest import tone, write_audio
-from tests.tagtools import PNG
+from tests.tagtools import PNG, write_then_undo
 
 RATE = 44_100
 
@@ -99,3 +100,39 @@ def test_a_damaged_m4a_is_one_error_line_and_the_scan_goes_on(tmp_path, tiny_mod
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "bad.m4a" in errors[0] and "Traceback" not in result.output
     assert "would-tag 1" in result.output
+
+
+def _ffmpeg_m4a(path, faststart: bool):
+    """An M4A as FFmpeg writes it: its own item order, no padding after the list, and with ``faststart``
+    the ``moov`` box in front of the audio."""
+    import av
+
+    samples = chirp(3.0)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"} if faststart else {}) as output:
+        output.metadata.update({"title": "T", "artist": "A", "comment": "C", "album": "Al", "genre": "Pop",
+                                "date": "1999"})
+        stream = output.add_stream("aac", rate=RATE, layout="mono")
+        for start in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024].copy(), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = RATE, start
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path
+
+
+def _item_order(path) -> list[bytes]:
+    with open(path, "rb") as handle:
+        return [item.chunk_id for item in mp4_ilst.read(handle).items]
+
+
+@pytest.mark.parametrize("faststart", [False, True], ids=["moov after the audio", "moov before the audio"])
+def test_an_m4a_tagged_by_another_program_keeps_its_item_order_and_undo_gives_back_its_bytes(tmp_path, faststart):
+    path = _ffmpeg_m4a(tmp_path / "song.m4a", faststart)
+    order, audio = _item_order(path), load_track(path, RATE)
+    for genres in (["Rock"], ["Rock", "Jazz"], ["A genre longer than any padding " * 100]):
+        written = write_then_undo(path, genres)
+        copy = tmp_path / "written.m4a"
+        copy.write_bytes(written)
+        assert _item_order(copy) == order  # the genre atom where it was, nothing re-ordered
+        assert np.array_equal(load_track(copy, RATE), audio)  # the chunk offsets followed the audio

@@ -14,6 +14,7 @@ from tagger import tags
 from tagger.audio import load_track
 from tagger.cli import main
 from tagger.formats import handler_for
+from tagger.tags import mp4_ilst
 from tests.conftest import tone, write_audio
 from tests.tagtools import PNG, add_title_artist_cover_comment, digest, write_then_undo
 
@@ -69,7 +70,9 @@ def test_undo_gives_back_the_very_bytes_even_after_a_tag_that_grew_past_its_padd
         write_then_undo(path, genres)
 
 
-def test_an_m4a_item_that_would_not_be_written_back_byte_for_byte_is_refused_untouched(tmp_path):
+def test_an_m4a_item_that_mutagen_would_not_write_back_byte_for_byte_is_refused_untouched(tmp_path, monkeypatch):
+    """The raw editor leaves such an item alone; where mutagen must save instead (here: the raw editor made
+    to decline, as for a fragmented file), the re-rendered item is caught and the write refused."""
     path = write_audio(tmp_path / "song.m4a", tone(4, RATE), RATE)
     add_title_artist_cover_comment(path)
     audio = MP4(str(path))
@@ -80,6 +83,9 @@ def test_an_m4a_item_that_would_not_be_written_back_byte_for_byte_is_refused_unt
     data[tempo + 4 + 8 + 3] = 0  # its data atom says "implicit" where mutagen writes "integer"
     path.write_bytes(bytes(data))
     original = digest(path)
+    write_then_undo(path, ["Rock"])  # raw: the item's bytes are never rendered again
+
+    monkeypatch.setattr(mp4_ilst, "edit", lambda *arguments: False)
     with pytest.raises(tags.TagError, match="item tmpo"):
         tags.write_genres(path, handler_for(path), ["Rock"])
     assert digest(path) == original
