@@ -55,14 +55,17 @@ def write_audio(path: Path, samples: np.ndarray, sample_rate: int = 22_050) -> P
 
 
 def encode_with_pyav(path: Path, samples: np.ndarray, sample_rate: int, codec: str, container: str,
-                     sample_format: str, frame_size: int) -> None:
+                     sample_format: str, frame_size: int, metadata: dict[str, str] | None = None,
+                     options: dict[str, str] | None = None) -> None:
+    """Encode with FFmpeg; ``metadata`` becomes tags as FFmpeg writes them, ``options`` go to its muxer."""
     import av
 
     planar = (samples[:, None] if samples.ndim == 1 else samples).T.astype(np.float32)  # [channels, n]
     layout = "mono" if len(planar) == 1 else "stereo"
     if sample_format in ("s16p", "s16"):
         planar = np.round(np.clip(planar, -1, 1) * 32767).astype(np.int16)
-    with av.open(str(path), "w", format=container) as output:
+    with av.open(str(path), "w", format=container, options=options or {}) as output:
+        output.metadata.update(metadata or {})
         stream = output.add_stream(codec, rate=sample_rate, layout=layout)
         stream.bit_rate = 128_000  # WMA's encoder opens only with one
         for start in range(0, planar.shape[1], frame_size):

@@ -11,7 +11,7 @@ from tagger.audio import load_track, read_windows, window_starts
 from tagger.cli import main
 from tagger.decoders import FFmpegSource
 from tagger.tags import mp4_ilst
-from tests.conftest import tone, write_audio
+from tests.conftest import encode_with_pyav, tone, write_audio
 from tests.tagtools import PNG, write_then_undo
 
 RATE = 44_100
@@ -105,19 +105,10 @@ def test_a_damaged_m4a_is_one_error_line_and_the_scan_goes_on(tmp_path, tiny_mod
 def _ffmpeg_m4a(path, faststart: bool):
     """An M4A as FFmpeg writes it: its own item order, no padding after the list, and with ``faststart``
     the ``moov`` box in front of the audio."""
-    import av
-
-    samples = chirp(3.0)
-    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"} if faststart else {}) as output:
-        output.metadata.update({"title": "T", "artist": "A", "comment": "C", "album": "Al", "genre": "Pop",
-                                "date": "1999"})
-        stream = output.add_stream("aac", rate=RATE, layout="mono")
-        for start in range(0, len(samples), 1024):
-            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024].copy(), format="fltp",
-                                               layout="mono")
-            frame.sample_rate, frame.pts = RATE, start
-            output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
+    encode_with_pyav(path, chirp(3.0), RATE, "aac", "mp4", "fltp", 1024,
+                     metadata={"title": "T", "artist": "A", "comment": "C", "album": "Al", "genre": "Pop",
+                               "date": "1999"},
+                     options={"movflags": "+faststart"} if faststart else None)
     return path
 
 

@@ -15,7 +15,7 @@ from tagger.audio import load_track
 from tagger.cli import main
 from tagger.formats import handler_for
 from tagger.tags import mp4_ilst
-from tests.conftest import tone, write_audio
+from tests.conftest import encode_with_pyav, tone, write_audio
 from tests.tagtools import PNG, add_title_artist_cover_comment, digest, write_then_undo
 
 RATE = 44_100
@@ -89,3 +89,20 @@ def test_an_m4a_item_that_mutagen_would_not_write_back_byte_for_byte_is_refused_
     with pytest.raises(tags.TagError, match="item tmpo"):
         tags.write_genres(path, handler_for(path), ["Rock"])
     assert digest(path) == original
+
+
+def _ffmpeg_wavpack(path, metadata: dict[str, str]):
+    """A WavPack file as FFmpeg tags it: lower-case APEv2 keys, its own item order, no tag header."""
+    encode_with_pyav(path, tone(3, RATE), RATE, "wavpack", "wv", "fltp", 4096, metadata=metadata)
+    return path
+
+
+@pytest.mark.parametrize("metadata", [{"title": "T", "artist": "A", "genre": "Pop", "date": "1999", "track": "3"}, {}],
+                         ids=["tagged by FFmpeg", "no tag"])
+def test_an_apev2_tag_written_by_another_program_keeps_its_items_in_place_and_undo_gives_back_its_bytes(tmp_path,
+                                                                                                       metadata):
+    path = _ffmpeg_wavpack(tmp_path / "song.wv", metadata)
+    for genres in (["Rock"], ["Rock", "Jazz"]):
+        written = write_then_undo(path, genres)
+        if metadata:  # the genre item keeps its place and the tag its spelling of the key
+            assert written.index(b"genre\x00") > written.index(b"title\x00") and b"Genre\x00" not in written

@@ -3,6 +3,7 @@ attributes): genres are their text."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ class ListFieldGenres:
         parts = {"audio": audio_fingerprint(path)}
         values: dict[str, list[str]] = {}
         for key, value in tags.items() if tags is not None else ():
-            if key != self.field:
+            if key.lower() != self.field.lower():  # APEv2 names have no case
                 values.setdefault(f"field {key}", []).append(repr(value))  # ASF may repeat a name
         parts.update((key, digest(repr(reprs))) for key, reprs in values.items())
         parts.update(self._raw_items(path) if self._raw_items else {})
@@ -96,14 +97,34 @@ class ListFieldGenres:
         tags = _tags_of(audio)
         if tags is None:
             raise TagError(f"cannot add {self.name} tags to this file")
+        # The field's name as the file spells it (APEv2 names have no case); .keys(): ASF tags iterate as pairs.
+        key = next((key for key in tags.keys() if key.lower() == self.field.lower()), self.field)  # noqa: SIM118
         if values is None:
-            if self.field in tags:
-                del tags[self.field]
+            if key in tags:
+                del tags[key]
         else:
-            tags[self.field] = values
+            tags[key] = values
         size_now = path.stat().st_size
         options = {"padding": lambda info: _padding_for(info, size_now, size)} if self.has_padding else {}
         try:
             audio.save(**options)
         except (*_PARSE_ERRORS, OSError) as error:
             raise TagError(f"cannot write {self.name} tags: {error}") from error
+
+
+def placed(others: list[bytes], items: list[tuple[int, bytes]]) -> list[bytes]:
+    """``others`` with each of ``items`` inserted at its index in the result (in index order, so that items
+    taken out of a list at those indices go back exactly where they were)."""
+    result = list(others)
+    for index, item in sorted(items):
+        result.insert(min(index, len(result)), item)
+    return result
+
+
+def encoded_places(items: list[bytes], wanted: list[int]) -> list[list[Any]]:
+    """The items at ``wanted`` indices as a snapshot records them: [index, base64 bytes]."""
+    return [[index, base64.b64encode(items[index]).decode("ascii")] for index in wanted]
+
+
+def decoded_places(places: list[list[Any]]) -> list[tuple[int, bytes]]:
+    return [(int(index), base64.b64decode(item)) for index, item in places]

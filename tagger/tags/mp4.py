@@ -8,7 +8,6 @@ saves the tag instead; it may re-order the items, and its undo restores the valu
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from mutagen.mp4 import MP4
 
 from tagger.tags import mp4_ilst
 from tagger.tags.base import digest
-from tagger.tags.listfield import ListFieldGenres
+from tagger.tags.listfield import ListFieldGenres, decoded_places, encoded_places
 
 GENRE_FIELD = "\xa9gen"
 RAW = "genre_atoms"  # a snapshot's raw genre atoms: [index in the list, base64 bytes]
@@ -48,9 +47,9 @@ class MP4Genres(ListFieldGenres):
         with open(path, "rb") as handle:
             items = mp4_ilst.read(handle)
             if items is not None:
-                record[RAW] = [[index, base64.b64encode(mp4_ilst.item_bytes(handle, item)).decode("ascii")]
-                               for index, item in enumerate(items.items) if item.chunk_id in mp4_ilst.GENRE_ITEMS]
-                record[MOOV_SIZE] = items.moov_size
+                raw = [mp4_ilst.item_bytes(handle, item) for item in items.items]
+                genre = [index for index, item in enumerate(items.items) if item.chunk_id in mp4_ilst.GENRE_ITEMS]
+                record[RAW], record[MOOV_SIZE] = encoded_places(raw, genre), items.moov_size
         return record
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
@@ -67,7 +66,7 @@ class MP4Genres(ListFieldGenres):
         if RAW in snapshot:
             with open(path, "r+b") as handle:
                 items = mp4_ilst.read(handle)
-                atoms = [(index, base64.b64decode(atom)) for index, atom in snapshot[RAW]]
+                atoms = decoded_places(snapshot[RAW])
                 if items is not None and mp4_ilst.edit(handle, items, atoms, snapshot[MOOV_SIZE]):
                     return
         super().restore(path, snapshot)

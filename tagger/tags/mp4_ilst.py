@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from tagger import chunks
 from tagger.chunks import Chunk
+from tagger.tags.listfield import placed
 from tagger.tags.splice import replace_range
 
 ILST_PATH = (b"moov", b"udta", b"meta", b"ilst")
@@ -97,10 +98,8 @@ def edit(handle: BinaryIO, items: ItemList, genre_atoms: list[tuple[int, bytes]]
     ``moov`` to ``moov_size`` bytes by resizing the free atom where it can; else ``moov`` changes size by
     what the list did, and where it lies before the audio the chunk offsets follow. Returns False, the file
     untouched, where the offsets cannot follow (a fragmented file, or a 32-bit offset that would overflow)."""
-    listed = [item_bytes(handle, item) for item in items.items if item.chunk_id not in GENRE_ITEMS]
-    for index, atom in sorted(genre_atoms):
-        listed.insert(min(index, len(listed)), atom)
-    content = b"".join(listed)
+    others = [item_bytes(handle, item) for item in items.items if item.chunk_id not in GENRE_ITEMS]
+    content = b"".join(placed(others, genre_atoms))
     ilst = items.parents[-1]
     grown = len(content) - ilst.size
     free_size = items.free.end - items.free.header if items.free else 0
