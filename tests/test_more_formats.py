@@ -1,6 +1,8 @@
 """WMA (ASF attributes), WavPack (APEv2 items) and M4A, saved by mutagen: tagged and undone exactly, and
 refused where mutagen would not write another item back byte for byte."""
 
+import dataclasses
+
 import mutagen
 import numpy as np
 import pytest
@@ -14,7 +16,6 @@ from tagger import tags
 from tagger.audio import load_track
 from tagger.cli import main
 from tagger.formats import handler_for
-from tagger.tags import mp4_ilst
 from tests.conftest import encode_with_pyav, tone, write_audio
 from tests.tagtools import PNG, add_title_artist_cover_comment, digest, write_then_undo
 
@@ -72,7 +73,7 @@ def test_undo_gives_back_the_very_bytes_even_after_a_tag_that_grew_past_its_padd
 
 def test_an_m4a_item_that_mutagen_would_not_write_back_byte_for_byte_is_refused_untouched(tmp_path, monkeypatch):
     """The raw editor leaves such an item alone; where mutagen must save instead (here: the raw editor made
-    to decline, as for a fragmented file), the re-rendered item is caught and the write refused."""
+    to decline, as it does for a fragmented file), the re-rendered item is caught and the write refused."""
     path = write_audio(tmp_path / "song.m4a", tone(4, RATE), RATE)
     add_title_artist_cover_comment(path)
     audio = MP4(str(path))
@@ -85,7 +86,8 @@ def test_an_m4a_item_that_mutagen_would_not_write_back_byte_for_byte_is_refused_
     original = digest(path)
     write_then_undo(path, ["Rock"])  # raw: the item's bytes are never rendered again
 
-    monkeypatch.setattr(mp4_ilst, "edit", lambda *arguments: False)
+    handler = handler_for(path)
+    monkeypatch.setattr(handler, "editor", dataclasses.replace(handler.editor, edit=lambda *arguments: False))
     with pytest.raises(tags.TagError, match="item tmpo"):
         tags.write_genres(path, handler_for(path), ["Rock"])
     assert digest(path) == original
@@ -106,3 +108,18 @@ def test_an_apev2_tag_written_by_another_program_keeps_its_items_in_place_and_un
         written = write_then_undo(path, genres)
         if metadata:  # the genre item keeps its place and the tag its spelling of the key
             assert written.index(b"genre\x00") > written.index(b"title\x00") and b"Genre\x00" not in written
+
+
+@pytest.mark.parametrize("metadata", [{"title": "T", "artist": "A", "genre": "Pop", "date": "1999"}, {"title": "T"}],
+                         ids=["with a genre", "without"])
+def test_a_wma_written_by_another_program_is_undone_byte_for_byte(tmp_path, metadata):
+    """FFmpeg lays out the ASF header its own way; the genre descriptors are edited raw, so undo gives back
+    its bytes (mutagen's save would re-lay the header)."""
+    path = tmp_path / "song.wma"
+    encode_with_pyav(path, tone(3, RATE), RATE, "wmav2", "asf", "fltp", 2048, metadata=metadata)
+    audio = load_track(path, RATE)
+    for genres in (["Rock"], ["Rock", "Jazz"], ["A genre longer than any padding " * 100]):
+        written = write_then_undo(path, genres)
+        copy = tmp_path / "written.wma"
+        copy.write_bytes(written)
+        assert str(ASF(str(copy))["Title"][0]) == "T" and np.array_equal(load_track(copy, RATE), audio)

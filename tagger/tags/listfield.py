@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import mutagen
 from mutagen import PaddingInfo
@@ -15,6 +16,8 @@ from tagger.sniff import audio_fingerprint
 from tagger.tags.base import TagError, digest
 
 FILE_SIZE = "file_size"
+RAW_GENRES = "raw_genres"  # a snapshot's raw genre items: [index in the list, base64 bytes]
+RAW_SIZE = "raw_size"  # and the size of what holds the list, which undo brings back
 _PARSE_ERRORS = (mutagen.MutagenError, ValueError, KeyError, IndexError, UnicodeError)
 
 
@@ -128,3 +131,73 @@ def encoded_places(items: list[bytes], wanted: list[int]) -> list[list[Any]]:
 
 def decoded_places(places: list[list[Any]]) -> list[tuple[int, bytes]]:
     return [(int(index), base64.b64decode(item)) for index, item in places]
+
+
+@dataclass(frozen=True)
+class RawEditor:
+    """How one format reads and edits its item list raw (``mp4_ilst``, ``asf_raw``). ``read`` gives the
+    list's layout, or None where mutagen must save instead."""
+
+    read: Callable[[BinaryIO], Any]
+    items: Callable[[BinaryIO, Any], list[bytes]]  # the raw items, in order
+    genre_indices: Callable[[Any], list[int]]
+    size: Callable[[Any], int]  # of the box or header around the list
+    name: Callable[[bytes], str]  # an item's name
+    genre_items: Callable[[list[str]], list[bytes]]
+    edit: Callable[[BinaryIO, Any, list[tuple[int, bytes]], int], bool]  # False: not done, the file untouched
+
+
+class RawListGenres(ListFieldGenres):
+    """A list-field format whose genre items are replaced raw where they sit, every other item kept in its
+    bytes and its place, and put back exactly by undo; mutagen reads and checks the values, and saves only
+    where the editor declines."""
+
+    def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType | None],
+                 editor: RawEditor) -> None:
+        super().__init__(name, field, open_file, has_padding=True, raw_items=self._other_items)
+        self.editor = editor
+
+    def _other_items(self, path: Path) -> dict[str, str]:
+        """Digests of the raw items other than the genre, by name (items of one name together and in any
+        order: mutagen's fallback save re-orders them)."""
+        found: dict[str, list[bytes]] = {}
+        with open(path, "rb") as handle:
+            layout = self.editor.read(handle)
+            items = self.editor.items(handle, layout) if layout is not None else []
+            genre = self.editor.genre_indices(layout) if layout is not None else []
+        for index, item in enumerate(items):
+            if index not in genre:
+                found.setdefault(self.editor.name(item), []).append(item)
+        return {f"item {name}": digest(b"".join(sorted(raw))) for name, raw in found.items()}
+
+    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
+        """The values and file size (for mutagen's fallback), and the raw genre items with their places and
+        the size around the list, which let undo put it back byte for byte."""
+        record = super().snapshot(path)
+        with open(path, "rb") as handle:
+            layout = self.editor.read(handle)
+            if layout is not None:
+                items = self.editor.items(handle, layout)
+                record[RAW_GENRES] = encoded_places(items, self.editor.genre_indices(layout))
+                record[RAW_SIZE] = self.editor.size(layout)
+        return record
+
+    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+        with open(path, "r+b") as handle:
+            layout = self.editor.read(handle)
+            if layout is not None:
+                indices = self.editor.genre_indices(layout)
+                first = indices[0] if indices else len(self.editor.items(handle, layout))
+                new = [(first + offset, item) for offset, item in enumerate(self.editor.genre_items(genres))]
+                if self.editor.edit(handle, layout, new, self.editor.size(layout)):
+                    return
+        super().write(path, genres)
+
+    def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
+        if RAW_GENRES in snapshot:
+            with open(path, "r+b") as handle:
+                layout = self.editor.read(handle)
+                places = decoded_places(snapshot[RAW_GENRES])
+                if layout is not None and self.editor.edit(handle, layout, places, snapshot[RAW_SIZE]):
+                    return
+        super().restore(path, snapshot)
