@@ -252,3 +252,15 @@ def test_a_scan_and_its_undo_give_every_file_back_byte_for_byte(make_audio, tiny
 
     assert undone.exit_code == 0, undone.output
     assert {path: (digest(path), _identity(path)) for path in files} == before
+
+
+def test_a_footer_flag_without_a_footer_is_refused_before_audio_bytes_are_taken_for_it(make_audio):
+    path = make_audio("no-footer.mp3")
+    add_id3(path, 4)
+    data = bytearray(path.read_bytes())
+    data[5] |= 0x10  # says a footer follows the frames; what follows is the first MPEG frame
+    path.write_bytes(bytes(data))
+    original = digest(path)
+    with pytest.raises(tags.TagError, match="footer"):
+        tags.write_genres(path, handler_for(path), ["Rock"])
+    assert digest(path) == original

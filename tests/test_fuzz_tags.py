@@ -11,7 +11,7 @@ from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1, TXXX, Encoding
 from tagger.formats import handler_for
 from tagger.tags import TagError, restore_genres, write_genres
 from tests.conftest import tone, write_audio
-from tests.tagtools import digest, id3_frames_except_genre, mp3_audio_bytes
+from tests.tagtools import add_title_artist_cover_comment, digest, id3_frames_except_genre, mp3_audio_bytes
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
 genre = st.text(st.characters(whitelist_categories=("L", "N", "Zs"), whitelist_characters="-&'"),
@@ -61,27 +61,27 @@ def test_writing_genres_keeps_every_other_frame(base_mp3, tmp_path, version, con
     assert handler.matches(path, before) and digest(path) == original
 
 
+# Where each kind of file keeps its tag: the ID3 tag of an AIFF or DSF, an M4A's item list, a WMA's extended
+# content description, a WavPack's APEv2 footer (an MP3's tag is its start).
+TAG_MARKERS = {".aiff": b"ID3", ".dsf": b"ID3", ".m4a": b"ilst", ".wma": bytes.fromhex("40a4d0d207e3d211"),
+               ".wv": b"APETAGEX"}
+
+
 @pytest.fixture(scope="module")
 def tagged_containers(tmp_path_factory):
-    """An MP3, an AIFF and a DSF, each with an ID3 tag in its place, to damage."""
-    from mutagen.aiff import AIFF
-    from mutagen.dsf import DSF
-    from mutagen.mp3 import MP3
-
+    """An MP3, an AIFF, a DSF, an M4A, a WMA and a WavPack, each with a title, artist, cover and comment
+    in its own kind of tag, to damage."""
     folder = tmp_path_factory.mktemp("containers")
     files = []
-    for name, kind in (("base.mp3", MP3), ("base.aiff", AIFF), ("base.dsf", DSF)):
-        path = write_audio(folder / name, tone(0.5, channels=2))
-        audio = kind(str(path))
-        audio.add_tags()
-        audio.tags.add(TIT2(encoding=Encoding.UTF8, text="Title"))
-        audio.save()
+    for suffix in (".mp3", ".aiff", ".dsf", ".m4a", ".wma", ".wv"):
+        path = write_audio(folder / f"base{suffix}", tone(0.5, channels=2))
+        add_title_artist_cover_comment(path)
         files.append(path)
     return files
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.integers(0, 2), damage=st.lists(st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1,
+@given(which=st.integers(0, 5), damage=st.lists(st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1,
                                                    max_size=4),
        at_the_tag=st.booleans())
 def test_a_damaged_container_or_tag_is_tagged_and_undone_exactly_or_refused_untouched(tagged_containers, tmp_path,
@@ -92,7 +92,9 @@ def test_a_damaged_container_or_tag_is_tagged_and_undone_exactly_or_refused_unto
     source = tagged_containers[which]
     path = tmp_path / source.name
     data = bytearray(source.read_bytes())
-    offset = data.index(b"ID3", 12) if at_the_tag and source.suffix != ".mp3" else 0
+    marker = TAG_MARKERS.get(source.suffix)
+    offset = data.rindex(marker) if at_the_tag and marker else 0
+    damage = [(position, value) for position, value in damage if offset + position < len(data)]
     for position, value in damage:
         data[offset + position] = value
     path.write_bytes(bytes(data))

@@ -127,3 +127,15 @@ def test_an_m4a_tagged_by_another_program_keeps_its_item_order_and_undo_gives_ba
         copy.write_bytes(written)
         assert _item_order(copy) == order  # the genre atom where it was, nothing re-ordered
         assert np.array_equal(load_track(copy, RATE), audio)  # the chunk offsets followed the audio
+
+
+def test_an_m4a_without_an_item_list_is_given_one_and_undo_takes_it_out_byte_for_byte(tmp_path):
+    """Where there is no list to edit raw, mutagen builds one; the snapshot keeps the moov box whole and
+    undo puts it back, chunk offsets and all."""
+    path = _ffmpeg_m4a(tmp_path / "bare.m4a", faststart=True)
+    path.write_bytes(path.read_bytes().replace(b"udta", b"free", 1))  # the user data box, list and all, gone
+    audio = load_track(path, RATE)
+    written = write_then_undo(path, ["Rock", "Jazz"])
+    copy = tmp_path / "written.m4a"
+    copy.write_bytes(written)
+    assert _item_order(copy) and np.array_equal(load_track(copy, RATE), audio)

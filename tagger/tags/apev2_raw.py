@@ -25,17 +25,14 @@ GENRE_KEY = "genre"  # item keys are compared without case
 
 @dataclass(frozen=True)
 class ApeTag:
-    """A tag's place in the file, its footer's version and flags, and its items exactly as they are."""
+    """A tag's place in the file, its header (empty where it has none) and footer, and its items, all
+    exactly as they are: a write changes only the size and item count in the header and footer."""
 
     start: int  # its header, or its first item where it has no header
     end: int  # after its footer
-    version: int
-    flags: int
+    header: bytes
+    footer: bytes
     items: tuple[bytes, ...]
-
-    @property
-    def has_header(self) -> bool:
-        return bool(self.flags & HAS_HEADER)
 
     def genre_indices(self) -> list[int]:
         return [index for index, item in enumerate(self.items) if key_of(item).lower() == GENRE_KEY]
@@ -57,12 +54,15 @@ def read(handle: BinaryIO) -> ApeTag | None:
     footer = handle.read(APE_FOOTER)
     if len(footer) < APE_FOOTER or footer[:8] != PREAMBLE:
         return None
-    version, size, count, flags = (int.from_bytes(footer[at : at + 4], "little") for at in (8, 12, 16, 20))
+    size, count, flags = (int.from_bytes(footer[at : at + 4], "little") for at in (12, 16, 20))
     first = end - size
     start = first - (APE_FOOTER if flags & HAS_HEADER else 0)
     if size < APE_FOOTER or start < 0:
         raise TagError("the APEv2 tag's footer gives a size the file does not have")
-    handle.seek(first)
+    handle.seek(start)
+    header = handle.read(first - start)
+    if header and header[:8] != PREAMBLE:
+        raise TagError("the APEv2 tag's footer says it has a header, but there is none")
     data, items, position = handle.read(size - APE_FOOTER), [], 0
     for _ in range(count):
         key_end = data.find(b"\x00", position + ITEM_HEADER)
@@ -73,7 +73,7 @@ def read(handle: BinaryIO) -> ApeTag | None:
         position = item_end
     if position != len(data):
         raise TagError("the APEv2 tag has bytes after its last item")
-    return ApeTag(start, end, version, flags, tuple(items))
+    return ApeTag(start, end, header, footer, tuple(items))
 
 
 def genre_item(genres: list[str], key: str = "Genre") -> bytes:
@@ -82,10 +82,13 @@ def genre_item(genres: list[str], key: str = "Genre") -> bytes:
     return len(value).to_bytes(4, "little") + bytes(4) + key.encode("ascii") + b"\x00" + value
 
 
-def _frame(tag: ApeTag, size: int, count: int, header: bool) -> bytes:
-    flags = (tag.flags | IS_HEADER) if header else (tag.flags & ~IS_HEADER)
-    numbers = (tag.version, size, count, flags)
-    return PREAMBLE + b"".join(value.to_bytes(4, "little") for value in numbers) + bytes(8)
+def _frame(flags: int) -> bytes:
+    """A header or footer for a new tag, its size and count to be filled in."""
+    return PREAMBLE + VERSION.to_bytes(4, "little") + bytes(8) + flags.to_bytes(4, "little") + bytes(8)
+
+
+def _counted(frame: bytes, size: int, count: int) -> bytes:
+    return frame[:12] + size.to_bytes(4, "little") + count.to_bytes(4, "little") + frame[20:]
 
 
 def write(handle: BinaryIO, tag: ApeTag | None, items: list[bytes]) -> None:
@@ -95,11 +98,11 @@ def write(handle: BinaryIO, tag: ApeTag | None, items: list[bytes]) -> None:
         if not items:
             return
         end = tag_end(handle)
-        tag = ApeTag(end, end, VERSION, HAS_HEADER, ())
+        tag = ApeTag(end, end, _frame(HAS_HEADER | IS_HEADER), _frame(HAS_HEADER), ())
     body = b"".join(items)
     size = len(body) + APE_FOOTER
-    header = _frame(tag, size, len(items), header=True) if tag.has_header else b""
-    replace_range(handle, tag.start, tag.end, header + body + _frame(tag, size, len(items), header=False))
+    header = _counted(tag.header, size, len(items)) if tag.header else b""
+    replace_range(handle, tag.start, tag.end, header + body + _counted(tag.footer, size, len(items)))
 
 
 def remove(handle: BinaryIO, tag: ApeTag) -> None:

@@ -21,5 +21,6 @@ EDITOR = RawEditor(
     name=asf_raw.name_of,
     genre_items=asf_raw.genre_descriptors,
     edit=asf_raw.edit,
+    whole=asf_raw.header_span,
 )
 ASF_TAGS = RawListGenres("asf", asf_raw.GENRE_NAME, ASF, EDITOR)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from tagger import chunks
 from tagger.sniff import ASF_HEADER_GUID
 from tagger.tags.listfield import placed
 from tagger.tags.splice import replace_range
@@ -63,15 +64,25 @@ def _u64(data: bytes, at: int) -> int:
     return int.from_bytes(data[at : at + 8], "little")
 
 
+def header_span(handle: BinaryIO) -> tuple[int, int] | None:
+    """Where the Header Object lies: the start of the file to its declared size (None where that size is
+    not one the file can have)."""
+    handle.seek(0)
+    preamble = handle.read(HEADER_PREAMBLE)
+    size = _u64(preamble, 16)
+    valid = preamble[:16] == ASF_HEADER_GUID and HEADER_PREAMBLE <= size <= chunks.file_size(handle)
+    return (0, size) if valid else None
+
+
 def read(handle: BinaryIO) -> Description | None:
     """The extended description of the open ASF file, or None where it is missing, the genre may also be
     kept elsewhere, or the header does not walk cleanly."""
-    handle.seek(0)
-    preamble = handle.read(HEADER_PREAMBLE)
-    if preamble[:16] != ASF_HEADER_GUID:
+    span = header_span(handle)
+    if span is None:
         return None
-    header_size = _u64(preamble, 16)
-    header = preamble + handle.read(header_size - HEADER_PREAMBLE)
+    handle.seek(0)
+    header = handle.read(span[1])
+    header_size = span[1]
     objects: dict[bytes, Span] = {}
     position = HEADER_PREAMBLE
     while position + OBJECT_HEADER <= len(header):

@@ -131,6 +131,8 @@ def read_tag(handle: BinaryIO, start: int = 0) -> Id3Tag | None:
     body = handle.read(size)
     if len(body) < size:
         raise TagError("the ID3 tag is longer than the file")
+    if major == 4 and flags & FLAG_FOOTER and handle.read(ID3V2_HEADER) != b"3DI" + header[3:]:
+        raise TagError("the ID3 tag says a footer follows it, but none does")  # else 10 bytes of audio would go
     if major < 4 and flags & FLAG_UNSYNCHRONISED:
         plain = body.replace(b"\xff\x00", b"\xff")
         if _unsynchronise(plain) != body:

@@ -14,10 +14,13 @@ from mutagen import PaddingInfo
 
 from tagger.sniff import audio_fingerprint
 from tagger.tags.base import TagError, digest
+from tagger.tags.splice import replace_range
 
 FILE_SIZE = "file_size"
 RAW_GENRES = "raw_genres"  # a snapshot's raw genre items: [index in the list, base64 bytes]
 RAW_SIZE = "raw_size"  # and the size of what holds the list, which undo brings back
+WHOLE = "whole"  # a snapshot's copy of what mutagen will rewrite, where the list cannot be edited raw
+MAX_WHOLE = 16 << 20  # larger than this (chunk tables of hours of audio) it is not kept: undo restores values
 _PARSE_ERRORS = (mutagen.MutagenError, ValueError, KeyError, IndexError, UnicodeError)
 
 
@@ -145,6 +148,9 @@ class RawEditor:
     name: Callable[[bytes], str]  # an item's name
     genre_items: Callable[[list[str]], list[bytes]]
     edit: Callable[[BinaryIO, Any, list[tuple[int, bytes]], int], bool]  # False: not done, the file untouched
+    # The span of what mutagen rewrites when it must save instead (MP4's moov, ASF's header), which a
+    # snapshot then keeps whole so that undo can put it back as it was.
+    whole: Callable[[BinaryIO], tuple[int, int] | None]
 
 
 class RawListGenres(ListFieldGenres):
@@ -180,6 +186,9 @@ class RawListGenres(ListFieldGenres):
                 items = self.editor.items(handle, layout)
                 record[RAW_GENRES] = encoded_places(items, self.editor.genre_indices(layout))
                 record[RAW_SIZE] = self.editor.size(layout)
+            elif (span := self.editor.whole(handle)) is not None and span[1] - span[0] <= MAX_WHOLE:
+                handle.seek(span[0])
+                record[WHOLE] = base64.b64encode(handle.read(span[1] - span[0])).decode("ascii")
         return record
 
     def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
@@ -194,6 +203,12 @@ class RawListGenres(ListFieldGenres):
         super().write(path, genres)
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
+        if WHOLE in snapshot:  # mutagen saved: what it rewrote goes back as it was
+            with open(path, "r+b") as handle:
+                span = self.editor.whole(handle)
+                if span is not None:
+                    replace_range(handle, span[0], span[1], base64.b64decode(snapshot[WHOLE]))
+                    return
         if RAW_GENRES in snapshot:
             with open(path, "r+b") as handle:
                 layout = self.editor.read(handle)

@@ -22,5 +22,6 @@ EDITOR = RawEditor(
     name=lambda item: item[4:8].decode("latin-1"),
     genre_items=lambda genres: [mp4_ilst.genre_atom(genres)],
     edit=mp4_ilst.edit,
+    whole=mp4_ilst.moov_span,
 )
 MP4_TAGS = RawListGenres("mp4", "\xa9gen", MP4, EDITOR)

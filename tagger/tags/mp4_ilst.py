@@ -73,6 +73,12 @@ def read(handle: BinaryIO) -> ItemList | None:
                     order.index(b"moov") < audio, b"moof" in order)
 
 
+def moov_span(handle: BinaryIO) -> tuple[int, int] | None:
+    """Where the ``moov`` box lies, header included."""
+    moov = chunks.mp4_box(handle, 0, chunks.file_size(handle), b"moov")
+    return None if moov is None else (moov.header, moov.data + moov.size)
+
+
 def _zeros(handle: BinaryIO, box: Chunk) -> bool:
     handle.seek(box.data)
     return handle.read(box.size).count(0) == box.size
