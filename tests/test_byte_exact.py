@@ -264,3 +264,15 @@ def test_a_footer_flag_without_a_footer_is_refused_before_audio_bytes_are_taken_
     with pytest.raises(tags.TagError, match="footer"):
         tags.write_genres(path, handler_for(path), ["Rock"])
     assert digest(path) == original
+
+
+@pytest.mark.parametrize("name", ["song.ogg", "song.opus"])
+def test_an_ogg_header_page_with_a_wrong_checksum_is_refused_not_silently_repaired(make_audio, name):
+    path = _with_latin1_title(make_audio(name))
+    data = bytearray(path.read_bytes())
+    data[data.index(b"ARTIST=") + 7] ^= 0x20  # one letter of a comment changes; the page's checksum does not
+    path.write_bytes(bytes(data))
+    original = digest(path)
+    with pytest.raises(tags.TagError, match="checksum"):
+        tags.write_genres(path, handler_for(path), ["Rock"])
+    assert digest(path) == original

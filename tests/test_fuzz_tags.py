@@ -64,24 +64,25 @@ def test_writing_genres_keeps_every_other_frame(base_mp3, tmp_path, version, con
 # Where each kind of file keeps its tag: the ID3 tag of an AIFF or DSF, an M4A's item list, a WMA's extended
 # content description, a WavPack's APEv2 footer (an MP3's tag is its start).
 TAG_MARKERS = {".aiff": b"ID3", ".dsf": b"ID3", ".m4a": b"ilst", ".wma": bytes.fromhex("40a4d0d207e3d211"),
-               ".wv": b"APETAGEX"}
+               ".wv": b"APETAGEX", ".flac": b"TITLE=", ".ogg": b"TITLE=", ".opus": b"TITLE="}
 
 
 @pytest.fixture(scope="module")
 def tagged_containers(tmp_path_factory):
-    """An MP3, an AIFF, a DSF, an M4A, a WMA and a WavPack, each with a title, artist, cover and comment
-    in its own kind of tag, to damage."""
+    """A file of each format with a tag we edit raw, each with a title, artist, cover and comment in its
+    own kind of tag, to damage."""
     folder = tmp_path_factory.mktemp("containers")
     files = []
-    for suffix in (".mp3", ".aiff", ".dsf", ".m4a", ".wma", ".wv"):
-        path = write_audio(folder / f"base{suffix}", tone(0.5, channels=2))
+    for suffix in (".mp3", ".aiff", ".dsf", ".m4a", ".wma", ".wv", ".flac", ".ogg", ".opus"):
+        rate = 48_000 if suffix == ".opus" else 22_050
+        path = write_audio(folder / f"base{suffix}", tone(0.5, rate, channels=2), rate)
         add_title_artist_cover_comment(path)
         files.append(path)
     return files
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.integers(0, 5), damage=st.lists(st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1,
+@given(which=st.integers(0, 8), damage=st.lists(st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1,
                                                    max_size=4),
        at_the_tag=st.booleans())
 def test_a_damaged_container_or_tag_is_tagged_and_undone_exactly_or_refused_untouched(tagged_containers, tmp_path,

@@ -40,8 +40,15 @@ class CommentPacket:
 
 
 def _next_page(handle: BinaryIO, serial: int | None) -> OggPage:
+    """The next page of the stream ``serial`` (of any stream where None), refused where it would not be
+    written back as it is (a checksum that does not match: rewriting it would silently repair the page)."""
     while True:
+        start = handle.tell()
         page = OggPage(handle)
+        end = handle.tell()
+        handle.seek(start)
+        if handle.read(end - start) != page.write():
+            raise TagError("an Ogg header page is damaged (its checksum does not match); it is left as it is")
         if serial is None or page.serial == serial:
             return page
 
