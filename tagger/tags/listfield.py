@@ -72,7 +72,7 @@ class ListFieldGenres:
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         now = self.snapshot(path)
-        return all(now[key] == value for key, value in snapshot.items())
+        return all(now.get(key) == value for key, value in snapshot.items())
 
     def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
         """Digests of every other field's values, as mutagen reads them, of their raw bytes where this format's
