@@ -14,14 +14,15 @@ from click.testing import CliRunner
 from mutagen.id3 import ID3, TMOO, TSOP, Encoding
 from mutagen.ogg import OggPage
 
-from tagger import tags
+from tagger import chunks, tags
 from tagger.cli import main
 from tagger.formats import handler_for
 from tagger.sniff import syncsafe
+from tagger.tags import asf_raw
 from tagger.tags.id3 import ID3Genres
 from tagger.tags.id3_raw import syncsafe_bytes
 from tests.conftest import encode_with_pyav, tone
-from tests.tagtools import add_id3, decoded, digest, write_then_undo
+from tests.tagtools import add_id3, add_title_artist_cover_comment, decoded, digest, write_then_undo
 
 NOT_UTF8 = b"TITLE=caf\xe9 cr\xe8me"  # Latin-1, as old Windows taggers wrote it
 
@@ -274,5 +275,38 @@ def test_an_ogg_header_page_with_a_wrong_checksum_is_refused_not_silently_repair
     path.write_bytes(bytes(data))
     original = digest(path)
     with pytest.raises(tags.TagError, match="checksum"):
+        tags.write_genres(path, handler_for(path), ["Rock"])
+    assert digest(path) == original
+
+
+def _poke(path: Path, at: int, value: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] = value
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name", ["song.flac", "song.wma"])
+def test_padding_that_holds_something_is_kept_not_resized(make_audio, name):
+    """A FLAC PADDING block or an ASF padding object is resized only where it is all zeros; one that holds
+    a stray byte is left as it is (the tag grows around it), so undo gives it back."""
+    path = make_audio(name)
+    add_title_artist_cover_comment(path)
+    with open(path, "rb") as handle:
+        if name.endswith(".flac"):
+            padding = next(block for block in chunks.flac_blocks(handle, 0)[0] if block.chunk_id == b"\x01")
+            at = padding.data + padding.size // 2
+        else:
+            at = path.read_bytes().index(asf_raw.PADDING) + asf_raw.OBJECT_HEADER + 4
+    _poke(path, at, 1)
+    write_then_undo(path, ["Rock", "Jazz"])
+
+
+def test_an_apev2_tag_whose_header_and_footer_disagree_is_refused_untouched(make_audio):
+    path = make_audio("song.wv")
+    add_title_artist_cover_comment(path)  # mutagen writes a header and a footer
+    data = path.read_bytes()
+    _poke(path, data.index(b"APETAGEX") + 12, data[data.index(b"APETAGEX") + 12] ^ 1)  # the header's size
+    original = digest(path)
+    with pytest.raises(tags.TagError, match="disagree"):
         tags.write_genres(path, handler_for(path), ["Rock"])
     assert digest(path) == original

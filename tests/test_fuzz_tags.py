@@ -82,22 +82,21 @@ def tagged_containers(tmp_path_factory):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.integers(0, 8), damage=st.lists(st.tuples(st.integers(0, 127), st.integers(0, 255)), min_size=1,
-                                                   max_size=4),
-       at_the_tag=st.booleans())
+@given(which=st.integers(0, 8), where=st.sampled_from(["the start", "the tag", "anywhere"]),
+       damage=st.lists(st.tuples(st.integers(0, 127), st.floats(0, 0.999), st.integers(0, 255)), min_size=1,
+                       max_size=4))
 def test_a_damaged_container_or_tag_is_tagged_and_undone_exactly_or_refused_untouched(tagged_containers, tmp_path,
-                                                                                       which, damage, at_the_tag):
-    """Bytes of the container's header and chunk headers (or of the tag's place) overwritten at random: a
-    write either succeeds and undoes byte for byte, or is refused with TagError and leaves the file alone;
-    it never raises anything else and never leaves a changed file behind a refusal."""
+                                                                                       which, where, damage):
+    """Bytes overwritten at random (in the container's header and chunk headers, in the tag's place, or
+    anywhere): a write either succeeds and undoes byte for byte, or is refused with TagError and leaves
+    the file alone; it never raises anything else and never leaves a changed file behind a refusal."""
     source = tagged_containers[which]
     path = tmp_path / source.name
     data = bytearray(source.read_bytes())
     marker = TAG_MARKERS.get(source.suffix)
-    offset = data.rindex(marker) if at_the_tag and marker else 0
-    damage = [(position, value) for position, value in damage if offset + position < len(data)]
-    for position, value in damage:
-        data[offset + position] = value
+    offset = data.rindex(marker) if where == "the tag" and marker else 0
+    for near, fraction, value in damage:
+        data[int(fraction * len(data)) if where == "anywhere" else min(offset + near, len(data) - 1)] = value
     path.write_bytes(bytes(data))
     original = digest(path)
     handler = handler_for(path)

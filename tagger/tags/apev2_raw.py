@@ -63,6 +63,8 @@ def read(handle: BinaryIO) -> ApeTag | None:
     header = handle.read(first - start)
     if header and header[:8] != PREAMBLE:
         raise TagError("the APEv2 tag's footer says it has a header, but there is none")
+    if header and header[12:20] != footer[12:20]:
+        raise TagError("the APEv2 tag's header and footer disagree about its size; it is left as it is")
     data, items, position = handle.read(size - APE_FOOTER), [], 0
     for _ in range(count):
         key_end = data.find(b"\x00", position + ITEM_HEADER)

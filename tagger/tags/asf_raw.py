@@ -43,7 +43,7 @@ class Span:
 @dataclass(frozen=True)
 class Description:
     """The header's size, the extended description's place and descriptors (raw), the file properties'
-    place and a top-level padding object (None where the header has none)."""
+    place and a top-level padding object (None where the header has none, or one that is not all zeros)."""
 
     header_size: int
     extended: Span
@@ -100,7 +100,10 @@ def read(handle: BinaryIO) -> Description | None:
     descriptors = _descriptors(header[extended.start + OBJECT_HEADER : extended.end])
     if descriptors is None:
         return None
-    return Description(header_size, extended, tuple(descriptors), properties, objects.get(PADDING))
+    padding = objects.get(PADDING)
+    if padding is not None and header[padding.start + OBJECT_HEADER : padding.end].strip(b"\x00"):
+        padding = None  # it holds something: resizing it would lose that
+    return Description(header_size, extended, tuple(descriptors), properties, padding)
 
 
 def _descriptors(content: bytes) -> list[bytes] | None:

@@ -68,7 +68,8 @@ def with_block(metadata: Metadata, kind: int, data: bytes | None, padding: int |
         del blocks[index]
     elif index is not None and data is not None:
         blocks[index] = (kind, data)
-    padding_index = next((i for i, (block_kind, _) in enumerate(blocks) if block_kind == PADDING), None)
+    padding_index = next((i for i, (block_kind, block) in enumerate(blocks)
+                          if block_kind == PADDING and not block.strip(b"\x00")), None)  # else it holds something
     if padding_index is not None:
         now = len(blocks[padding_index][1])
         wanted = padding if padding is not None else now - (len(data or b"") - old_size)
