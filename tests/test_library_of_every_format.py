@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tagger import tags
@@ -35,9 +36,36 @@ def _library(root: Path) -> list[Path]:
     return files
 
 
-def test_every_format_is_tagged_by_workers_and_undone(tmp_path, tiny_model):
+# Files as FFmpeg encodes and tags them (its own layouts: item orders, lower-case keys, no padding, moov in
+# front of the audio): (name, codec, container, sample format, samples per frame, muxer options).
+FFMPEG_LIBRARY = (
+    ("song.mp3", "libmp3lame", "mp3", "fltp", 1152, {}),
+    ("song.flac", "flac", "flac", "s16", 4096, {}),
+    ("song.opus", "libopus", "ogg", "flt", 960, {}),
+    ("song.oga", "flac", "ogg", "s16", 4096, {}),
+    ("song.aiff", "pcm_s16be", "aiff", "s16", 4096, {"write_id3v2": "1"}),
+    ("song.m4a", "aac", "mp4", "fltp", 1024, {"movflags": "+faststart"}),
+    ("lossless.m4a", "alac", "ipod", "s16p", 4096, {}),
+    ("song.wma", "wmav2", "asf", "fltp", 2048, {}),
+    ("song.wv", "wavpack", "wv", "fltp", 4096, {}),
+)
+FFMPEG_TAGS = {"title": "Title", "artist": "Ørjan & The Artists", "comment": "a comment", "album": "Album"}
+
+
+def _ffmpeg_library(root: Path) -> list[Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    for index, (name, codec, container, sample_format, frame, options) in enumerate(FFMPEG_LIBRARY):
+        rate = 48_000 if codec == "libopus" else 22_050
+        encode_with_pyav(root / name, tone(5.0, rate, seed=index), rate, codec, container, sample_format, frame,
+                         metadata=FFMPEG_TAGS, options=options)
+    return [root / name for name, *_ in FFMPEG_LIBRARY]
+
+
+@pytest.mark.parametrize("library", [_library, _ffmpeg_library],
+                         ids=["tagged by mutagen", "encoded and tagged by FFmpeg"])
+def test_every_format_is_tagged_by_workers_and_undone(tmp_path, tiny_model, library):
     root = tmp_path / "library"
-    files = _library(root)
+    files = library(root)
     before = {path: (digest(path), fields_except_genre(path)) for path in files}
     report = tmp_path / "report.json"
 
