@@ -53,12 +53,20 @@ FFMPEG_TAGS = {"title": "Title", "artist": "Ørjan & The Artists", "comment": "a
 
 
 def _ffmpeg_library(root: Path) -> list[Path]:
+    """The files of FFMPEG_LIBRARY whose encoder this PyAV build has (its wheels carry LAME and Opus)."""
+    import av
+
     root.mkdir(parents=True, exist_ok=True)
+    files = []
     for index, (name, codec, container, sample_format, frame, options) in enumerate(FFMPEG_LIBRARY):
+        if codec not in av.codecs_available:
+            continue
         rate = 48_000 if codec == "libopus" else 22_050
         encode_with_pyav(root / name, tone(5.0, rate, seed=index), rate, codec, container, sample_format, frame,
                          metadata=FFMPEG_TAGS, options=options)
-    return [root / name for name, *_ in FFMPEG_LIBRARY]
+        files.append(root / name)
+    assert len(files) >= 6, "too few of FFmpeg's encoders in this PyAV build to make the library"
+    return files
 
 
 @pytest.mark.parametrize("library", [_library, _ffmpeg_library],
