@@ -1,5 +1,6 @@
-"""Formats whose tags map a field name to a list of values (Vorbis comments, MP4 atoms, APEv2 items, ASF
-attributes): genres are their text."""
+"""Formats whose tags map a field name to a list of values (MP4 atoms, APEv2 items, ASF attributes): genres
+are their text. mutagen reads the values, and the post-write check compares them; the writes themselves
+are raw where the format's editor can make them (``RawListGenres``, ``apev2``), else mutagen's save."""
 
 from __future__ import annotations
 
