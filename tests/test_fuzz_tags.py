@@ -40,7 +40,7 @@ def build_tag(path, version, content, existing_genre):
     tags.save(str(path), v2_version=version)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(version=st.sampled_from([3, 4]), content=frames, existing=st.none() | genre,
        genres=st.lists(genre, min_size=1, max_size=4, unique_by=str.casefold), force_v23=st.booleans())
 def test_writing_genres_keeps_every_other_frame(base_mp3, tmp_path, version, content, existing, genres, force_v23):
@@ -81,7 +81,7 @@ def tagged_containers(tmp_path_factory):
     return files
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(which=st.integers(0, 8), where=st.sampled_from(["the start", "the tag", "anywhere"]),
        damage=st.lists(st.tuples(st.integers(0, 127), st.floats(0, 0.999), st.integers(0, 255)), min_size=1,
                        max_size=4))
