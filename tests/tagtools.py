@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import mutagen
+import pytest
 import soundfile
 from mutagen.apev2 import BINARY, APEv2, APEValue
 from mutagen.asf import ASF, ASFByteArrayAttribute
@@ -153,3 +154,11 @@ def write_then_undo(path: Path, genres: list[str], id3v23: bool = False) -> byte
     tags.restore_genres(path, handler, before)
     assert digest(path) == original and handler.matches(path, before)
     return written
+
+
+def assert_refused_untouched(path: Path, match: str) -> None:
+    """A genre write is refused with a TagError naming ``match``, and the file keeps every byte."""
+    original = digest(path)
+    with pytest.raises(tags.TagError, match=match):
+        tags.write_genres(path, handler_for(path), ["Rock"])
+    assert digest(path) == original
