@@ -52,6 +52,26 @@ def test_windows_of_a_track_stay_with_it():
     assert window.shape == (400,) and track == 2 and target.tolist() == [0, 0, 1]
 
 
+def test_windows_per_track_are_excerpts_from_anywhere_in_each_track_and_repeat_with_the_seed():
+    ramps = [np.arange(30 * 100, dtype=np.float32), np.arange(10 * 100, dtype=np.float32) + 1e5,
+             np.arange(2 * 100, dtype=np.float32) + 2e5]
+
+    def excerpts(seed: int) -> list[tuple[int, float]]:
+        dataset = WindowDataset(ramps, np.eye(3), window=400, hop=200, seed=seed, per_track=5)
+        assert Counter(dataset.track_indices().tolist()) == {0: 5, 1: 5, 2: 5}  # a short clip as often as a long
+        items = [dataset[item] for item in range(len(dataset))]
+        for window, target, track in items:
+            assert window.shape == (400,) and target.argmax() == track
+            whole = window if track < 2 else window[:200]  # the short clip is padded after its end
+            assert np.all(np.diff(whole.numpy()) == 1)  # one excerpt of the ramp, not a spliced one
+        return [(track, float(window[0])) for window, _, track in items]
+
+    first = excerpts(seed=1)
+    starts = {start for track, start in first if track == 0}
+    assert len(starts) > 1 and not starts <= {200.0 * k for k in range(14)}  # not bound to the hop grid
+    assert excerpts(seed=1) == first and excerpts(seed=2) != first
+
+
 def test_cap_per_class_undersamples_only_large_classes():
     items = tracks(per_genre=10, genres=("a",)) + tracks(per_genre=3, genres=("b",))
     capped = cap_per_class(items, 5, seed=0)

@@ -166,3 +166,35 @@ def test_without_the_feature_cache_augmented_waveforms_run_through_the_frozen_pa
     model.eval()
     with torch.no_grad():
         assert torch.equal(inputs.forward(batch), model(batch))
+
+
+def test_a_head_probe_trains_the_head_on_the_frozen_backbone_before_every_layer_learns(tmp_path):
+    """LP-FT: the probe's head, trained on cached frozen features, is the one fine-tuning starts from;
+    the backbone is still as published then; the fine-tuning runs at the backbone's rate. A network with
+    nothing pretrained that learns is not probed."""
+    from trainer.data.prepare import PreparedData, SplitData
+    from trainer.data.split import Split
+    from trainer.train import PROBE, Inputs, probe_head
+
+    rng = np.random.default_rng(0)
+    targets = np.eye(CLASSES, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    waveforms = [(0.1 * (1 + row.argmax()) * rng.standard_normal(2 * MUSICNN_AUDIO.window_samples)).astype(np.float32)
+                 for row in targets]
+    side = SplitData([], waveforms, targets)
+    data = PreparedData([f"g{k}" for k in range(CLASSES)], Split([], [], []),
+                        {"train": side, "val": SplitData([], waveforms[:3], targets[:3])}, "synthetic")
+    config = TrainConfig(data="", out="", backbone="musicnn-msd", tuning="full", attention=False, batch_size=4,
+                         learning_rate=1e-2, cache_dir=str(tmp_path / "cache"), threads=1)
+    model = transfer("full", attention=False)
+    published = {name: value.clone() for name, value in model.backbone.state_dict().items()}
+    head_before = [p.clone() for p in model.head.parameters()]
+    tune_config, kept = probe_head(Inputs(model, config, print), data, config, tmp_path, print, epochs=3)
+
+    assert 1 <= kept <= 3 and len(json.loads((tmp_path / PROBE / "history.json").read_text())) == 3
+    assert any(not torch.equal(before, now) for before, now in zip(head_before, model.head.parameters(), strict=True))
+    assert all(torch.equal(model.backbone.state_dict()[name], value) for name, value in published.items())
+    assert all(p.requires_grad for p in model.parameters())  # the twin's freezing is its own
+    assert tune_config.learning_rate == pytest.approx(1e-3) and tune_config.backbone_lr_scale == 1.0
+    frozen = transfer("frozen", attention=False)
+    assert probe_head(Inputs(frozen, config, print), data, config, tmp_path, print, epochs=3) == (config, None)
+    assert probe_head(Inputs(model, config, print), data, config, tmp_path, print, epochs=0) == (config, None)

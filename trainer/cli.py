@@ -75,6 +75,9 @@ def _training_options(function):
                      help="plateau: ReduceLROnPlateau on validation loss; cosine; onecycle."),
         click.option("--time-shift/--no-time-shift", **_recipe("time_shift"),
                      help="Move training windows by up to half a hop at random."),
+        click.option("--windows-per-track", type=click.IntRange(1),
+                     help="Train on this many excerpts of every track per epoch, each from anywhere in it "
+                          "[default: every window of its hop grid]. Not where a frozen part's outputs are cached."),
         click.option("--gain-db", type=click.FloatRange(0), **_recipe("gain_db"),
                      help="Augmentation: random level change within +-this many dB."),
         click.option("--noise-probability", type=click.FloatRange(0, 1), **_recipe("noise_probability"),
@@ -83,6 +86,10 @@ def _training_options(function):
                      help="Augmentation: share of windows mixed with another track of the same genres."),
         click.option("--backbone-lr-scale", type=click.FloatRange(0, 1), **_recipe("backbone_lr_scale"),
                      help="Learning rate of a pretrained backbone's learning layers, as a share of --lr."),
+        click.option("--probe-epochs", type=click.IntRange(0), **_recipe("probe_epochs"),
+                     help="Partial or full tuning: first train the head alone on the frozen backbone for up to this "
+                          "many epochs (linear probing, then fine-tuning: LP-FT), then every layer at the "
+                          "backbone's learning rate."),
         click.option("--feature-cache/--no-feature-cache", **_recipe("feature_cache"),
                      help="Compute a frozen backbone's outputs once per window and keep them (fast; no waveform "
                           "augmentation), or run it on every augmented batch."),

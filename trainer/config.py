@@ -51,6 +51,7 @@ class TrainConfig:
     backbone: str = "scratch"  # one of BACKBONES
     tuning: str = "frozen"  # pretrained backbones only: one of TUNINGS
     backbone_lr_scale: float = 0.1  # the pretrained layers' learning rate, relative to --lr, when they learn
+    probe_epochs: int = 0  # partial/full tuning: first train the head alone on the frozen backbone (LP-FT)
     feature_cache: bool = True  # compute a frozen backbone's outputs once per window (no waveform augmentation)
     attention: bool = True  # scratch: CBAM in every block; pretrained: an attention head on its frame features
     loss: str = "bce"  # bce | focal
@@ -75,6 +76,7 @@ class TrainConfig:
     frequency_channel: bool = True
     label_smoothing: float = 0.1  # targets become y (1 - s) + s / 2 in the training loss
     time_shift: bool = False  # move each training window by up to half a hop at random
+    windows_per_track: int | None = None  # training excerpts per track and epoch, from anywhere; None: its grid
     gain_db: float = 6.0
     noise_probability: float = 0.5
     mix_probability: float = 0.5

@@ -92,6 +92,15 @@ class GenreModel(nn.Module):
         """AdamW's parameter groups; a network without pretrained layers learns everything at one rate."""
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": learning_rate}]
 
+    def head_probe(self) -> GenreModel | None:
+        """A twin with every pretrained layer frozen, whose head is trained first and then handed back with
+        ``adopt_head`` (LP-FT); None where no pretrained layer learns."""
+        return None
+
+    def adopt_head(self, twin: GenreModel) -> None:
+        """Take the head that ``head_probe``'s twin learned."""
+        raise NotImplementedError(f"{type(self).__name__} has no head to probe")
+
 
 class SpectrogramCNN(GenreModel):
     """Waveform windows [batch, samples] -> genre logits [batch, n_classes].

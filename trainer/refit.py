@@ -1,9 +1,9 @@
 """`trainer refit`: after a cross-validation has chosen a configuration, train it once more on ALL tracks.
 
 Nothing is held out, so what held-out tracks decided in a single run comes from the folds instead: the
-number of epochs is the median of the epochs the folds kept (each chosen on that fold's validation
-tracks), and the decision thresholds and the calibration are fitted on the pooled out-of-fold
-probabilities of every track.
+number of epochs (and of a head probe's epochs) is the median of the epochs the folds kept, each chosen
+on that fold's validation tracks, and the decision thresholds and the calibration are fitted on the
+pooled out-of-fold probabilities of every track.
 The figures that travel with the model are the cross-validation's pooled ones: the honest forecast for
 the refit model, which saw more data than any fold's model.
 """
@@ -29,6 +29,10 @@ Log = Callable[[str], None]
 CROSS_VALIDATED_TRACKS = "cross_validated_tracks"
 
 
+def median_epochs(kept: list[int]) -> int:
+    return max(1, round(float(np.median(kept))))
+
+
 def refit(cross_validation: Path, out: Path, log: Log) -> dict:
     """Train the configuration of ``cross_validation`` (a folder of fold runs) on all of its tracks into
     the run directory ``out``; returns the metrics written to its ``metrics.json``."""
@@ -37,7 +41,9 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
         raise ValueError(f"{cross_validation} holds no fold runs: refit the folder `trainer compare --folds` wrote")
     config = TrainConfig.from_dict(read_json(runs[0] / CONFIG))
     kept_epochs = [best_epoch(read_json(run / HISTORY), config.select_by) for run in runs]
-    epochs = max(1, round(float(np.median(kept_epochs))))
+    epochs = median_epochs(kept_epochs)
+    probes_kept = [read_json(run / METRICS).get("probe_best_epoch") for run in runs]
+    probe_epochs = median_epochs(probes_kept) if None not in probes_kept else None
     pooled = load_pooled(cross_validation)
     labels = pooled["labels"]
     thresholds = metrics.tune_thresholds(pooled["targets"], pooled["probabilities"])
@@ -55,7 +61,7 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
         "calibration": calibration.to_dict(),
         "cross_validation": {"folds": len(runs), "runs": [str(run) for run in runs], "kept_epochs": kept_epochs,
                              "pooled_track": cross_validated},
-        **timed_fit(inputs, data, config, run, log),
+        **timed_fit(inputs, data, config, run, log, probe_epochs),
     }
     write_json(run / METRICS, result)
     save_checkpoint(run / CHECKPOINT, inputs.model, labels, [float(t) for t in thresholds], {

@@ -6,6 +6,7 @@ import copy
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,8 @@ class Inputs:
             return self.evaluation(side)
         audio, config = self.model.audio, self.config
         return WindowDataset(side.waveforms, side.targets, audio.window_samples, audio.hop_samples,
-                             jitter=config.time_shift, seed=config.seed, augmentation=config.augmentation())
+                             jitter=config.time_shift, seed=config.seed, augmentation=config.augmentation(),
+                             per_track=config.windows_per_track)
 
     @torch.no_grad()
     def predict(self, dataset: WindowDataset | FeatureWindows) -> np.ndarray:
@@ -324,13 +326,41 @@ def start_run(config: TrainConfig, log: Log, split: Split | None, required: tupl
     return run, data, Inputs(model, config, log)
 
 
-def timed_fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log: Log) -> dict:
-    """``fit``, and what it cost: the figures every run records beside its metrics."""
+PROBE = "probe"  # the run's subdirectory where the head probe's history and curves go
+
+
+def probe_head(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log: Log,
+               epochs: int) -> tuple[TrainConfig, int | None]:
+    """LP-FT (Kumar et al., ICLR 2022): before a pretrained backbone learns, train its head alone on the
+    frozen backbone (on cached outputs: cheap), so that the backbone's first updates follow a head that
+    already fits instead of tearing its features apart to suit a random one; then every layer learns at
+    the backbone's rate. Returns the configuration of the fine-tuning and the epoch the probe kept (None
+    where nothing was probed)."""
+    twin = inputs.model.head_probe() if epochs else None
+    if twin is None:
+        return config, None
+    probe_config = replace(config, tuning="frozen", epochs=epochs)
+    log(f"probing the head on the frozen backbone for up to {epochs} epochs")
+    (run / PROBE).mkdir(exist_ok=True)
+    history = fit(Inputs(twin, probe_config, log), data, probe_config, run / PROBE, log)
+    inputs.model.adopt_head(twin)
+    log("fine-tuning every layer")
+    return (replace(config, learning_rate=config.learning_rate * config.backbone_lr_scale, backbone_lr_scale=1.0),
+            best_epoch(history, config.select_by))
+
+
+def timed_fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log: Log,
+              probe_epochs: int | None = None) -> dict:
+    """``fit`` (after ``probe_head`` for up to ``probe_epochs``, by default the configuration's), and what
+    it cost: the figures every run records beside its metrics."""
     started = time.monotonic()
-    history = fit(inputs, data, config, run, log)
+    tune_config, probe_kept = probe_head(inputs, data, config, run, log,
+                                         config.probe_epochs if probe_epochs is None else probe_epochs)
+    history = fit(inputs, data, tune_config, run, log)
     seconds = time.monotonic() - started
     return {"training_seconds": round(seconds, 1), "epochs": len(history),
             "best_epoch": best_epoch(history, config.select_by),
+            **({"probe_best_epoch": probe_kept} if probe_kept is not None else {}),
             "seconds_per_epoch": round(seconds / max(len(history), 1), 2),
             "trainable_parameters": inputs.model.trainable_parameters()}
 

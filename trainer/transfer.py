@@ -15,6 +15,8 @@ frame features, then max and mean over time and two dense layers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -90,6 +92,18 @@ class MusicnnTransfer(GenreModel):
         features = self.backbone.mid_features(x if self.config.tuning == "partial"
                                               else self.backbone.front_features(x))
         return self.head(features if self.config.attention else self.backbone.embedding(features))
+
+    def head_probe(self) -> MusicnnTransfer | None:
+        if self.config.tuning == "frozen":
+            return None
+        twin = MusicnnTransfer(replace(self.config, tuning="frozen"), self.audio)
+        twin.backbone.load_state_dict(self.backbone.state_dict())
+        return twin
+
+    def adopt_head(self, twin: GenreModel) -> None:
+        if not isinstance(twin, MusicnnTransfer):
+            raise TypeError(f"a {type(twin).__name__} has no musicnn head")
+        self.head.load_state_dict(twin.head.state_dict())
 
     def licenses(self) -> dict[str, str]:
         return {"musicnn MSD weights (Pons & Serra, UPF)": LICENSE.read_text()}

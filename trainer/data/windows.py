@@ -28,6 +28,8 @@ class WindowDataset(Dataset):
 
     With ``jitter`` (training) each window start moves by up to half a hop at random, so every epoch
     sees slightly different excerpts; without it (evaluation) windows sit exactly on the hop grid.
+    With ``per_track`` (training) each track gives that many excerpts from anywhere in it instead of its
+    grid: an epoch costs the same for every track and far less where a network is expensive to train.
     ``augmentation`` (training) changes each excerpt further; its mixing partner is a random excerpt of
     another track with exactly the same labels.
     """
@@ -41,6 +43,7 @@ class WindowDataset(Dataset):
         jitter: bool = False,
         seed: int = 0,
         augmentation: Augmentation | None = None,
+        per_track: int | None = None,
     ) -> None:
         self.waveforms = waveforms
         self.targets = torch.as_tensor(targets, dtype=torch.float32)
@@ -52,11 +55,11 @@ class WindowDataset(Dataset):
         rows = [tuple(row) for row in np.asarray(targets)]
         self.partners = [[other for other, row in enumerate(rows) if row == own and other != track]
                          for track, own in enumerate(rows)]
-        self.index = [
-            (track, start)
-            for track, waveform in enumerate(waveforms)
-            for start in grid_starts(len(waveform), window, hop)
-        ]
+        self.index: list[tuple[int, int | None]] = (  # None: a random start, drawn when the item is read
+            [(track, None) for track in range(len(waveforms)) for _ in range(per_track)] if per_track
+            else [(track, start) for track, waveform in enumerate(waveforms)
+                  for start in grid_starts(len(waveform), window, hop)]
+        )
 
     def __len__(self) -> int:
         return len(self.index)
@@ -64,7 +67,9 @@ class WindowDataset(Dataset):
     def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         track, start = self.index[item]
         waveform = self.waveforms[track]
-        if self.jitter and len(waveform) > self.window:
+        if start is None:
+            start = self._random_start(track)
+        elif self.jitter and len(waveform) > self.window:
             shift = int(self.rng.integers(-self.hop // 2, self.hop // 2 + 1))
             start = int(np.clip(start + shift, 0, len(waveform) - self.window))
         excerpt = self._excerpt(track, start)
@@ -79,8 +84,10 @@ class WindowDataset(Dataset):
         if not self.partners[track] or self.augmentation is None or self.augmentation.mix_probability == 0:
             return None
         partner = self.partners[track][int(self.rng.integers(len(self.partners[track])))]
-        latest = max(len(self.waveforms[partner]) - self.window, 0)
-        return self._excerpt(partner, int(self.rng.integers(latest + 1)))
+        return self._excerpt(partner, self._random_start(partner))
+
+    def _random_start(self, track: int) -> int:
+        return int(self.rng.integers(max(len(self.waveforms[track]) - self.window, 0) + 1))
 
     def track_indices(self) -> np.ndarray:
         return np.array([track for track, _ in self.index])
