@@ -58,7 +58,7 @@ def throughput(name: str, batches: int) -> tuple[float, float | None, int]:
     started = time.perf_counter()
     for _ in range(batches):
         step()
-    per_track = 1 + int((CLIP_SECONDS - audio.window_seconds) // audio.hop_seconds)
+    per_track = config.windows_per_track or 1 + int((CLIP_SECONDS - audio.window_seconds) // audio.hop_seconds)
     return batches * BATCH / (time.perf_counter() - started), frozen_rate, per_track * TRAINING_TRACKS
 
 
@@ -77,7 +77,8 @@ def main() -> None:
     body = (
         f"Batch {BATCH}, {arguments.threads} torch threads, {arguments.batches} timed batches after a warm-up, the "
         f"recipe's other settings. Epoch: one training pass over the GTZAN part's {TRAINING_TRACKS} training tracks "
-        f"({CLIP_SECONDS} s each, windows on each network's hop grid), validation not included.\n\n"
+        f"({CLIP_SECONDS} s each, windows on each network's hop grid, or the configuration's excerpts per track), "
+        "validation and a head probe not included.\n\n"
         + table(["configuration", "windows/s", "s per epoch (train pass)", "frozen part: windows/s (cache fill)"],
                 rows)
     )

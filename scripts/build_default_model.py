@@ -226,7 +226,10 @@ def model_card(args, comparison: dict, default: dict, fast: dict | None, baselin
         f"--epochs {args.epochs}` "
         f"(fixed seeds): {configurations} configurations, each trained on every one of {args.folds} folds "
         "stratified by genre, every track tested exactly once; the statistics run over all pooled tracks. "
-        "Every configuration uses the recipe's settings; nothing was tuned per configuration on these tracks.",
+        "Every configuration uses the recipe's settings (TrainConfig's defaults) but for what its entry in "
+        "`trainer compare`'s grid changes; nothing was tuned per configuration on these tracks:",
+        "",
+        *(f"- `{name}`: `{json.dumps(compare.GRID[name])}`" for name in comparison["configurations"]),
         "",
         compare.markdown(comparison).split("\n", 2)[2].strip(),
         "",
