@@ -122,8 +122,13 @@ def analyze_in_processes(
 
 def _stop_now(executor: ProcessPoolExecutor) -> None:
     """Stop a pool without waiting for the files it is decoding (one may hang on a hostile file)."""
-    processes = list(getattr(executor, "_processes", {}).values())  # CPython keeps its workers here
-    for process in processes:
+    terminate_workers = getattr(executor, "terminate_workers", None)  # public from Python 3.14
+    if terminate_workers is not None:
         with contextlib.suppress(OSError, ValueError):
-            process.terminate()
+            terminate_workers()
+    else:
+        workers = getattr(executor, "_processes", None) or {}  # where CPython before 3.14 keeps them
+        for process in list(workers.values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.terminate()
     executor.shutdown(wait=False, cancel_futures=True)
