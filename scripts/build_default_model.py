@@ -284,7 +284,8 @@ def main() -> None:
     base = TrainConfig(data=str(args.data), out=str(args.work), threads=args.threads, epochs=args.epochs)
     splits = cross_validation_splits(base, args.folds, log)
     names = args.configs.split(",")
-    candidates = compare.train_grid(base, args.work / "cv", names, 1, log, splits)
+    given = frozenset({"epochs"} if args.epochs != TrainConfig.epochs else set())  # a quick check's epochs win
+    candidates = compare.train_grid(base, args.work / "cv", names, 1, log, splits, given)
     comparison = compare.compare_candidates(candidates, args.bootstrap, args.bootstrap)
     compare.write_outputs(comparison, args.work / "cv")
     scratch = [name for name in names if compare.GRID[name]["backbone"] == "scratch"]

@@ -2,6 +2,7 @@
 cache, and a transfer model trained, exported and read by the tagger end to end."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,13 +98,8 @@ def test_feature_cache_computes_once_per_waveform_and_frozen_weights(tmp_path, m
     assert FrozenFeatureCache(tmp_path, transfer("frozen", attention=True)).directory != cache.directory
 
 
-def test_a_transfer_model_is_cross_validated_refit_exported_and_tags(tmp_path):
-    """Frozen musicnn with a linear head on three synthetic genres: a 2-fold cross-validation through
-    `trainer compare`, refit on all tracks, exported at musicnn's own rate and window with its licence,
-    and read back by the tagger."""
-    from tagger.model import GenreModel
-    from trainer.cli import main as trainer_main
-
+def write_three_genres(folder: Path) -> None:
+    """Three synthetic genres of six 6-second clips at musicnn's rate: low tones, high tones, noise."""
     rng = np.random.default_rng(0)
     rate, seconds = 16_000, 6.0
     t = np.arange(int(rate * seconds)) / rate
@@ -111,7 +107,17 @@ def test_a_transfer_model_is_cross_validated_refit_exported_and_tags(tmp_path):
         for index in range(6):
             signal = (rng.standard_normal(len(t)) if base == 0 else
                       np.sin(2 * np.pi * base * (1 + 0.05 * index) * t) + 0.01 * rng.standard_normal(len(t)))
-            write_audio(tmp_path / "data" / genre / f"{genre}{index}.flac", (0.2 * signal).astype(np.float32), rate)
+            write_audio(folder / genre / f"{genre}{index}.flac", (0.2 * signal).astype(np.float32), rate)
+
+
+def test_a_transfer_model_is_cross_validated_refit_exported_and_tags(tmp_path):
+    """Frozen musicnn with a linear head on three synthetic genres: a 2-fold cross-validation through
+    `trainer compare`, refit on all tracks, exported at musicnn's own rate and window with its licence,
+    and read back by the tagger."""
+    from tagger.model import GenreModel
+    from trainer.cli import main as trainer_main
+
+    write_three_genres(tmp_path / "data")
     runner = CliRunner()
     compared = runner.invoke(trainer_main, [
         "compare", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cv"), "--folds", "2",
@@ -198,3 +204,37 @@ def test_a_head_probe_trains_the_head_on_the_frozen_backbone_before_every_layer_
     frozen = transfer("frozen", attention=False)
     assert probe_head(Inputs(frozen, config, print), data, config, tmp_path, print, epochs=3) == (config, None)
     assert probe_head(Inputs(model, config, print), data, config, tmp_path, print, epochs=0) == (config, None)
+
+
+def test_fine_tuning_is_probed_cross_validated_and_refit_with_the_folds_median_probe(tmp_path):
+    """`musicnn-finetuned` through `trainer compare --folds 2` and `trainer refit`: each fold probes the head
+    first (its own history), then fine-tunes on the given excerpts per track; options given on the
+    command line win over the configuration's own; the refit probes for the folds' median probe epochs."""
+    from trainer.cli import main as trainer_main
+    from trainer.train import PROBE
+
+    write_three_genres(tmp_path / "data")
+    runner = CliRunner()
+    compared = runner.invoke(trainer_main, [
+        "compare", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cv"), "--folds", "2",
+        "--configs", "musicnn-finetuned", "--epochs", "1", "--probe-epochs", "3", "--windows-per-track", "1",
+        "--batch-size", "4", "--val-fraction", "0.25", "--cache-dir", str(tmp_path / "cache"), "--threads", "1",
+        "--bootstrap", "100", "--permutations", "100",
+    ], catch_exceptions=False)
+    assert compared.exit_code == 0, compared.output
+    unit = tmp_path / "cv" / "musicnn-finetuned-seed0"
+    probes = []
+    for fold in ("fold1", "fold2"):
+        config = json.loads((unit / fold / "config.json").read_text())
+        recipe = (config["epochs"], config["probe_epochs"], config["windows_per_track"], config["tuning"])
+        assert recipe == (1, 3, 1, "full")
+        metrics = json.loads((unit / fold / "metrics.json").read_text())
+        assert len(json.loads((unit / fold / PROBE / "history.json").read_text())) == 3
+        assert metrics["epochs"] == 1 and 1 <= metrics["probe_best_epoch"] <= 3
+        assert metrics["trainable_parameters"] > 700_000  # every layer learned after the probe
+        probes.append(metrics["probe_best_epoch"])
+
+    run = tmp_path / "final"
+    refitted = runner.invoke(trainer_main, ["refit", str(unit), "--out", str(run)], catch_exceptions=False)
+    assert refitted.exit_code == 0, refitted.output
+    assert len(json.loads((run / PROBE / "history.json").read_text())) == round(float(np.median(probes)))

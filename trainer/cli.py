@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from tagger.model import DEFAULT_INFERENCE_WINDOWS
 from trainer.config import BACKBONES, SCHEDULES, TUNINGS, TrainConfig
@@ -130,6 +131,12 @@ def train(**options) -> None:
     _log(f"run written to {options['out']}")
 
 
+def _given(options: dict[str, Any]) -> frozenset[str]:
+    """The options the command line set (not defaults)."""
+    context = click.get_current_context()
+    return frozenset(name for name in options if context.get_parameter_source(name) is ParameterSource.COMMANDLINE)
+
+
 @main.command()
 @_training_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
@@ -171,7 +178,7 @@ def compare(out, runs, configs, folds, seeds, bootstrap, permutations, **options
         base = TrainConfig(out=str(out), **options)
         try:
             splits = cross_validation_splits(base, folds, _log) if folds else None
-            candidates = train_grid(base, out, names, seeds, _log, splits)
+            candidates = train_grid(base, out, names, seeds, _log, splits, _given(options))
         except (DatasetError, ValueError) as error:
             raise click.ClickException(str(error)) from error
     try:

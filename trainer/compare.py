@@ -45,9 +45,10 @@ class Candidate:
 
 
 def train_grid(base: TrainConfig, out: Path, names: list[str], seeds: int, log: Log,
-               folds: list[Split] | None = None) -> list[Candidate]:
+               folds: list[Split] | None = None, given: frozenset[str] = frozenset()) -> list[Candidate]:
     """Train each configuration ``seeds`` times (seed, seed+1, ...): on the split of ``base.split_seed``, or
-    on every one of ``folds`` (runs ``<name>-seed<s>/fold<k>``).
+    on every one of ``folds`` (runs ``<name>-seed<s>/fold<k>``). A configuration's own settings replace
+    ``base``'s, except the options in ``given`` (those the user set: ``--epochs 3`` for a quick check).
 
     A run whose metrics.json exists is reused, so an interrupted comparison resumes where it stopped.
     """
@@ -58,7 +59,8 @@ def train_grid(base: TrainConfig, out: Path, names: list[str], seeds: int, log: 
         units = []
         for k in range(seeds):
             unit = out / f"{name}-seed{base.seed + k}"
-            config = replace(base, **GRID[name], seed=base.seed + k)
+            own = {option: value for option, value in GRID[name].items() if option not in given}
+            config = replace(base, **own, seed=base.seed + k)
             for number, split in enumerate(folds or [None], 1):
                 run = unit / f"{FOLD_PREFIX}{number}" if split is not None else unit
                 if not (run / METRICS).is_file():

@@ -333,9 +333,9 @@ def probe_head(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Pat
                epochs: int) -> tuple[TrainConfig, int | None]:
     """LP-FT (Kumar et al., ICLR 2022): before a pretrained backbone learns, train its head alone on the
     frozen backbone (on cached outputs: cheap), so that the backbone's first updates follow a head that
-    already fits instead of tearing its features apart to suit a random one; then every layer learns at
-    the backbone's rate. Returns the configuration of the fine-tuning and the epoch the probe kept (None
-    where nothing was probed)."""
+    already fits instead of tearing its features apart to suit a random one; then the head and the
+    backbone's learning layers learn together at the backbone's rate. Returns the configuration of the
+    fine-tuning and the epoch the probe kept (None where nothing was probed)."""
     twin = inputs.model.head_probe() if epochs else None
     if twin is None:
         return config, None
@@ -344,7 +344,7 @@ def probe_head(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Pat
     (run / PROBE).mkdir(exist_ok=True)
     history = fit(Inputs(twin, probe_config, log), data, probe_config, run / PROBE, log)
     inputs.model.adopt_head(twin)
-    log("fine-tuning every layer")
+    log("fine-tuning the head and the backbone's learning layers")
     return (replace(config, learning_rate=config.learning_rate * config.backbone_lr_scale, backbone_lr_scale=1.0),
             best_epoch(history, config.select_by))
 
@@ -356,12 +356,13 @@ def timed_fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path
     started = time.monotonic()
     tune_config, probe_kept = probe_head(inputs, data, config, run, log,
                                          config.probe_epochs if probe_epochs is None else probe_epochs)
+    probed = time.monotonic()
     history = fit(inputs, data, tune_config, run, log)
-    seconds = time.monotonic() - started
-    return {"training_seconds": round(seconds, 1), "epochs": len(history),
-            "best_epoch": best_epoch(history, config.select_by),
-            **({"probe_best_epoch": probe_kept} if probe_kept is not None else {}),
-            "seconds_per_epoch": round(seconds / max(len(history), 1), 2),
+    finished = time.monotonic()
+    probe = {"probe_best_epoch": probe_kept, "probe_seconds": round(probed - started, 1)} if probe_kept else {}
+    return {"training_seconds": round(finished - started, 1), "epochs": len(history),
+            "best_epoch": best_epoch(history, config.select_by), **probe,
+            "seconds_per_epoch": round((finished - probed) / max(len(history), 1), 2),
             "trainable_parameters": inputs.model.trainable_parameters()}
 
 
