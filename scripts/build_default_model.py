@@ -137,7 +137,10 @@ def model_section(title: str, shipped: dict, shipped_as: str, comparison: dict) 
         f"top-1 {stats.with_interval(chosen['top1_accuracy'], chosen['top1_interval'])}, weighted F1 "
         f"{stats.with_interval(chosen['weighted_f1'], chosen['weighted_f1_interval'])}.",
         f"- Refit on all tracks for {final['epochs']} epochs (the folds kept "
-        f"{final['cross_validation']['kept_epochs']}); thresholds tuned on the pooled out-of-fold probabilities: "
+        f"{final['cross_validation']['kept_epochs']})"
+        + (f", after {final['probe_best_epoch']} epochs of probing the head on the frozen backbone"
+           if "probe_best_epoch" in final else "")
+        + "; thresholds tuned on the pooled out-of-fold probabilities: "
         + ", ".join(f"{label} {value:.2f}" for label, value in final["thresholds"].items()) + ".",
         f"- Windows per track: {shipped['windows']} (pooled top-1 by windows per track: {sweep}; the fewest "
         f"within {WINDOW_TOLERANCE} of the best).",
