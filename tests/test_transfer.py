@@ -235,6 +235,8 @@ def test_fine_tuning_is_probed_cross_validated_and_refit_with_the_folds_median_p
         probes.append(metrics["probe_best_epoch"])
 
     run = tmp_path / "final"
-    refitted = runner.invoke(trainer_main, ["refit", str(unit), "--out", str(run)], catch_exceptions=False)
+    refitted = runner.invoke(trainer_main, ["refit", str(unit), "--out", str(run), "--threads", "2"],
+                             catch_exceptions=False)
     assert refitted.exit_code == 0, refitted.output
     assert len(json.loads((run / PROBE / "history.json").read_text())) == round(float(np.median(probes)))
+    assert json.loads((run / "config.json").read_text())["threads"] == 2  # the folds trained with 1

@@ -193,7 +193,8 @@ def compare(out, runs, configs, folds, seeds, bootstrap, permutations, **options
 @main.command()
 @click.argument("cross_validation", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
-def refit(cross_validation, out) -> None:
+@click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: the folds'].")
+def refit(cross_validation, out, threads) -> None:
     """Train a cross-validated configuration (a folder `compare --folds` wrote) again on all its tracks.
 
     Epochs and thresholds come from the folds; the model carries the pooled cross-validated figures."""
@@ -201,7 +202,7 @@ def refit(cross_validation, out) -> None:
     from trainer.refit import refit as run_refit
 
     try:
-        run_refit(cross_validation, out, _log)
+        run_refit(cross_validation, out, _log, threads)
     except (DatasetError, ValueError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from error
     _log(f"run written to {out}; export it with: trainer export {out} --out model.onnx")

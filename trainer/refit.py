@@ -33,9 +33,10 @@ def median_epochs(kept: list[int]) -> int:
     return max(1, round(float(np.median(kept))))
 
 
-def refit(cross_validation: Path, out: Path, log: Log) -> dict:
+def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = None) -> dict:
     """Train the configuration of ``cross_validation`` (a folder of fold runs) on all of its tracks into
-    the run directory ``out``; returns the metrics written to its ``metrics.json``."""
+    the run directory ``out`` (with ``threads`` torch threads, by default the folds'); returns the metrics
+    written to its ``metrics.json``."""
     runs = fold_runs(cross_validation)
     if len(runs) < 2:
         raise ValueError(f"{cross_validation} holds no fold runs: refit the folder `trainer compare --folds` wrote")
@@ -52,7 +53,7 @@ def refit(cross_validation: Path, out: Path, log: Log) -> dict:
     # Every track decided by its own fold's thresholds: the pooled thresholds were tuned on these very tracks.
     cross_validated = metrics.evaluate(pooled["targets"], pooled["probabilities"], pooled["thresholds"], labels)
     log(f"refit on all {len(pooled['tracks'])} tracks for {epochs} epochs (the folds kept {kept_epochs})")
-    config = replace(config, out=str(out), epochs=epochs)
+    config = replace(config, out=str(out), epochs=epochs, threads=threads or config.threads)
     run, data, inputs = start_run(config, log, Split(pooled["tracks"], [], []), required=("train",), labels=labels,
                                   split_note={"refit_of": str(cross_validation)})
     result = {
