@@ -359,7 +359,8 @@ def timed_fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path
     probed = time.monotonic()
     history = fit(inputs, data, tune_config, run, log)
     finished = time.monotonic()
-    probe = {"probe_best_epoch": probe_kept, "probe_seconds": round(probed - started, 1)} if probe_kept else {}
+    probe = ({"probe_best_epoch": probe_kept, "probe_seconds": round(probed - started, 1)}
+             if probe_kept is not None else {})
     return {"training_seconds": round(finished - started, 1), "epochs": len(history),
             "best_epoch": best_epoch(history, config.select_by), **probe,
             "seconds_per_epoch": round((finished - probed) / max(len(history), 1), 2),
