@@ -65,7 +65,7 @@ def baseline_on_folds(base: TrainConfig, splits: list, replicates: int) -> dict:
         data = prepare(base, sample_rate, lambda _: None, split)
         result = fit_and_score(data, sample_rate, log, seed=base.split_seed)
         tracks += [track.id for track in data.sides["test"].tracks]
-        correct += list(result["test_probabilities"].argmax(1) == data.sides["test"].targets.argmax(1))
+        correct += list(result["test_predictions"] == data.sides["test"].targets.argmax(1))
     hits = np.array(correct)[np.argsort(tracks, kind="stable")]
     samples = stats.bootstrap_indices(np.array(sorted(tracks)), replicates, 0)
     return {"top1_accuracy": float(hits.mean()), "top1_interval": stats.mean_interval(hits, samples),

@@ -75,6 +75,17 @@ def test_a_tie_with_a_simpler_model_is_said_plainly(tmp_path):
                for line in winner["verdict"])
 
 
+def test_a_winner_that_beats_some_configurations_but_not_others_says_which(tmp_path):
+    best = fake_run(tmp_path / "best", 0.90, parameters=100, seed=7)
+    close = fake_run(tmp_path / "close", 0.88, parameters=1000, seed=8)
+    weak = fake_run(tmp_path / "weak", 0.35, parameters=1000, seed=9)
+    out = tmp_path / "cmp"
+    assert compare_runs([best, close, weak], out).exit_code == 0
+    winner = json.loads((out / "comparison.json").read_text())["winner"]
+    assert winner["name"] == "best" and winner["not_significantly_better_than"] == ["close"]
+    assert winner["verdict"][0].startswith("best is significantly better than weak, but not than close")
+
+
 def test_runs_of_different_splits_are_refused(tmp_path):
     first = fake_run(tmp_path / "one", 0.8, 100, 1, n_tracks=30)
     second = fake_run(tmp_path / "two", 0.8, 100, 2, n_tracks=33)

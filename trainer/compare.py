@@ -200,6 +200,11 @@ def choose_winner(configurations: dict, pairs: list[dict], use_seeds: bool) -> d
     elif len(unclear) == len(configurations) - 1:
         verdicts.insert(0, f"{name} has the best mean weighted F1, but no difference to any other configuration "
                            f"is significant on these {SIGNIFICANCE:g}-level tests: the ranking may be luck")
+    else:
+        beaten = [other for other in configurations if other not in (name, *unclear)]
+        verdicts.insert(0, f"{name} is significantly better than {', '.join(beaten)}, but not than "
+                           f"{', '.join(unclear)} on these {SIGNIFICANCE:g}-level tests: among those the ranking "
+                           f"may be luck")
     return {"name": name, "by": key, "runs": configurations[name]["runs"],
             "not_significantly_better_than": unclear, "verdict": verdicts}
 
