@@ -1,4 +1,4 @@
-"""Model speed and the tagger's start-up: latency per 4 s window through onnxruntime, file size,
+"""Model speed and the tagger's start-up: latency per window through onnxruntime, file size,
 `import tagger` time and a worker's peak memory.
 
 Usage: python benchmarks/bench_model.py [--model FILE] [--int8 FILE]
@@ -57,6 +57,7 @@ def main() -> None:
     if int8.is_file():
         variants["int8"] = int8
     rows = []
+    info = GenreModel(arguments.model).info
     for name, path in variants.items():
         for threads in (1, 2):
             model = GenreModel(path, threads=threads)
@@ -65,7 +66,9 @@ def main() -> None:
     imported, bare = import_seconds()
     peak = worker_peak_mib(arguments.model)
     body = (
-        "Median milliseconds per 4 s window (random audio; the work does not depend on the content).\n\n"
+        f"Model `{arguments.model.name}` ({info.model_version}), median milliseconds per window of "
+        f"{info.window_seconds:g} s at {info.sample_rate} Hz (random audio; the work does not depend on the "
+        f"content); a track takes {info.inference_windows} windows.\n\n"
         + table(["model", "file (KiB)", "threads", "ms/window, batch 1", "ms/window, batch 16"], rows)
         + "\n\n"
         + table(["measure", "value"], [
@@ -75,7 +78,7 @@ def main() -> None:
         ])
     )
     print(body)
-    record("Model and start-up", body)
+    record(f"Model and start-up, {arguments.model.name}", body)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ def ship(name: str, comparison: dict, work: Path, shipped_as: str) -> dict:
     windows = fewest_good_windows(sweep)
     report = export_checkpoint(run, MODELS / f"{shipped_as}.onnx", quantize="int8", inference_windows=windows,
                                model_version=f"gtzan-part-{name}-{time.strftime('%Y%m%d')}")
-    return {"name": name, "unit": unit, "run": run, "sweep": sweep, "windows": windows, "export": report.lines()}
+    export_lines = [line.replace(f"{ROOT}{os.sep}", "") for line in report.lines()]  # no machine's paths in the card
+    return {"name": name, "unit": unit, "run": run, "sweep": sweep, "windows": windows, "export": export_lines}
 
 
 def speed(path: Path) -> float:
