@@ -22,7 +22,7 @@ from trainer.compare import fold_runs, load_pooled
 from trainer.config import TrainConfig
 from trainer.data.split import Split
 from trainer.run_dir import CHECKPOINT, CONFIG, HISTORY, METRICS, read_json, save_checkpoint, write_json
-from trainer.train import best_epoch, start_run, summary_metrics, timed_fit
+from trainer.train import PROBE, best_epoch, start_run, summary_metrics, timed_fit
 
 Log = Callable[[str], None]
 # Where a refit model's figures come from (its metrics' key for the number of tracks): no held-out tracks remain.
@@ -43,8 +43,9 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
     config = TrainConfig.from_dict(read_json(runs[0] / CONFIG))
     kept_epochs = [best_epoch(read_json(run / HISTORY), config.select_by) for run in runs]
     epochs = median_epochs(kept_epochs)
-    probes_kept = [read_json(run / METRICS).get("probe_best_epoch") for run in runs]
-    probe_epochs = median_epochs(probes_kept) if None not in probes_kept else None
+    probe_histories = [run / PROBE / HISTORY for run in runs]
+    probe_epochs = (median_epochs([best_epoch(read_json(history), config.select_by) for history in probe_histories])
+                    if all(history.is_file() for history in probe_histories) else None)
     pooled = load_pooled(cross_validation)
     labels = pooled["labels"]
     thresholds = metrics.tune_thresholds(pooled["targets"], pooled["probabilities"])
