@@ -354,15 +354,12 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
     choose and saying why each genre was taken or left."""
     import json
 
-    import numpy as np
-
     from tagger.analysis import analyze
-    from tagger.genres import below_confidence, choose, explain
+    from tagger.decision import DecisionRule
 
     model = _load_model(model_path)
     names = model.info.genre_names
-    thresholds = model.info.threshold_array(threshold)
-    min_confidence = model.info.min_confidence(min_confidence)
+    rule = DecisionRule.for_model(model.info, threshold, min_confidence, top_k, settings.vocabulary)
     failed, records = False, []
     for path in files:
         analysis = analyze(str(path), model, windows or model.info.inference_windows)
@@ -370,26 +367,24 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
             failed = True
             click.echo(f"error: {path}: {analysis.error or analysis.skip_reason}", err=True)
             continue
-        scores = np.asarray(analysis.scores, dtype=np.float32)
-        reasons = explain(scores, thresholds, top_k)
-        chosen = [names[index] for index in choose(scores, thresholds, top_k)]
+        scores = analysis.scores
+        decision = rule.decide(scores)
         ranked = sorted(range(len(names)), key=lambda index: -scores[index])
-        uncertain = below_confidence(scores, min_confidence)
-        written = [] if uncertain else settings.vocabulary.apply(chosen)
-        records.append({"path": str(path), "chosen": chosen, "uncertain": uncertain, "would_write": written,
+        records.append({"path": str(path), "chosen": decision.chosen, "uncertain": bool(decision.uncertain),
+                        "would_write": decision.genres,
                         "scores": {names[index]: float(scores[index]) for index in ranked},
-                        "reasons": {names[index]: reasons[index] for index in ranked}})
+                        "reasons": {names[index]: decision.reasons[index] for index in ranked}})
         if not as_json:
             click.echo(str(path))
             for index in ranked:
-                mark = "*" if names[index] in chosen else " "
+                mark = "*" if names[index] in decision.chosen else " "
                 bar = "#" * round(float(scores[index]) * 30)
-                click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {reasons[index]}")
-            if uncertain:
-                click.echo(f"  uncertain: the top genre is below --min-confidence {min_confidence:g}; a scan "
-                           "writes nothing")
-            elif written != chosen:
-                click.echo(f"  your settings (genres.map, genres.allow) write: {', '.join(written) or 'nothing'}")
+                click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {decision.reasons[index]}")
+            if decision.uncertain:
+                click.echo(f"  uncertain: {decision.uncertain}; a scan writes nothing")
+            elif decision.genres != decision.chosen:
+                written = ", ".join(decision.genres) or "nothing"
+                click.echo(f"  your settings (genres.map, genres.allow) write: {written}")
     if as_json:
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     if failed:

@@ -13,17 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from tagger import atomic, tags
 from tagger.analysis import Analysis, analyze
+from tagger.decision import DecisionRule
 from tagger.formats import content_mismatch, handler_for, is_audio_file
 from tagger.genres import (
     DEFAULT_MODE,
     DEFAULT_TOP_K,
     Mode,
-    below_confidence,
-    choose,
     combine,
     join_values,
     own_genres,
@@ -161,8 +158,8 @@ class Scanner:
         self.options = options
         self.run_id = run_id
         self.windows = options.windows or self.info.inference_windows
-        self.thresholds = self.info.threshold_array(options.threshold)
-        self.min_confidence = self.info.min_confidence(options.min_confidence)
+        self.rule = DecisionRule.for_model(self.info, options.threshold, options.min_confidence, options.top_k,
+                                           options.vocabulary)
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""
@@ -207,22 +204,18 @@ class Scanner:
         if not cached and _identity_now(path) != identity:
             return FileResult(str(path), Status.SKIPPED, error="the file changed while it was being analysed (still "
                                                                "being written?); left as it was: scan it again")
-        scores = np.asarray(analysis.scores, dtype=np.float32)
         if not cached:
             self.store.store_scores(key, self.info.model_id, analysis.scores)
+        decision = self.rule.decide(analysis.scores)
         result = FileResult(
             str(path),
-            Status.UNCHANGED,
-            genres=self.options.vocabulary.apply(
-                [self.info.genre_names[i] for i in choose(scores, self.thresholds, self.options.top_k)]),
+            Status.UNCERTAIN if decision.uncertain else Status.UNCHANGED,
+            genres=decision.genres,
             scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
+            error=decision.uncertain,
             cached=cached,
         )
-        if below_confidence(scores, self.min_confidence):
-            best = int(np.argmax(scores))
-            result.status, result.genres = Status.UNCERTAIN, []
-            result.error = (f"top genre {self.info.genre_names[best]} at {scores[best]:.2f} is below "
-                            f"--min-confidence {self.min_confidence:g}")
+        if decision.uncertain:
             return result
         if not result.genres:
             result.status = Status.SKIPPED
