@@ -1,0 +1,165 @@
+"""beets plugin `audiogenre`: genres heard in the audio, by the tagger's model, inside the tool a beets user
+already runs.
+
+Enable it with ``plugins: audiogenre`` in beets' config. Each imported item is analysed (``auto``), and
+``beet audiogenre [QUERY]`` analyses library items. The decision is the tagger's own
+(``tagger.decision``), and by default it fills only empty genres, so a user's curated genres stay as
+they are. beets writes the file's tags as it writes any field (``import.write``, ``-w``/``-W``). The
+genres an item had before are kept in the flexible field ``audiogenre_previous``, so
+``beet audiogenre --undo QUERY`` puts them back. The model is loaded on first use, so this plugin costs
+other beets commands nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import optparse
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from beets import ui
+from beets.library import Item
+from beets.plugins import BeetsPlugin
+
+if TYPE_CHECKING:
+    from beets.importer import ImportSession, ImportTask
+    from beets.library import Library
+
+    from tagger.decision import DecisionRule
+    from tagger.model import GenreModel
+
+PREVIOUS = "audiogenre_previous"  # flexible field: the genres before our last change, as a JSON list
+MODEL_ID = "audiogenre_model"  # flexible field: the model that chose the genres
+# beets 2.x keeps genres as a list in `genres`; older versions as one string in `genre`.
+GENRES_FIELD = "genres" if "genres" in Item._fields else "genre"
+LEGACY_SEPARATOR = ", "
+
+
+def item_genres(item: Item) -> list[str]:
+    value = item.get(GENRES_FIELD)
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(LEGACY_SEPARATOR.strip()) if part.strip()]
+    return list(value)
+
+
+def set_item_genres(item: Item, genres: list[str]) -> None:
+    item[GENRES_FIELD] = genres if GENRES_FIELD == "genres" else LEGACY_SEPARATOR.join(genres)
+
+
+class AudioGenrePlugin(BeetsPlugin):
+    def __init__(self) -> None:
+        super().__init__()
+        self.config.add({
+            "auto": True,  # analyse items as they are imported
+            "model": "default",  # a shipped model's name or an .onnx file
+            "mode": "fill-empty",  # fill-empty | merge | replace, as `tagger scan --mode`
+            "top_k": 2,
+            "threshold": None,  # None: the model's per-genre thresholds
+            "min_confidence": None,  # None: the model's; 0 always writes
+            "windows": None,  # None: the model's recommendation
+            "jobs": 1,  # worker processes for `beet audiogenre`
+            "map": {},  # the model's genre -> the user's name ("" drops it)
+            "allow": None,  # a list: only these genres are ever written
+        })
+        self._model: GenreModel | None = None
+        self._rule: DecisionRule | None = None
+        if self.config["auto"].get(bool):
+            self.import_stages = [self.imported]
+
+    def commands(self) -> list[ui.Subcommand]:
+        command = ui.Subcommand("audiogenre", help="set genres from the audio, with the genre tagger's model")
+        command.parser.add_option("-p", "--pretend", action="store_true", help="show the changes, make none")
+        command.parser.add_option("-m", "--mode", choices=["fill-empty", "merge", "replace"],
+                                  help="how predicted genres combine with an item's own [default: config]")
+        command.parser.add_option("-u", "--undo", action="store_true",
+                                  help="put back the genres items had before this plugin changed them")
+        command.func = self.command
+        return [command]
+
+    def command(self, lib: Library, options: optparse.Values, arguments: list[str]) -> None:
+        items = list(lib.items(arguments))
+        write = ui.should_write()
+        if options.undo:
+            self.undo(items, write, options.pretend)
+        else:
+            self.tag(items, write, options.pretend, options.mode, self.config["jobs"].get(int))
+
+    def imported(self, session: ImportSession, task: ImportTask) -> None:
+        """An import stage: the importer writes the files' tags afterwards when ``import.write`` says so."""
+        self.tag(task.imported_items(), write=False, pretend=False)
+
+    def tag(self, items: Sequence[Item], write: bool, pretend: bool, mode: str | None = None, jobs: int = 1) -> None:
+        """Analyse ``items`` and give each the genres the tagger's rule chooses, combined with its own by
+        ``mode``; a file that cannot be analysed is reported and left alone, and the others go on."""
+        from tagger.genres import Mode, combine
+
+        combine_mode = Mode(mode or self.config["mode"].as_str())
+        model, rule = self._loaded()
+        by_path = {str(item.filepath): item for item in items}
+        for path, scores, problem in self._analyses(list(by_path), model, jobs):
+            item = by_path[path]
+            if problem:
+                self._log.error("{}: {}", path, problem)
+                continue
+            decision = rule.decide(scores)
+            if decision.uncertain:
+                self._log.info("{}: uncertain, left as it is: {}", path, decision.uncertain)
+                continue
+            existing = item_genres(item)
+            target = combine(existing, decision.genres, combine_mode)
+            if target == existing:
+                continue
+            self._log.info("{}: {} (was: {})", path, ", ".join(target), ", ".join(existing) or "none")
+            if pretend:
+                continue
+            item[PREVIOUS] = json.dumps(existing, ensure_ascii=False)
+            item[MODEL_ID] = model.info.model_id
+            set_item_genres(item, target)
+            self._save(item, write)
+
+    def undo(self, items: Iterable[Item], write: bool, pretend: bool) -> None:
+        """Put back the genres recorded before this plugin's last change of each item."""
+        for item in items:
+            if PREVIOUS not in item:
+                continue
+            previous = json.loads(item[PREVIOUS])
+            self._log.info("{}: back to {}", item.filepath, ", ".join(previous) or "none")
+            if pretend:
+                continue
+            set_item_genres(item, previous)
+            del item[PREVIOUS]
+            del item[MODEL_ID]
+            self._save(item, write)
+
+    def _save(self, item: Item, write: bool) -> None:
+        if write:
+            item.try_write()
+        item.store()
+
+    def _loaded(self) -> tuple[GenreModel, DecisionRule]:
+        """The model and the decision rule, loaded once, on first use."""
+        if self._model is None or self._rule is None:
+            from tagger.decision import DecisionRule
+            from tagger.model import GenreModel, resolve_model
+            from tagger.settings import GenreVocabulary
+
+            self._model = GenreModel(resolve_model(self.config["model"].as_str()))
+            allow = self.config["allow"].get()
+            vocabulary = GenreVocabulary(dict(self.config["map"].get(dict)), tuple(allow) if allow else None)
+            self._rule = DecisionRule.for_model(self._model.info, self.config["threshold"].get(),
+                                                self.config["min_confidence"].get(), self.config["top_k"].get(int),
+                                                vocabulary)
+        return self._model, self._rule
+
+    def _analyses(self, paths: list[str], model: GenreModel, jobs: int) -> Iterable[tuple[str, Any, str]]:
+        """(path, calibrated scores, why there are none) for each path, in worker processes when ``jobs`` > 1."""
+        from tagger.analysis import analyze
+        from tagger.workers import analyze_in_processes
+
+        windows = self.config["windows"].get() or model.info.inference_windows
+        analyses = (analyze_in_processes(paths, jobs, str(model.path), windows) if jobs > 1 and len(paths) > 1
+                    else (analyze(path, model, windows) for path in paths))
+        for analysis in analyses:
+            yield analysis.path, analysis.scores, analysis.error or analysis.skip_reason
