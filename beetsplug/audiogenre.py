@@ -95,7 +95,10 @@ class AudioGenrePlugin(BeetsPlugin):
         ``mode``; a file that cannot be analysed is reported and left alone, and the others go on."""
         from tagger.genres import Mode, combine
 
-        combine_mode = Mode(mode or self.config["mode"].as_str())
+        try:
+            combine_mode = Mode(mode or self.config["mode"].as_str())
+        except ValueError:
+            raise ui.UserError(f"audiogenre: mode must be one of {', '.join(m.value for m in Mode)}") from None
         model, rule = self._loaded()
         by_path = {str(item.filepath): item for item in items}
         for path, scores, problem in self._analyses(list(by_path), model, jobs):
@@ -142,10 +145,13 @@ class AudioGenrePlugin(BeetsPlugin):
         """The model and the decision rule, loaded once, on first use."""
         if self._model is None or self._rule is None:
             from tagger.decision import DecisionRule
-            from tagger.model import GenreModel, resolve_model
+            from tagger.model import GenreModel, ModelError, resolve_model
             from tagger.settings import GenreVocabulary
 
-            self._model = GenreModel(resolve_model(self.config["model"].as_str()))
+            try:
+                self._model = GenreModel(resolve_model(self.config["model"].as_str()))
+            except ModelError as error:  # one line from beets, not a traceback
+                raise ui.UserError(f"audiogenre: {error}") from None
             allow = self.config["allow"].get()
             vocabulary = GenreVocabulary(dict(self.config["map"].get(dict)), tuple(allow) if allow else None)
             self._rule = DecisionRule.for_model(self._model.info, self.config["threshold"].get(),
