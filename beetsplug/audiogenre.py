@@ -4,10 +4,10 @@ already runs.
 Enable it with ``plugins: audiogenre`` in beets' config. Each imported item is analysed (``auto``), and
 ``beet audiogenre [QUERY]`` analyses library items. The decision is the tagger's own
 (``tagger.decision``), and by default it fills only empty genres, so a user's curated genres stay as
-they are. beets writes the file's tags as it writes any field (``import.write``, ``-w``/``-W``). The
-genres an item had before are kept in the flexible field ``audiogenre_previous``, so
-``beet audiogenre --undo QUERY`` puts them back. The model is loaded on first use, so this plugin costs
-other beets commands nothing.
+they are. beets writes the file's tags as it writes any field (``import.write``, ``-w``/``-W``). An
+item's own genres from before the plugin changed them are kept in a flexible field, so
+``beet audiogenre --undo QUERY`` puts them back where nobody changed the genres since. The model is
+loaded on first use, so this plugin costs other beets commands nothing.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from tagger.decision import DecisionRule
     from tagger.model import GenreModel
 
-PREVIOUS = "audiogenre_previous"  # flexible field: the genres before our last change, as a JSON list
-MODEL_ID = "audiogenre_model"  # flexible field: the model that chose the genres
+# Flexible fields. PREVIOUS: the item's own genres before this plugin first changed them, a JSON list; OURS:
+# the genres the plugin last gave it (undo refuses once someone changed them since); MODEL_ID: whose they are.
+PREVIOUS, OURS, MODEL_ID = "audiogenre_previous", "audiogenre_genres", "audiogenre_model"
 # beets 2.x keeps genres as a list in `genres`; older versions as one string in `genre`.
 GENRES_FIELD = "genres" if "genres" in Item._fields else "genre"
 LEGACY_SEPARATOR = ", "
@@ -46,6 +47,11 @@ def item_genres(item: Item) -> list[str]:
 
 def set_item_genres(item: Item, genres: list[str]) -> None:
     item[GENRES_FIELD] = genres if GENRES_FIELD == "genres" else LEGACY_SEPARATOR.join(genres)
+
+
+def unchanged_since_tagged(item: Item) -> bool:
+    """Whether the item still has the genres this plugin last gave it."""
+    return OURS in item and item_genres(item) == json.loads(item[OURS])
 
 
 class AudioGenrePlugin(BeetsPlugin):
@@ -117,23 +123,29 @@ class AudioGenrePlugin(BeetsPlugin):
             self._log.info("{}: {} (was: {})", path, ", ".join(target), ", ".join(existing) or "none")
             if pretend:
                 continue
-            item[PREVIOUS] = json.dumps(existing, ensure_ascii=False)
+            if not unchanged_since_tagged(item):  # else PREVIOUS already holds the item's own genres
+                item[PREVIOUS] = json.dumps(existing, ensure_ascii=False)
+            item[OURS] = json.dumps(target, ensure_ascii=False)
             item[MODEL_ID] = model.info.model_id
             set_item_genres(item, target)
             self._save(item, write)
 
     def undo(self, items: Iterable[Item], write: bool, pretend: bool) -> None:
-        """Put back the genres recorded before this plugin's last change of each item."""
+        """Put back the genres items had before this plugin changed them, unless someone changed them since."""
         for item in items:
             if PREVIOUS not in item:
+                continue
+            if not unchanged_since_tagged(item):
+                self._log.warning("{}: genres changed since audiogenre set them ({}); left as they are",
+                                  item.filepath, ", ".join(item_genres(item)) or "none")
                 continue
             previous = json.loads(item[PREVIOUS])
             self._log.info("{}: back to {}", item.filepath, ", ".join(previous) or "none")
             if pretend:
                 continue
             set_item_genres(item, previous)
-            del item[PREVIOUS]
-            del item[MODEL_ID]
+            for field in (PREVIOUS, OURS, MODEL_ID):
+                del item[field]
             self._save(item, write)
 
     def _save(self, item: Item, write: bool) -> None:

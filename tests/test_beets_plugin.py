@@ -109,3 +109,18 @@ def test_a_model_that_cannot_be_loaded_is_one_line_from_beets_not_a_traceback(li
     assert failed.returncode != 0
     assert "error: audiogenre: no model file" in failed.stderr and "Traceback" not in failed.stderr
     assert library_genres(beet)["curated.mp3"] == ("Shoegaze", "")
+
+
+def test_undo_goes_back_to_the_owners_genres_after_two_changes_and_never_over_a_later_edit(library, beet, tmp_path):
+    plain, _ = library
+    assert beet("audiogenre", "--mode", "replace").returncode == 0
+    config = tmp_path / "beets" / "config.yaml"
+    renamed = "map: {Blues: Delta Blues, Jazz: Cool Jazz, Rock: Krautrock}"
+    config.write_text(config.read_text().replace("min_confidence: 0}", f"min_confidence: 0, {renamed}}}"))
+    assert beet("audiogenre", "--mode", "replace").returncode == 0
+    genres, previous = library_genres(beet)["curated.mp3"]
+    assert set(genres.split("; ")) <= {"Delta Blues", "Cool Jazz", "Krautrock"} and previous == '["Shoegaze"]'
+    assert beet("modify", "-y", "genres=Dub", f"path:{plain}").returncode == 0  # the owner's own later choice
+    undone = beet("audiogenre", "--undo")
+    assert undone.returncode == 0 and "genres changed since audiogenre set them" in undone.stdout + undone.stderr
+    assert library_genres(beet) == {"curated.mp3": ("Shoegaze", ""), "plain.mp3": ("Dub", "[]")}
