@@ -99,12 +99,16 @@ class AudioGenrePlugin(BeetsPlugin):
     def tag(self, items: Sequence[Item], write: bool, pretend: bool, mode: str | None = None, jobs: int = 1) -> None:
         """Analyse ``items`` and give each the genres the tagger's rule chooses, combined with its own by
         ``mode``; a file that cannot be analysed is reported and left alone, and the others go on."""
-        from tagger.genres import Mode, combine
+        from tagger.genres import Mode, combine, own_genres
 
         try:
             combine_mode = Mode(mode or self.config["mode"].as_str())
         except ValueError:
             raise ui.UserError(f"audiogenre: mode must be one of {', '.join(m.value for m in Mode)}") from None
+        if combine_mode is Mode.FILL_EMPTY:  # an item with genres of its own keeps them: no need to listen
+            items = [item for item in items if not own_genres(item_genres(item))]
+        if not items:
+            return
         model, rule = self._loaded()
         by_path = {str(item.filepath): item for item in items}
         for path, scores, problem in self._analyses(list(by_path), model, jobs):
