@@ -31,22 +31,11 @@ if TYPE_CHECKING:
 # Flexible fields. PREVIOUS: the item's own genres before this plugin first changed them, a JSON list; OURS:
 # the genres the plugin last gave it (undo refuses once someone changed them since); MODEL_ID: whose they are.
 PREVIOUS, OURS, MODEL_ID = "audiogenre_previous", "audiogenre_genres", "audiogenre_model"
-# beets 2.x keeps genres as a list in `genres`; older versions as one string in `genre`.
-GENRES_FIELD = "genres" if "genres" in Item._fields else "genre"
-LEGACY_SEPARATOR = ", "
 
 
 def item_genres(item: Item) -> list[str]:
-    value = item.get(GENRES_FIELD)
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(LEGACY_SEPARATOR.strip()) if part.strip()]
-    return list(value)
-
-
-def set_item_genres(item: Item, genres: list[str]) -> None:
-    item[GENRES_FIELD] = genres if GENRES_FIELD == "genres" else LEGACY_SEPARATOR.join(genres)
+    """The item's genres: beets (from 2.7) keeps them as a list in ``genres`` and writes one tag value each."""
+    return list(item.get("genres") or [])
 
 
 def unchanged_since_tagged(item: Item) -> bool:
@@ -131,7 +120,7 @@ class AudioGenrePlugin(BeetsPlugin):
                 item[PREVIOUS] = json.dumps(existing, ensure_ascii=False)
             item[OURS] = json.dumps(target, ensure_ascii=False)
             item[MODEL_ID] = model.info.model_id
-            set_item_genres(item, target)
+            item["genres"] = target
             self._save(item, write)
 
     def undo(self, items: Iterable[Item], write: bool, pretend: bool) -> None:
@@ -147,7 +136,7 @@ class AudioGenrePlugin(BeetsPlugin):
             self._log.info("{}: back to {}", item.filepath, ", ".join(previous) or "none")
             if pretend:
                 continue
-            set_item_genres(item, previous)
+            item["genres"] = previous
             for field in (PREVIOUS, OURS, MODEL_ID):
                 del item[field]
             self._save(item, write)
