@@ -368,18 +368,18 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
             click.echo(f"error: {path}: {analysis.error or analysis.skip_reason}", err=True)
             continue
         scores = analysis.scores
-        decision = rule.decide(scores)
+        decision, reasons = rule.decide(scores), rule.explain(scores)
         ranked = sorted(range(len(names)), key=lambda index: -scores[index])
         records.append({"path": str(path), "chosen": decision.chosen, "uncertain": bool(decision.uncertain),
                         "would_write": decision.genres,
                         "scores": {names[index]: float(scores[index]) for index in ranked},
-                        "reasons": {names[index]: decision.reasons[index] for index in ranked}})
+                        "reasons": {names[index]: reasons[index] for index in ranked}})
         if not as_json:
             click.echo(str(path))
             for index in ranked:
                 mark = "*" if names[index] in decision.chosen else " "
                 bar = "#" * round(float(scores[index]) * 30)
-                click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {decision.reasons[index]}")
+                click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {reasons[index]}")
             if decision.uncertain:
                 click.echo(f"  uncertain: {decision.uncertain}; a scan writes nothing")
             elif decision.genres != decision.chosen:

@@ -19,7 +19,6 @@ class Decision:
     chosen: list[str]  # the model's genre names the rule took, most probable first
     genres: list[str]  # what to write: ``chosen`` in the user's vocabulary ([] when uncertain)
     uncertain: str = ""  # why nothing is written because the model is unsure, or ""
-    reasons: list[str] = field(default_factory=list)  # why each genre was taken or left, in output order
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,12 @@ class DecisionRule:
     def decide(self, scores: list[float] | np.ndarray) -> Decision:
         probabilities = np.asarray(scores, dtype=np.float32)
         chosen = [self.names[index] for index in choose(probabilities, self.thresholds, self.top_k)]
-        reasons = explain(probabilities, self.thresholds, self.top_k)
         if below_confidence(probabilities, self.min_confidence):
             best = int(np.argmax(probabilities))
             return Decision(chosen, [], f"top genre {self.names[best]} at {probabilities[best]:.2f} is below "
-                                        f"--min-confidence {self.min_confidence:g}", reasons)
-        return Decision(chosen, self.vocabulary.apply(chosen), "", reasons)
+                                        f"--min-confidence {self.min_confidence:g}")
+        return Decision(chosen, self.vocabulary.apply(chosen))
+
+    def explain(self, scores: list[float] | np.ndarray) -> list[str]:
+        """Why each genre was taken or left, in output order (for a person: `tagger predict`)."""
+        return explain(np.asarray(scores, dtype=np.float32), self.thresholds, self.top_k)
