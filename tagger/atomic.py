@@ -2,10 +2,16 @@
 
 The usual way: the edit is made on a copy, which is flushed and renamed over the original. A rename within
 one directory is atomic, so whatever moment the process dies the path holds the untouched original or
-the complete new file; a leftover ``.<name>.<pid>.tagger-tmp`` is all a crash can leave. The copy is
+the complete new file; a leftover ``.<digest>.<pid>.tagger-tmp`` is all a crash can leave (a short name,
+so that a file whose own name is near the system's 255-byte limit still gets a copy). The copy is
 created private (0600), keeps the holes of a sparse file, gets the original's owner, then its mode
 (setuid and setgid included: chown clears them) and extended attributes (ACLs, SELinux labels, macOS-style
 metadata).
+
+A full disk or a failing one never costs a byte: every write is checked for its length (a short write is
+retried, a write that makes no progress is ENOSPC), the copy is compared with the original byte for byte
+after it was flushed and before it is edited, and an in-place write is read back; an error anywhere leaves
+the original as it was and reaches the caller as ``WriteFailedError``, one line naming the cause.
 
 Where a copy cannot be the same file (the original has other hard links, belongs to someone we cannot give
 a file to, or has attributes we cannot set) the edit is written in place instead, only where the new
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import signal
 import stat
@@ -34,6 +41,10 @@ from pathlib import Path
 TEMP_SUFFIX = ".tagger-tmp"
 COPY_CHUNK = 1 << 20
 InPlaceBackup = Callable[[int, bytes, bytes], None]  # (offset, original bytes, new bytes)
+
+
+class WriteFailedError(OSError):
+    """The disk would not take the write (full, failing, over a quota); the file is left as it was."""
 
 
 class WriteRefusedError(OSError):
@@ -57,7 +68,44 @@ class Identity:
 
 
 def temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    """A hidden name beside ``path``, short whatever the length of ``path``'s own name, unique per file and
+    process, and recognisable as ours with the process that made it (``remove_if_stale``)."""
+    name_digest = hashlib.sha1(os.fsencode(path.name)).hexdigest()[:12]
+    return path.with_name(f".{name_digest}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def write_all(descriptor: int, data: bytes | memoryview, offset: int) -> None:
+    """``pwrite`` all of ``data`` at ``offset``: a short write (what a filling disk returns) is continued,
+    and a write that makes no progress is reported as the full disk it is."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(descriptor, view, offset)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view, offset = view[written:], offset + written
+
+
+@contextlib.contextmanager
+def disk_errors_as_failed_writes() -> Iterator[None]:
+    """An OSError of the disk itself (full, failing, over a quota, a file too large) as WriteFailedError,
+    with one line that names the cause; the other OSErrors (permissions, a vanished file) pass unchanged."""
+    try:
+        yield
+    except WriteRefusedError:
+        raise
+    except OSError as error:
+        if error.errno not in DISK_ERRORS:
+            raise
+        raise WriteFailedError(error.errno, f"{DISK_ERRORS[error.errno]} ({error.strerror}); left as it was") \
+            from error
+
+
+DISK_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "over the disk quota",
+    errno.EIO: "the disk failed to read or write",
+    errno.EFBIG: "the file would exceed the size this system allows",
+}
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -146,6 +194,12 @@ def rewrite(path: Path, edit: Callable[[Path], None], expected: Identity | None 
     path = Path(os.path.realpath(path))
     if is_read_only(path):
         raise PermissionError(f"file is read-only: {path}")
+    with disk_errors_as_failed_writes():
+        _rewrite(path, edit, expected, on_in_place)
+
+
+def _rewrite(path: Path, edit: Callable[[Path], None], expected: Identity | None,
+             on_in_place: InPlaceBackup | None) -> None:
     watch = _WriterWatch(path)
     try:
         status = os.stat(path)
@@ -179,6 +233,7 @@ def _replace_with_edited_copy(path: Path, status: os.stat_result, edit: Callable
                 return False
         finally:
             os.close(descriptor)
+        _check_copy(path, temporary)
         edit(temporary)
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -216,9 +271,27 @@ def _copy_keeping_holes(source: Path, destination: int, size: int) -> None:
                 chunk = os.pread(descriptor, min(COPY_CHUNK, end - position), position)
                 if not chunk:
                     break
-                os.pwrite(destination, chunk, position)
+                write_all(destination, chunk, position)
                 position += len(chunk)
     os.ftruncate(destination, size)
+
+
+def _check_copy(original: Path, copy: Path) -> None:
+    """Refuse a copy that is not the original byte for byte (cut short by a full disk, a file system that
+    lost a write): it is compared before any edit, so that what the edit's own check then compares is
+    the original's content."""
+    if not _same_bytes(original, copy):
+        raise OSError(errno.EIO, "the private copy does not match the original")
+
+
+def _same_bytes(first: Path, second: Path) -> bool:
+    with open(first, "rb") as one, open(second, "rb") as other:
+        if os.fstat(one.fileno()).st_size != os.fstat(other.fileno()).st_size:
+            return False
+        while chunk := one.read(COPY_CHUNK):
+            if other.read(len(chunk)) != chunk:
+                return False
+    return True
 
 
 def _same_owner_mode_and_attributes(path: Path, descriptor: int, status: os.stat_result) -> bool:
@@ -247,6 +320,7 @@ def _write_in_place(path: Path, edit: Callable[[Path], None], on_in_place: InPla
             _copy_keeping_holes(path, descriptor, size)
         finally:
             os.close(descriptor)
+        _check_copy(path, scratch)
         edit(scratch)
         if scratch.stat().st_size != size:
             raise WriteRefusedError("the file has other hard links or another owner, so it is written in place, and "
@@ -262,10 +336,12 @@ def _write_in_place(path: Path, edit: Callable[[Path], None], on_in_place: InPla
         on_in_place(start, before, after)
     check()
     watch.close()  # our own open for writing would break the lease
-    descriptor = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    descriptor = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     try:
-        os.pwrite(descriptor, after, start)
+        write_all(descriptor, after, start)
         os.fsync(descriptor)
+        if os.pread(descriptor, len(after), start) != after:  # the journal's backup repairs it on the next run
+            raise OSError(errno.EIO, "the bytes written in place do not read back")
     finally:
         os.close(descriptor)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sqlite3
 import sys
@@ -17,6 +18,35 @@ from tagger.settings import SCAN_SETTINGS
 
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for a run stopped by Ctrl-C
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what `yes | head` reports for the writer whose reader went away
+
+
+def run() -> None:
+    """The console script: ``main``, ended quietly when the program reading our output goes away
+    (``tagger scan ... | head``), as standard tools end; a scan says its summary on standard error first."""
+    try:
+        main()
+    except BrokenPipeError:
+        _discard_closed_output()
+        sys.exit(EXIT_CLOSED_PIPE)
+
+
+def _discard_closed_output() -> None:
+    """Point standard output (and standard error, if it went to the same closed pipe) at /dev/null, so that
+    the interpreter's last flush does not fail with a traceback of its own."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        if not _flushed(stream):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _flushed(stream) -> bool:
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _state_dir_option(function):
@@ -62,7 +92,8 @@ def _open_store(state_dir: Path | None, *, reading_will_do: bool = False):
     cannot be written, with a warning. Otherwise a state that cannot be written is a one-line error."""
     from tagger.state import StateStore, default_state_dir, describe
 
-    directory = state_dir or default_state_dir()
+    with _state_errors_end_the_command():
+        directory = state_dir or default_state_dir()
 
     def say(message: str) -> None:
         click.echo(message, err=True)
@@ -93,15 +124,38 @@ def _state_errors_end_the_command() -> Iterator[None]:
         raise click.ClickException(str(error)) from error
 
 
+class _Probability(click.FloatRange):
+    """A probability from 0 to 1; "nan", which every comparison lets through, is refused as well."""
+
+    name = "probability"
+
+    def __init__(self) -> None:
+        super().__init__(0, 1)
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number from 0 to 1", param, ctx)
+        return number
+
+
+MAX_JOBS = 256  # worker processes; more than this is a typo, and would start that many interpreters
+MAX_WINDOWS = 2000  # windows per track: a whole hour-long mix at 2 s a window
+
+
+_windows_option = click.option("--windows", type=click.IntRange(1, MAX_WINDOWS),
+                               help="Windows analysed per track [default: the model's].")
+
+
 def _decision_options(function):
     """--threshold, --top-k and --min-confidence: the genre-decision rule, shared by scan and predict."""
-    function = click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
+    function = click.option("--min-confidence", type=_Probability(), default=None, metavar="P",
                             help="Write nothing (status uncertain) when the top genre's calibrated probability is "
                                  "below P; 0 always writes [default: the model's, chosen on held-out tracks; "
                                  "`tagger info` shows it].")(function)
     function = click.option("--top-k", type=click.IntRange(1), default=DEFAULT_TOP_K, show_default=True,
                             help="At most this many genres.")(function)
-    return click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+    return click.option("--threshold", type=_Probability(), default=None,
                         help="One probability threshold for every genre [default: the model's per genre].")(function)
 
 
@@ -149,8 +203,9 @@ def _option_names(command: click.Command) -> set[str]:
 @click.option("--separator", default=None, metavar="TEXT",
               help="Write several genres as one value joined by TEXT, e.g. '; ', for players that show only a "
                    "field's first value; existing values are split on it too [default: one value per genre].")
-@click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores")
-@click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
+@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=os.cpu_count() or 1,
+              show_default="number of cores", help="Worker processes that decode and analyse files in parallel.")
+@_windows_option
 @click.option("--report", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write FILE.json or FILE.csv, or JSON lines to standard output with `-` (the other output "
                    "then goes to standard error).")
@@ -165,29 +220,39 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
          windows, report, force, exclude, state_dir, verbose, quiet):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
+    from tagger.printable import printable
     from tagger.progress import InPathOrder, Progress
-    from tagger.report import STDOUT, display_path, json_lines, summary, write_report
+    from tagger.report import STDOUT, ReportError, check_destination, json_lines, summary, write_report
     from tagger.scan import Scanner, ScanOptions, Status, discover
     from tagger.state import StateError
 
     to_stdout = report is not None and str(report) == STDOUT
-    if report is not None and not to_stdout and report.suffix.lower() not in (".json", ".csv"):
-        raise click.BadParameter("must end in .json or .csv, or be - for standard output", param_hint="--report")
-    if report is not None and not to_stdout and not report.resolve().parent.is_dir():
-        raise click.BadParameter(f"no directory {report.resolve().parent} to write it in", param_hint="--report")
+    if report is not None and not to_stdout:
+        try:
+            check_destination(report)
+        except ReportError as error:
+            raise click.BadParameter(str(error), param_hint="--report") from error
     options = ScanOptions(write_tags=write_tags, mode=Mode(mode), threshold=threshold, min_confidence=min_confidence,
                           top_k=top_k, windows=windows, id3v23=id3v23, separator=separator or None, jobs=jobs,
                           force=force,
                           vocabulary=settings.vocabulary)
     model = _load_model(model_path)
     store = _open_store(state_dir, reading_will_do=not write_tags)
+    _note_outputs_inside(paths, {"the state directory (cache and undo journal)": store.path.parent,
+                                 "the report": None if report is None or to_stdout else report})
     with _state_errors_end_the_command():
         if not store.read_only:
             settle_pending(store)
         run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
-    found = list(discover(paths, remove_stale_copies=write_tags, exclude=exclude))
+    try:
+        found = list(discover(paths, remove_stale_copies=write_tags, exclude=exclude))
+    except KeyboardInterrupt:
+        store.finish_run(run_id)
+        store.close()
+        click.echo("interrupted while looking for audio files; no file was analysed or changed", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not found:
-        click.echo(f"no audio files found under {', '.join(map(str, paths))}", err=True)
+        click.echo(f"no audio files found under {printable(', '.join(map(str, paths)))}", err=True)
         store.close()
         return
     progress = Progress(len(found), enabled=not quiet)
@@ -195,12 +260,12 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
 
     def show(result) -> None:
         if result.status == Status.ERROR:
-            progress.say(f"error: {display_path(result.path)}: {result.error}", err=True)
+            progress.say(f"error: {printable(result.path)}: {printable(result.error)}", err=True)
         elif not quiet and (result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose):
             explained = result.status in (Status.SKIPPED, Status.UNCERTAIN)
             was = "" if explained else f" (was: {', '.join(result.previous) or 'none'})"
             detail = result.error if explained else ", ".join(result.genres) + was
-            progress.say(f"{result.status}: {display_path(result.path)}: {detail}", err=to_stdout)
+            progress.say(f"{result.status}: {printable(result.path)}: {printable(detail)}", err=to_stdout)
 
     in_order = InPathOrder([str(item if isinstance(item, Path) else item.path) for item in found], show)
 
@@ -210,11 +275,14 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         in_order.add(result)
 
     started = time.monotonic()
-    interrupted, stopped = False, ""
+    interrupted, closed_pipe, stopped, report_failure = False, False, "", ""
     try:
         Scanner(model, store, options, run_id).run(found, on_result)
     except KeyboardInterrupt:  # Ctrl-C: what was done stays done (and journalled); say so, then stop
         interrupted = True
+    except BrokenPipeError:  # the reader of our output went away (| head): stop as if by Ctrl-C, say why
+        _discard_closed_output()
+        closed_pipe = True
     except StateError as error:  # no journal, no writes: stop, having said why
         stopped = str(error)
     finally:
@@ -227,13 +295,19 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         for line in json_lines(results, identity):
             click.echo(line)
     elif report is not None:
-        write_report(results, report, identity, model.info.labels)
+        try:
+            write_report(results, report, identity, model.info.labels)
+        except ReportError as error:
+            report_failure = str(error)
     click.echo(summary(results, seconds), err=True)
-    if interrupted or stopped:
-        click.echo(f"{'interrupted' if interrupted else 'stopped'}: {len(found) - len(results)} file(s) not handled; "
+    if report_failure:
+        click.echo(f"error: {printable(report_failure)}", err=True)
+    if interrupted or closed_pipe or stopped:
+        why = "interrupted" if interrupted else "stopped: standard output was closed" if closed_pipe else "stopped"
+        click.echo(f"{why}: {len(found) - len(results)} file(s) not handled; "
                    "every change made so far is complete and journalled", err=True)
     if stopped:
-        click.echo(f"error: {stopped}", err=True)
+        click.echo(f"error: {printable(stopped)}", err=True)
     if store.cache_error:
         click.echo(f"warning: results could not be cached ({store.cache_error}); a later scan analyses them again",
                    err=True)
@@ -247,14 +321,33 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     store.close()
     if interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    if stopped or any(result.status == Status.ERROR for result in results):
+    if closed_pipe:
+        sys.exit(EXIT_CLOSED_PIPE)
+    if stopped or report_failure or any(result.status == Status.ERROR for result in results):
         sys.exit(EXIT_SOME_FAILED)
+
+
+def _note_outputs_inside(roots: tuple[Path, ...], outputs: dict[str, Path | None]) -> None:
+    """Say so where a file we write (the report, the state) lies inside a folder being scanned: it is the
+    user's tree, and nothing of ours should land there unannounced."""
+    from tagger.printable import printable
+
+    folders = [root.resolve() for root in roots if root.is_dir()]
+    for what, place in outputs.items():
+        if place is None:
+            continue
+        inside = next((folder for folder in folders if place.resolve().is_relative_to(folder)), None)
+        if inside is not None:
+            click.echo(f"note: {what} {printable(str(place))} is inside the scanned folder {printable(str(inside))}",
+                       err=True)
 
 
 @main.command("config")
 @click.pass_obj
 def config_command(settings) -> None:
     """Show the effective settings and where each came from (the settings file or the built-in default)."""
+    from tagger.printable import printable
+
     state = "found" if settings.found else "not found: built-in defaults apply"
     click.echo(f"settings file: {settings.path} ({state})")
     scan_context = click.Context(scan)
@@ -262,12 +355,12 @@ def config_command(settings) -> None:
     for name in SCAN_SETTINGS:
         value, source = (settings.scan[name], "settings file") if name in settings.scan else (defaults[name], "default")
         shown = FROM_THE_MODEL if value is None and name in ("threshold", "min_confidence") else _shown(value)
-        click.echo(f"  {name:<15} {shown:<28} ({source})")
+        click.echo(f"  {name:<15} {printable(shown):<28} ({source})")
     vocabulary = settings.vocabulary
     mapping = ", ".join(f"{key} -> {value or '(dropped)'}" for key, value in vocabulary.mapping.items()) or "none"
     allow = ", ".join(vocabulary.allow) if vocabulary.allow is not None else "every genre"
-    click.echo(f"  {'genre map':<15} {mapping}")
-    click.echo(f"  {'allowed':<15} {allow}")
+    click.echo(f"  {'genre map':<15} {printable(mapping)}")
+    click.echo(f"  {'allowed':<15} {printable(allow)}")
 
 
 FROM_THE_MODEL = "the model's (tagger info)"
@@ -287,13 +380,13 @@ def _shown(value: object) -> str:
 def undo(run_id, list_runs, force, state_dir):
     """Restore exactly the genre tags that a run changed (default: the latest run with changes)."""
     from tagger.journal import settle_pending, undo_run
-    from tagger.report import display_path
+    from tagger.printable import printable
 
     store = _open_store(state_dir, reading_will_do=list_runs)
     if list_runs:
         for identifier, started, command, undoable in store.runs_with_changes():
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
-            click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {command}")
+            click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {printable(command)}")
         return
     with _state_errors_end_the_command():
         settle_pending(store)  # a change a crash left pending is undoable like any other
@@ -306,7 +399,7 @@ def undo(run_id, list_runs, force, state_dir):
         outcomes = undo_run(store, run_id, force=force)
     for outcome in outcomes:
         if not outcome.restored:
-            click.echo(f"not restored: {display_path(outcome.path)}: {outcome.message}", err=True)
+            click.echo(f"not restored: {printable(outcome.path)}: {printable(outcome.message)}", err=True)
     restored = sum(outcome.restored for outcome in outcomes)
     click.echo(f"run {run_id}: restored {restored} of {len(outcomes)} files", err=True)
     store.close()
@@ -320,13 +413,15 @@ def info(model_path):
     """Show what the model predicts and how it was made (its metadata)."""
     import json
 
+    from tagger.printable import printable
+
     model = _load_model(model_path)
     meta = model.info
-    click.echo(f"model file:     {model.path}")
+    click.echo(f"model file:     {printable(str(model.path))}")
     click.echo(f"model id:       {meta.model_id}  (version {meta.model_version})")
     click.echo(f"input:          {meta.window_seconds:g} s mono windows at {meta.sample_rate} Hz, "
                f"{meta.inference_windows} per track")
-    click.echo(f"training data:  {meta.training_data}")
+    click.echo(f"training data:  {printable(str(meta.training_data))}")
     calibration = meta.calibration
     click.echo(f"calibration:    temperature {calibration.temperature:.3g}"
                + (f", fitted on {calibration.fitted_on}" if calibration.fitted_on else " (not calibrated)"))
@@ -334,19 +429,20 @@ def info(model_path):
     click.echo("min confidence: " + (f"{minimum:g} (below it a scan writes nothing)" if minimum else "none"))
     click.echo("genres and thresholds (calibrated):")
     for name, threshold in zip(meta.genre_names, meta.threshold_array(), strict=True):
-        click.echo(f"  {name:<14} {threshold:.2f}")
+        click.echo(f"  {printable(name):<14} {threshold:.2f}")
     if meta.metrics:
         click.echo("held-out metrics: " + json.dumps(meta.metrics, sort_keys=True))
     for part, notice in meta.licenses.items():
-        click.echo(f"licence of {part}:")
-        click.echo("  " + notice.strip().replace("\n", "\n  "))
+        click.echo(f"licence of {printable(part)}:")
+        for line in notice.strip().splitlines():
+            click.echo("  " + printable(line))
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_model_option
 @_decision_options
-@click.option("--windows", type=click.IntRange(1), help="Windows analysed per track [default: the model's].")
+@_windows_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def predict(settings, files, model_path, threshold, top_k, min_confidence, windows, as_json):
@@ -356,6 +452,7 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
 
     from tagger.analysis import analyze
     from tagger.decision import DecisionRule
+    from tagger.printable import printable
 
     model = _load_model(model_path)
     names = model.info.genre_names
@@ -365,7 +462,8 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
         analysis = analyze(str(path), model, windows or model.info.inference_windows)
         if analysis.scores is None:
             failed = True
-            click.echo(f"error: {path}: {analysis.error or analysis.skip_reason}", err=True)
+            reason = analysis.error or analysis.skip_reason
+            click.echo(f"error: {printable(str(path))}: {printable(reason)}", err=True)
             continue
         scores = analysis.scores
         decision, reasons = rule.decide(scores), rule.explain(scores)
@@ -375,16 +473,17 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
                         "scores": {names[index]: float(scores[index]) for index in ranked},
                         "reasons": {names[index]: reasons[index] for index in ranked}})
         if not as_json:
-            click.echo(str(path))
+            click.echo(printable(str(path)))
             for index in ranked:
                 mark = "*" if names[index] in decision.chosen else " "
                 bar = "#" * round(float(scores[index]) * 30)
-                click.echo(f" {mark}{names[index]:<14} {scores[index]:6.3f}  {bar:<30}  {reasons[index]}")
+                click.echo(f" {mark}{printable(names[index]):<14} {scores[index]:6.3f}  {bar:<30}  "
+                           f"{printable(reasons[index])}")
             if decision.uncertain:
                 click.echo(f"  uncertain: {decision.uncertain}; a scan writes nothing")
             elif decision.genres != decision.chosen:
                 written = ", ".join(decision.genres) or "nothing"
-                click.echo(f"  your settings (genres.map, genres.allow) write: {written}")
+                click.echo(f"  your settings (genres.map, genres.allow) write: {printable(written)}")
     if as_json:
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     if failed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,17 +97,19 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: 
         if real in seen:
             return None
         seen.add(real)
-        if not os.path.isfile(real):
-            return FileResult(str(candidate), Status.ERROR, error="broken link or not a regular file")
+        not_regular = _not_a_regular_file(Path(real))
+        if not_regular:
+            return FileResult(str(candidate), Status.ERROR, error=not_regular)
         return Path(real)
 
     problems: list[OSError] = []  # directories os.walk could not list, reported where they were met
     for root in paths:
-        if root.is_file():
-            found = accept(root)
-            if found is not None:
+        if not root.is_dir():
+            if not is_audio_file(root):
+                yield FileResult(str(root), Status.ERROR, error=_not_an_audio_file(root))
+            elif (found := accept(root)) is not None:
                 yield found
-        elif root.is_dir():
+        else:
             for directory, subdirectories, files in os.walk(root, onerror=problems.append):
                 yield from (_unlisted(problem) for problem in problems)
                 problems.clear()
@@ -122,8 +125,30 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: 
                         yield found
             yield from (_unlisted(problem) for problem in problems)
             problems.clear()
-        else:
-            yield FileResult(str(root), Status.ERROR, error="no such file or directory")
+
+
+FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+
+
+def _not_a_regular_file(path: Path) -> str:
+    """Why ``path`` (links followed) cannot be analysed without being opened, or "" for a regular file:
+    a FIFO, a device or a socket is never opened, since reading one may block for ever."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "broken link: its target does not exist" if os.path.islink(path) else "no such file or directory"
+    except OSError as error:
+        return f"cannot stat file: {error.strerror}"
+    if stat.S_ISREG(mode):
+        return ""
+    kind = next((name for test, name in FILE_KINDS if test(mode)), "something else")
+    return f"not a regular file but {kind}; not opened"
+
+
+def _not_an_audio_file(path: Path) -> str:
+    """Why a path given on the command line is not scanned: it does not exist, or is not audio we know."""
+    return _not_a_regular_file(path) or f"not an audio file this tagger knows (by its suffix {path.suffix or 'none'})"
 
 
 def _unlisted(problem: OSError) -> FileResult:

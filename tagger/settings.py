@@ -17,6 +17,7 @@ from typing import Any
 
 from tagger.genres import Mode
 from tagger.vocabulary import genre_key, without_duplicates
+from tagger.xdg import NoHomeError, base_directory
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,16 +69,20 @@ class Settings:
 
 
 def config_path() -> Path:
-    """``$TAGGER_CONFIG``, else ``$XDG_CONFIG_HOME/genre-tagger/config.toml``, else under ``~/.config``."""
+    """``$TAGGER_CONFIG``, else ``$XDG_CONFIG_HOME/genre-tagger/config.toml``, else under ``~/.config``.
+    Raises NoHomeError where none of them can be found."""
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV])
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "genre-tagger" / "config.toml"
+    return base_directory("XDG_CONFIG_HOME", ".config") / "genre-tagger" / "config.toml"
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """The settings file's values, checked; an absent file is no settings at all."""
-    path = path or config_path()
+    """The settings file's values, checked; an absent file is no settings at all (and so is a settings file
+    that has no place: no home directory and no variable naming one)."""
+    try:
+        path = path or config_path()
+    except NoHomeError:
+        return Settings(Path(f"${CONFIG_ENV}"), False, {}, GenreVocabulary())
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

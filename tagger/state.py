@@ -25,6 +25,7 @@ from urllib.parse import quote
 from tagger.sniff import add_samples
 from tagger.textenum import TextEnum
 from tagger.write_lock import LockTimeoutError, WriteLock
+from tagger.xdg import NoHomeError, base_directory
 
 
 class ChangeStatus(TextEnum):
@@ -66,11 +67,14 @@ BUSY_SECONDS = 60  # how long a process waits for another one's lock on the stat
 
 
 def default_state_dir() -> Path:
-    """``$TAGGER_STATE_DIR``, else ``$XDG_STATE_HOME/genre-tagger``, else ``~/.local/state/genre-tagger``."""
+    """``$TAGGER_STATE_DIR``, else ``$XDG_STATE_HOME/genre-tagger``, else ``~/.local/state/genre-tagger``.
+    Raises StateError where there is no home directory to find and no variable names a place."""
     if os.environ.get("TAGGER_STATE_DIR"):
         return Path(os.environ["TAGGER_STATE_DIR"])
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "genre-tagger"
+    try:
+        return base_directory("XDG_STATE_HOME", ".local", "state") / "genre-tagger"
+    except NoHomeError as error:
+        raise StateError(f"{error}: give --state-dir or set TAGGER_STATE_DIR") from error
 
 
 @dataclass(frozen=True)
