@@ -165,12 +165,10 @@ class AudioGenrePlugin(BeetsPlugin):
         return self._model, self._rule
 
     def _analyses(self, paths: list[str], model: GenreModel, jobs: int) -> Iterable[tuple[str, Any, str]]:
-        """(path, calibrated scores, why there are none) for each path, in worker processes when ``jobs`` > 1."""
-        from tagger.analysis import analyze
+        """(path, calibrated scores, why there are none) for each path, from worker processes (even for one
+        file: a decoder that crashes must cost that file, never beets itself)."""
         from tagger.workers import analyze_in_processes
 
         windows = self.config["windows"].get() or model.info.inference_windows
-        analyses = (analyze_in_processes(paths, jobs, str(model.path), windows) if jobs > 1 and len(paths) > 1
-                    else (analyze(path, model, windows) for path in paths))
-        for analysis in analyses:
+        for analysis in analyze_in_processes(paths, jobs, str(model.path), windows):
             yield analysis.path, analysis.scores, analysis.error or analysis.skip_reason

@@ -450,19 +450,26 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
     choose and saying why each genre was taken or left."""
     import json
 
-    from tagger.analysis import analyze
     from tagger.decision import DecisionRule
     from tagger.printable import printable
+    from tagger.scan import not_a_regular_file
+    from tagger.workers import analyze_in_processes
 
     model = _load_model(model_path)
     names = model.info.genre_names
     rule = DecisionRule.for_model(model.info, threshold, min_confidence, top_k, settings.vocabulary)
+    problems = {str(path): "a folder: `tagger predict` takes audio files, `tagger scan` analyses folders"
+                if path.is_dir() else not_a_regular_file(path) for path in files}
+    analyses = {analysis.path: analysis for analysis in analyze_in_processes(
+        [path for path, problem in problems.items() if not problem], 1, str(model.path),
+        windows or model.info.inference_windows)}
     failed, records = False, []
     for path in files:
-        analysis = analyze(str(path), model, windows or model.info.inference_windows)
-        if analysis.scores is None:
+        problem = problems[str(path)]
+        analysis = None if problem else analyses[str(path)]
+        if analysis is None or analysis.scores is None:
             failed = True
-            reason = analysis.error or analysis.skip_reason
+            reason = problem if analysis is None else analysis.error or analysis.skip_reason
             click.echo(f"error: {printable(str(path))}: {printable(reason)}", err=True)
             continue
         scores = analysis.scores

@@ -63,6 +63,7 @@ class SndfileSource:
 # A transform codec's first frame after a seek is wrong (it overlaps the frame before, which was not decoded):
 # seek this far before a window and drop what comes before it. More than one frame of AAC, WMA or Vorbis.
 PREROLL_SECONDS = 0.1
+LOW_FREQUENCY_EFFECTS = frozenset({"LFE", "LFE2", "LOW_FREQUENCY", "LOW_FREQUENCY_2"})
 
 
 class FFmpegSource:
@@ -88,7 +89,13 @@ class FFmpegSource:
         else:
             seconds = (self.container.duration or 0) / av.time_base
         self.frames = int(seconds * self.samplerate)
-        self.resampler = av.AudioResampler(format="fltp")  # planar float32 at the stream's own rate and layout
+        # Interleaved float32 at the stream's own rate and layout: one plane whatever the channel count (PyAV
+        # miscounts the planes of a planar 7.1 frame, and reading the one too many crashed the process).
+        self.resampler = av.AudioResampler(format="flt")
+        channels = [channel.name for channel in self.stream.layout.channels]
+        # A downmix leaves the low-frequency effects channel out (ITU-R BS.775): it carries only effects bass.
+        kept = [index for index, name in enumerate(channels) if name not in LOW_FREQUENCY_EFFECTS]
+        self.kept_channels = kept if kept and len(kept) < len(channels) else None
         self.used = False  # whether the decoder has read (and so needs a seek even to frame 0)
 
     def read(self, start: int, count: int | None) -> np.ndarray:
@@ -110,7 +117,9 @@ class FFmpegSource:
                 position = round(frame.pts * time_base * self.samplerate)
             position = position or 0
             for converted in self.resampler.resample(frame):
-                samples = converted.to_ndarray().T  # [n, channels], a view of the frame's buffer
+                samples = converted.to_ndarray().reshape(-1, len(converted.layout.channels))  # [n, channels], a view
+                if self.kept_channels is not None:
+                    samples = samples[:, self.kept_channels]
                 skip = max(0, start - position)
                 blocks.append(samples[skip:].copy())  # the buffer may be reused for the next frame
                 position += len(samples)

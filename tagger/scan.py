@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagger import atomic, tags
-from tagger.analysis import Analysis, analyze
+from tagger.analysis import Analysis
 from tagger.decision import DecisionRule
 from tagger.formats import content_mismatch, handler_for, is_audio_file
 from tagger.genres import (
@@ -97,7 +97,7 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: 
         if real in seen:
             return None
         seen.add(real)
-        not_regular = _not_a_regular_file(Path(real))
+        not_regular = not_a_regular_file(Path(real))
         if not_regular:
             return FileResult(str(candidate), Status.ERROR, error=not_regular)
         return Path(real)
@@ -131,7 +131,7 @@ FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"
               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
 
 
-def _not_a_regular_file(path: Path) -> str:
+def not_a_regular_file(path: Path) -> str:
     """Why ``path`` (links followed) cannot be analysed without being opened, or "" for a regular file:
     a FIFO, a device or a socket is never opened, since reading one may block for ever."""
     try:
@@ -148,7 +148,7 @@ def _not_a_regular_file(path: Path) -> str:
 
 def _not_an_audio_file(path: Path) -> str:
     """Why a path given on the command line is not scanned: it does not exist, or is not audio we know."""
-    return _not_a_regular_file(path) or f"not an audio file this tagger knows (by its suffix {path.suffix or 'none'})"
+    return not_a_regular_file(path) or f"not an audio file this tagger knows (by its suffix {path.suffix or 'none'})"
 
 
 def _unlisted(problem: OSError) -> FileResult:
@@ -209,11 +209,7 @@ class Scanner:
             on_result(self._settle(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
 
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
-        if self.options.jobs <= 1 or len(paths) <= 1:
-            for path in paths:
-                yield analyze(path, self.model, self.windows)
-            return
-        yield from analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
+        return analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
 
     def _settle(self, path: Path, key: FileKey, identity: atomic.Identity, analysis: Analysis,
                 cached: bool) -> FileResult:

@@ -1,4 +1,4 @@
-"""Analysis in worker processes that survives a worker crashing.
+"""Analysis in worker processes that survives a worker crashing: the only way the tagger decodes audio.
 
 A decoder that segfaults on a malicious file would break a plain process pool and hang or end the whole
 scan. Here at most ``2 × jobs`` files are in flight; when the pool breaks, each of them is analysed again
@@ -93,8 +93,10 @@ def analyze_in_processes(
 ) -> Iterator[Analysis]:
     """Analyses of ``paths`` in completion order, one per path, whatever happens to the workers.
 
-    ``task(path)`` runs in a worker after ``_init_worker`` has loaded the model there.
+    ``task(path)`` runs in a worker after ``_init_worker`` has loaded the model there. Even one file with one
+    job is decoded in a worker: a decoder that crashes on it costs that file, never the process that asked.
     """
+    jobs = max(1, min(jobs, len(paths)))
     queue = deque(paths)
     while queue:
         suspects: list[str] = []

@@ -167,14 +167,14 @@ def test_a_file_replaced_by_another_song_during_analysis_is_neither_tagged_nor_c
 
     song = make_audio("lib/song.mp3", frequencies=(220.0,))
     other_song = make_audio("other.mp3", seconds=9, frequencies=(880.0,))
-    real_analyze = tagger.scan.analyze
+    real_analyses = tagger.scan.analyze_in_processes
 
-    def analyze_while_replaced(path, model, windows):
-        analysis = real_analyze(path, model, windows)
-        shutil.copy(other_song, song)  # a sync tool puts another recording under the same name
-        return analysis
+    def analyses_while_replaced(*arguments):
+        for analysis in real_analyses(*arguments):
+            shutil.copy(other_song, song)  # a sync tool puts another recording under the same name
+            yield analysis
 
-    monkeypatch.setattr(tagger.scan, "analyze", analyze_while_replaced)
+    monkeypatch.setattr(tagger.scan, "analyze_in_processes", analyses_while_replaced)
     result = _scan(song, tiny_model, tmp_path / "state", "--verbose")
     assert "changed while it was being analysed" in result.output and "tagged 0" in result.output, result.output
     assert digest(song) == digest(other_song)

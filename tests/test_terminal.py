@@ -32,15 +32,16 @@ SCAN_IN_TERMINAL = """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import tagger.scan
-stop_at, real_analyze, calls = int(sys.argv[1]), tagger.scan.analyze, [0]
-def analyze(*arguments):
-    calls[0] += 1
-    time.sleep(0.15)
-    if calls[0] == stop_at:
-        print(MARK.format(stop_at), file=sys.stderr, flush=True)
-        time.sleep(120)
-    return real_analyze(*arguments)
-tagger.scan.analyze = analyze
+stop_at, real_analyses, calls = int(sys.argv[1]), tagger.scan.analyze_in_processes, [0]
+def analyses(*arguments):
+    for analysis in real_analyses(*arguments):
+        calls[0] += 1
+        time.sleep(0.15)
+        if calls[0] == stop_at:
+            print(MARK.format(stop_at), file=sys.stderr, flush=True)
+            time.sleep(120)
+        yield analysis
+tagger.scan.analyze_in_processes = analyses
 from tagger.cli import main
 sys.argv = ["tagger", *sys.argv[2:]]
 main()

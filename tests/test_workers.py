@@ -111,3 +111,46 @@ def test_ctrl_c_stops_workers_stuck_on_a_file_at_once(tiny_model, tmp_path):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in workers)
+
+
+SEGFAULTING_DECODER = """
+import os, signal
+import tagger.audio
+
+_read_windows = tagger.audio.read_windows
+
+
+def read_windows(path, *arguments, **options):
+    if "crash" in str(path):
+        os.kill(os.getpid(), signal.SIGSEGV)  # what a decoder bug does to the process that runs it
+    return _read_windows(path, *arguments, **options)
+
+
+tagger.audio.read_windows = read_windows
+"""
+
+
+def test_a_decoder_that_segfaults_costs_one_file_even_with_one_job_and_one_file(make_audio, tiny_model, tmp_path):
+    """Decoding is isolated in a worker however small the scan: the tagger itself never dies of a file."""
+    import subprocess
+    import sys
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SEGFAULTING_DECODER)  # imported by every process, workers too
+    crash = make_audio("lib/crash.mp3")
+    fine = make_audio("lib/fine.mp3")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
+    common = ["--model", str(tiny_model), "--state-dir", str(tmp_path / "state"), "--min-confidence", "0",
+              "--jobs", "1"]
+    for paths in ([crash], [crash, fine]):
+        result = subprocess.run([sys.executable, "-m", "tagger", "scan", *map(str, paths), *common],
+                                capture_output=True, text=True, env=environment, timeout=120, check=False)
+        assert result.returncode == 1, result.stderr
+        assert f"error: {crash}: {CRASHED}" in result.stderr
+        assert f"scanned {len(paths)} files" in result.stderr
+    assert "would-tag: " + str(fine) in result.stdout
+    predicted = subprocess.run([sys.executable, "-m", "tagger", "predict", str(crash), str(fine), "--model",
+                                str(tiny_model)], capture_output=True, text=True, env=environment, timeout=120,
+                               check=False)
+    assert predicted.returncode == 1 and CRASHED in predicted.stderr and str(fine) in predicted.stdout
