@@ -11,7 +11,7 @@ from tagger.formats import HANDLERS_BY_NAME
 from tagger.genres import split_values
 from tagger.sniff import audio_fingerprint
 from tagger.state import Change, ChangeStatus, StateStore
-from tagger.tags.id3 import V23_SEPARATOR
+from tagger.tags.id3 import V23_JOINERS
 
 
 @dataclass
@@ -35,12 +35,19 @@ def _current_genres(change: Change) -> list[str] | None:
 def _holds_written_genres(change: Change) -> bool | None:
     """Whether the file carries the genres ``change`` wrote; None if the file or its tag cannot be read.
 
-    Compared after splitting on ID3v2.3's separator, as that tag's reader does: a value joined by
-    ``--separator "; "`` reads back from a v2.3 tag as separate genres, and is still what was written."""
+    Compared after splitting on what ID3v2.3 values are joined with: a value joined by ``--separator "; "``
+    reads back from a v2.3 tag as separate genres, and a tag another program re-saved as v2.3 joins them
+    with "/"; either way it still holds what was written."""
     current = _current_genres(change)
     if current is None:
         return None
-    return split_values(current, V23_SEPARATOR) == split_values(change.after["genres"], V23_SEPARATOR)
+    return _split_on_joiners(current) == _split_on_joiners(change.after["genres"])
+
+
+def _split_on_joiners(values: list[str]) -> list[str]:
+    for joiner in V23_JOINERS:
+        values = split_values(values, joiner)
+    return values
 
 
 def settle_pending(store: StateStore) -> int:

@@ -27,7 +27,11 @@ from tagger.tags.base import TagError, digest
 from tagger.tags.id3_holder import DsfMetadata, FileStart, IffChunk, Region, TagHolder
 
 V23_SEPARATOR = "; "
+# What v2.2 and v2.3 values are found joined with: ours, and mutagen's (so Picard's and beets') "/".
+V23_JOINERS = (V23_SEPARATOR, "/")
 GENRE_FRAME = {2: "TCO", 3: "TCON", 4: "TCON"}
+GENRE_FRAMES = "frames"  # a snapshot's genre frames, every one: [index in the tag, base64 of its raw bytes]
+VALUES = "values"  # and their values, for an undo into a tag that another program has re-saved since
 WHOLE_TAG = "tag"  # a snapshot's copy of the whole tag, kept where the write converts its version
 NO_PLACE = "no_place"  # a snapshot's mark: the file had no place for a tag (undo removes the one made)
 Frames = tuple[id3_raw.Frame, ...]
@@ -38,10 +42,15 @@ def _converts(tag: id3_raw.Id3Tag | None, id3v23: bool) -> bool:
     return id3v23 and tag is not None and tag.major != 3
 
 
-def _genre_index(tag: id3_raw.Id3Tag) -> int:
-    """Where the genre frame is (the first, if a tag has several), or the end for a tag without one."""
+def _genre_indices(tag: id3_raw.Id3Tag) -> list[int]:
+    """Where the genre frames are: usually one, but some taggers write a frame per genre."""
     genre_id = GENRE_FRAME[tag.major]
-    return next((index for index, frame in enumerate(tag.frames) if frame.frame_id == genre_id), len(tag.frames))
+    return [index for index, frame in enumerate(tag.frames) if frame.frame_id == genre_id]
+
+
+def _genre_index(tag: id3_raw.Id3Tag) -> int:
+    """Where a new genre frame goes: at the first one, or at the end of a tag without one."""
+    return next(iter(_genre_indices(tag)), len(tag.frames))
 
 
 def _without_genre(tag: id3_raw.Id3Tag) -> Frames:
@@ -68,8 +77,13 @@ class ID3Genres:
         self.name, self.holder = name, holder
 
     def read_genres(self, path: Path) -> list[str]:
+        """The genres as mutagen parses them, checked against the raw frames the writer would replace: a
+        genre frame that mutagen cannot parse is an error, never "no genre" that fill-empty would overwrite."""
         with open(path, "rb") as handle:
-            tags = self._load(handle, self.holder.find(handle), translate=False, with_v1=True)
+            region, raw = self._located(handle)
+            tags = self._load(handle, region, translate=False, with_v1=True)
+        if (tags is None or "TCON" not in tags) and raw is not None and _genre_indices(raw):
+            raise TagError("the tag's genre frame cannot be parsed; its genres are left as they are")
         if tags is None or "TCON" not in tags:
             return []
         genres = tags["TCON"].genres
@@ -78,19 +92,21 @@ class ID3Genres:
         return [genre for genre in genres if genre]
 
     def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
-        """The genre frame's raw bytes, where it sits and how large the tag was, which together let undo put
-        the tag back byte for byte; the whole tag when the write will convert its version. A file with no
-        place for a tag yet (no ID3 chunk) says so, and undo takes the place out again."""
+        """Every genre frame's raw bytes and where it sits, and how large the tag was, which together let
+        undo put the tag back byte for byte; their values, for an undo into a tag re-saved in another
+        version since; the whole tag when the write will convert its version. A file with no place for a
+        tag yet (no ID3 chunk) says so, and undo takes the place out again."""
         with open(path, "rb") as handle:
             region, tag = self._located(handle)
             if tag is None:
-                record: dict[str, Any] = {"version": None, "tag_size": 0, "index": 0, "frame": None}
+                record: dict[str, Any] = {"version": None, "tag_size": 0, GENRE_FRAMES: [], VALUES: []}
                 return record if region is not None else {**record, NO_PLACE: True}
-            index = _genre_index(tag)
-            record = {"version": tag.version, "tag_size": tag.size_on_disk, "index": index,
-                      "frame": _b64(tag.frames[index].raw) if index < len(tag.frames) else None}
+            whole = _region_bytes(handle, region)
+            record = {"version": tag.version, "tag_size": tag.size_on_disk,
+                      GENRE_FRAMES: [[index, _b64(tag.frames[index].raw)] for index in _genre_indices(tag)],
+                      VALUES: _genre_values(whole)}
             if _converts(tag, id3v23):
-                record[WHOLE_TAG] = _b64(_region_bytes(handle, region))
+                record[WHOLE_TAG] = _b64(whole)
         return record
 
     def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
@@ -98,7 +114,7 @@ class ID3Genres:
         return WHOLE_TAG in snapshot
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
-        if self.restores_a_conversion(snapshot):
+        if WHOLE_TAG in snapshot:
             with open(path, "rb") as handle:
                 return _region_bytes(handle, self.holder.find(handle)) == base64.b64decode(snapshot[WHOLE_TAG])
         return self.snapshot(path) == snapshot
@@ -131,21 +147,28 @@ class ID3Genres:
             self.holder.put(handle, region, data)
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
-        """Put the snapshot's genre frame back where it was and the tag back to its old size; a tag we created
-        goes again once it holds nothing else, and so does the place we made for it."""
+        """Put the snapshot's genre frames back where they were and the tag back to its old size: the file's
+        bytes as they were, where nothing else changed since. A tag we created goes again once it holds
+        nothing else, and so does the place we made for it. Where another program changed the tag's version
+        since (re-saved it, or edited a tag we converted), the genre values alone go back into the tag as it
+        is now, so that its edits stay."""
         with open(path, "r+b") as handle:
             region, tag = self._located(handle)
-            if self.restores_a_conversion(snapshot):  # put the original back whole
-                self.holder.put(handle, region, base64.b64decode(snapshot[WHOLE_TAG]))
+            if WHOLE_TAG in snapshot:
+                original = base64.b64decode(snapshot[WHOLE_TAG])
+                if tag is not None and self._as_converted(handle, region, original):
+                    self.holder.put(handle, region, original)  # nothing else changed: the original, whole
+                else:
+                    self._put_values(handle, region, tag, _genre_values(original))
                 return
             version = snapshot["version"]
             if tag is None:
-                if not _snapshot_has_genre(snapshot):
+                if not snapshot[GENRE_FRAMES]:
                     return
                 tag = id3_raw.new_tag(version[1] if version else 4)
             if version is not None and version[1] != tag.major:
-                raise TagError(f"the tag is ID3v2.{tag.major} now, not v2.{version[1]} as when it was written; "
-                               "its old genre cannot be put back exactly")
+                self._put_values(handle, region, tag, snapshot[VALUES])
+                return
             others = _without_genre(tag)
             if version is None and not others:  # the file had no tag before we wrote one
                 if snapshot.get(NO_PLACE) and region is not None:
@@ -153,10 +176,28 @@ class ID3Genres:
                 elif region is not None:
                     self.holder.put(handle, region, b"")
                 return
-            index = min(snapshot.get("index", _genre_index(tag)), len(others))
-            frames = _with_frame(others, index, _snapshot_frame(tag, snapshot))
+            frames = others
+            for index, raw in snapshot[GENRE_FRAMES]:  # in the order they stood, each at its old place
+                frame = id3_raw.Frame(GENRE_FRAME[tag.major], base64.b64decode(raw))
+                frames = _with_frame(frames, min(index, len(frames)), frame)
             size_now = region.size if region else 0
-            self.holder.put(handle, region, id3_raw.fitted(tag, frames, snapshot.get("tag_size") or size_now))
+            self.holder.put(handle, region, id3_raw.fitted(tag, frames, snapshot["tag_size"] or size_now))
+
+    def _put_values(self, handle: BinaryIO, region: Region | None, tag: id3_raw.Id3Tag | None,
+                    values: list[str]) -> None:
+        """The genre field alone set to ``values`` (none: no genre frame), in the tag's own version."""
+        tag = tag or id3_raw.new_tag(4)
+        frame = _genre_frame(tag, values) if values else None
+        frames = _with_frame(_without_genre(tag), _genre_index(tag), frame)
+        self.holder.put(handle, region, id3_raw.fitted(tag, frames, tag.size_on_disk))
+
+    def _as_converted(self, handle: BinaryIO, region: Region | None, original: bytes) -> bool:
+        """Whether the tag now holds every frame but the genre as converting ``original`` to v2.3 left them,
+        so that nobody edited it since our ``--id3v23`` write."""
+        now = self._load(handle, region, translate=False)
+        converted = ID3(io.BytesIO(original), translate=True, load_v1=False)
+        converted.update_to_v23()
+        return now is not None and now.version[:2] == (2, 3) and _values_but_genre(now) == _values_but_genre(converted)
 
     def _located(self, handle: BinaryIO) -> tuple[Region | None, id3_raw.Id3Tag | None]:
         """Where the tag's place is, and the tag in it (None where the place is empty or missing)."""
@@ -205,18 +246,18 @@ def _region_bytes(handle: BinaryIO, region: Region | None) -> bytes:
     return handle.read(region.size)
 
 
-def _snapshot_has_genre(snapshot: dict[str, Any]) -> bool:
-    return snapshot.get("frame", snapshot.get("TCON")) is not None
+def _genre_values(tag_bytes: bytes) -> list[str]:
+    """The genre values of a whole tag as mutagen reads them (every genre frame's, in order)."""
+    try:
+        tags = ID3(io.BytesIO(tag_bytes), translate=False, load_v1=False)
+    except (MutagenError, ValueError, KeyError, IndexError, UnicodeError) as error:
+        raise TagError(f"unreadable ID3 tag: {error}") from error
+    genre_id = GENRE_FRAME[tags.version[1]]
+    return [str(value) for value in tags[genre_id].text] if genre_id in tags else []
 
 
-def _snapshot_frame(tag: id3_raw.Id3Tag, snapshot: dict[str, Any]) -> id3_raw.Frame | None:
-    """The genre frame a snapshot recorded: raw bytes, or (journals written before raw snapshots) its
-    encoding and text, rendered for the tag."""
-    if "frame" in snapshot:
-        raw = snapshot["frame"]
-        return None if raw is None else id3_raw.Frame(GENRE_FRAME[tag.major], base64.b64decode(raw))
-    legacy = snapshot["TCON"]
-    return None if legacy is None else _genre_frame(tag, legacy["text"], int(legacy["encoding"]))
+def _values_but_genre(tags: ID3) -> dict[str, str]:
+    return {key: _frame_value(frame) for key, frame in tags.items() if not key.startswith(("TCON", "TCO"))}
 
 
 def _lost_in_v23(tags: ID3, raw_frames: int) -> list[str]:
