@@ -222,7 +222,15 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
     from tagger.journal import settle_pending
     from tagger.printable import printable
     from tagger.progress import InPathOrder, Progress
-    from tagger.report import STDOUT, ReportError, check_destination, json_lines, summary, write_report
+    from tagger.report import (
+        STDOUT,
+        ReportError,
+        check_destination,
+        json_lines,
+        skip_reasons,
+        summary,
+        write_report,
+    )
     from tagger.scan import Scanner, ScanOptions, Status, discover
     from tagger.state import StateError
 
@@ -300,6 +308,11 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         except ReportError as error:
             report_failure = str(error)
     click.echo(summary(results, seconds), err=True)
+    reasons = [] if verbose else skip_reasons(results)
+    if reasons:
+        click.echo("skipped, and why (-v names each file):", err=True)
+        for line in reasons:
+            click.echo(printable(line), err=True)
     if report_failure:
         click.echo(f"error: {printable(report_failure)}", err=True)
     if interrupted or closed_pipe or stopped:

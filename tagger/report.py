@@ -133,6 +133,19 @@ def _replace_with(destination: Path, data: bytes) -> None:
             temporary.unlink()
 
 
+REASONS_SHOWN = 5  # the most frequent reasons for skipping, in the closing lines
+
+
+def skip_reasons(results: list[FileResult]) -> list[str]:
+    """Why files were skipped, most frequent first, with how many each: a library's thousand WAV files are
+    one line here, not a thousand (``-v`` names every file)."""
+    counts = Counter(result.error for result in results if result.status == Status.SKIPPED)
+    lines = [f"  {count} x {reason}" for reason, count in counts.most_common(REASONS_SHOWN)]
+    if len(counts) > REASONS_SHOWN:
+        lines.append(f"  and {len(counts) - REASONS_SHOWN} other reason(s)")
+    return lines
+
+
 def summary(results: list[FileResult], seconds: float) -> str:
     """One line a person reads at the end of a run, with every count the issue asks for."""
     counts = Counter(result.status for result in results)

@@ -248,7 +248,7 @@ class Scanner:
             return result
         mismatch = content_mismatch(path)
         if mismatch:
-            result.status, result.error = Status.ERROR, mismatch
+            result.status, result.error = Status.SKIPPED, mismatch  # analysed; only its tags are not ours to write
             return result
         lock = self.store.write_lock() if self.options.write_tags else contextlib.nullcontext()
         with lock:
@@ -276,8 +276,8 @@ class Scanner:
         except atomic.WriteRefusedError as error:
             result.status, result.error = Status.SKIPPED, str(error)
             return result
-        except tags.TagError as error:
-            result.status, result.error = Status.ERROR, f"{error}; file left as it was"
+        except tags.TagError as error:  # no tag we can edit safely: a valid file, left as it is, with the reason
+            result.status, result.error = Status.SKIPPED, f"{error}; file left as it was"
             return result
         except OSError as error:
             result.status, result.error = Status.ERROR, f"cannot write: {error.strerror or error}"

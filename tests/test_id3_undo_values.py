@@ -145,5 +145,22 @@ def test_a_genre_frame_mutagen_cannot_parse_is_never_taken_for_no_genre(make_aud
     with pytest.raises(TagError, match="genre"):
         handler_for(song).read_genres(song)
     result = scan(song.parent, tmp_path / "state", tiny_model, "--write-tags")  # fill-empty: must not write
-    assert result.exit_code == 1 and "tagged 0" in result.output, result.output
+    assert result.exit_code == 0 and "skipped 1" in result.output and "cannot be parsed" in result.output
+    assert digest(song) == before
+
+
+def test_a_v23_extended_header_that_miscounts_its_padding_is_given_back_as_it_was(make_audio, tiny_model, tmp_path):
+    """A tagger wrote 0 as the extended header's padding count although the tag has padding: undo must give
+    back that 0, not a corrected count."""
+    song = make_audio("lib/song.mp3")
+    audio = song.read_bytes()
+    title = "Title".encode("latin-1")
+    frame = b"TIT2" + (len(title) + 1).to_bytes(4, "big") + b"\x00\x00" + b"\x00" + title
+    extended = (6).to_bytes(4, "big") + b"\x00\x00" + (0).to_bytes(4, "big")  # says: no padding
+    body = extended + frame + bytes(200)
+    song.write_bytes(b"ID3\x03\x00\x40" + id3_raw.syncsafe_bytes(len(body)) + body + audio)
+    before = digest(song)
+    result = scan(song.parent, tmp_path / "state", tiny_model, "--mode", "replace", "--write-tags")
+    assert result.exit_code == 0 and "tagged 1" in result.output, result.output
+    assert undo(tmp_path / "state").exit_code == 0
     assert digest(song) == before

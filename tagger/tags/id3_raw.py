@@ -52,6 +52,9 @@ class Id3Tag:
     padding: int
     syncsafe_frame_sizes: bool  # v2.4 says syncsafe; some old iTunes versions wrote plain integers
     size_on_disk: int = 0  # header, body and footer as read; 0 for a tag not yet written
+    # Whether a v2.3 extended header's padding count was the tag's padding: kept up to date if so, and left
+    # as the file had it if not (a tagger that wrote 0 there), so that undo gives back the file's own bytes.
+    counts_padding: bool = True
 
     @property
     def version(self) -> list[int]:
@@ -148,8 +151,10 @@ def read_tag(handle: BinaryIO, start: int = 0) -> Id3Tag | None:
     frames, end = walked
     if body[end:].strip(b"\x00"):
         raise TagError("the ID3 tag has bytes after its last frame that are neither a frame nor padding")
-    return Id3Tag(major, revision, flags, extended, tuple(frames), len(body) - end, syncsafe_sizes,
-                  id3v2_end(header))
+    padding = len(body) - end
+    counts_padding = major != 3 or len(extended) < 10 or int.from_bytes(extended[6:10], "big") == padding
+    return Id3Tag(major, revision, flags, extended, tuple(frames), padding, syncsafe_sizes, id3v2_end(header),
+                  counts_padding)
 
 
 def new_tag(major: int) -> Id3Tag:
@@ -161,7 +166,7 @@ def render(tag: Id3Tag) -> bytes:
     """The tag's bytes: header, extended header (its v2.3 padding count brought up to date), frames,
     padding and, where the tag has one, footer."""
     extended = tag.extended
-    if tag.major == 3 and len(extended) >= 10:
+    if tag.major == 3 and len(extended) >= 10 and tag.counts_padding:
         extended = extended[:6] + tag.padding.to_bytes(4, "big") + extended[10:]
     body = extended + b"".join(frame.raw for frame in tag.frames) + b"\x00" * tag.padding
     if tag.major < 4 and tag.flags & FLAG_UNSYNCHRONISED:

@@ -152,6 +152,11 @@ class RawEditor:
     # The span of what mutagen rewrites when it must save instead (MP4's moov, ASF's header), which a
     # snapshot then keeps whole so that undo can put it back as it was.
     whole: Callable[[BinaryIO], tuple[int, int] | None]
+    # Why mutagen must not save the file instead (a layout its save breaks), or None where it may.
+    unsaveable: Callable[[BinaryIO], str | None] = lambda handle: None
+    # A digest of every byte of media the container points at, which the write check compares; None: the
+    # sampled audio fingerprint is all the format offers.
+    media: Callable[[BinaryIO], str] | None = None
 
 
 class RawListGenres(ListFieldGenres):
@@ -166,16 +171,23 @@ class RawListGenres(ListFieldGenres):
 
     def _other_items(self, path: Path) -> dict[str, str]:
         """Digests of the raw items other than the genre, by name (items of one name together and in any
-        order: mutagen's fallback save re-orders them)."""
+        order: mutagen's fallback save re-orders them), and of the media where the editor can read it all."""
         found: dict[str, list[bytes]] = {}
         with open(path, "rb") as handle:
             layout = self.editor.read(handle)
             items = self.editor.items(handle, layout) if layout is not None else []
             genre = self.editor.genre_indices(layout) if layout is not None else []
+            media = {"audio data": self.editor.media(handle)} if self.editor.media is not None else {}
         for index, item in enumerate(items):
             if index not in genre:
                 found.setdefault(self.editor.name(item), []).append(item)
-        return {f"item {name}": digest(b"".join(sorted(raw))) for name, raw in found.items()}
+        return {**media, **{f"item {name}": digest(b"".join(sorted(raw))) for name, raw in found.items()}}
+
+    def _refuse_unsaveable(self, path: Path) -> None:
+        with open(path, "rb") as handle:
+            reason = self.editor.unsaveable(handle)
+        if reason:
+            raise TagError(f"{reason}; left as it was")
 
     def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
         """The values and file size (for mutagen's fallback), and the raw genre items with their places and
@@ -201,6 +213,7 @@ class RawListGenres(ListFieldGenres):
                 new = [(first + offset, item) for offset, item in enumerate(self.editor.genre_items(genres))]
                 if self.editor.edit(handle, layout, new, self.editor.size(layout)):
                     return
+        self._refuse_unsaveable(path)
         super().write(path, genres)
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
@@ -216,4 +229,5 @@ class RawListGenres(ListFieldGenres):
                 places = decoded_places(snapshot[RAW_GENRES])
                 if layout is not None and self.editor.edit(handle, layout, places, snapshot[RAW_SIZE]):
                     return
+        self._refuse_unsaveable(path)
         super().restore(path, snapshot)

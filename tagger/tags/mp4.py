@@ -2,8 +2,9 @@
 
 The item list is edited raw (``mp4_ilst``): every other item keeps its bytes and its place, the padding
 after the list absorbs the change in size (else the chunk offsets follow the audio), and undo puts the
-genre atoms back where they were. Only where the file has no item list yet, or is fragmented, mutagen
-saves the tag instead; it may re-order the items, and its undo restores the values and the size.
+genre atoms back where they were. Only where the file has no item list yet, mutagen saves the tag
+instead; it may re-order the items, and its undo restores the values and the size. A fragmented file is
+never saved by mutagen, and every write is checked against every byte of media the sample tables point at.
 """
 
 from __future__ import annotations
@@ -23,5 +24,7 @@ EDITOR = RawEditor(
     genre_items=lambda genres: [mp4_ilst.genre_atom(genres)],
     edit=mp4_ilst.edit,
     whole=mp4_ilst.moov_span,
+    unsaveable=mp4_ilst.unsaveable,
+    media=mp4_ilst.media_digest,
 )
 MP4_TAGS = RawListGenres("mp4", "\xa9gen", MP4, EDITOR)
