@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from tagger.decoders import AudioSource, DecodeError, open_audio
+from tagger.decoders import AudioSource, DecodeError, FFmpegSource, open_audio
 from tagger.formats import LIBSNDFILE, format_for
 
 # Below this peak level (about -100 dBFS) a track is treated as digital silence.
@@ -88,17 +88,58 @@ def window_starts(total: int, window: int, count: int) -> list[int]:
 def read_windows(path: Path, sample_rate: int, window_seconds: float, count: int) -> np.ndarray:
     """Decode ``count`` windows of ``path`` as float32 mono at ``sample_rate``: shape [n, samples].
 
-    Raises DecodeError for anything that is not decodable audio.
+    The windows are decoded by seeking to each. Where that cannot be (the container does not say how long
+    the stream is, or a seek fails: some FLAC, WavPack and Musepack files, AAC in ADTS), FFmpeg decodes the
+    file from the start instead. Raises DecodeError for anything that is not decodable audio.
     """
     window_samples = round(window_seconds * sample_rate)
-    with native_stderr_silenced(), contextlib.closing(_open(path)) as source:
-        source_window = math.ceil(window_seconds * source.samplerate)
-        windows = [fit_length(_resample(_to_mono(source.read(start, source_window)), source.samplerate, sample_rate),
-                              window_samples)
-                   for start in window_starts(source.frames, source_window, count)]
-    if not windows or all(window.size == 0 for window in windows):
+    with native_stderr_silenced():
+        try:
+            blocks = _windows_by_seeking(path, window_seconds, count)
+        except DecodeError as error:
+            blocks = _windows_from_the_start(path, window_seconds, count, error)
+    source_rate, raw = blocks
+    if all(block.size == 0 for block in raw):
         raise DecodeError("no audio frames in file")
+    windows = [fit_length(_resample(_to_mono(block), source_rate, sample_rate), window_samples) for block in raw]
     return np.stack(windows).astype(np.float32, copy=False)
+
+
+Windows = tuple[int, list[np.ndarray]]  # the source's sample rate, and each window's [frames, channels]
+
+
+class _UnknownLengthError(DecodeError):
+    """The container does not say how long its stream is, so windows cannot be placed by seeking."""
+
+
+def _windows_by_seeking(path: Path, window_seconds: float, count: int) -> Windows:
+    with contextlib.closing(_open(path)) as source:
+        if source.frames <= 0:
+            raise _UnknownLengthError("the stream's length is unknown")
+        source_window = math.ceil(window_seconds * source.samplerate)
+        return source.samplerate, [source.read(start, source_window)
+                                   for start in window_starts(source.frames, source_window, count)]
+
+
+def _windows_from_the_start(path: Path, window_seconds: float, count: int, cause: DecodeError) -> Windows:
+    """The windows by decoding the whole stream twice, with FFmpeg and no seek: once to learn its length,
+    once to keep the windows (never the whole track in memory). ``cause`` stands where FFmpeg fails too."""
+    try:
+        with contextlib.closing(FFmpegSource(path)) as source:
+            total = sum(len(block) for _, block in source.blocks())
+            source_window = math.ceil(window_seconds * source.samplerate)
+            starts = window_starts(total, source_window, count)
+            windows: list[list[np.ndarray]] = [[] for _ in starts]
+            for position, block in source.blocks():
+                for index, start in enumerate(starts):
+                    low, high = max(start, position), min(start + source_window, position + len(block))
+                    if low < high:
+                        windows[index].append(block[low - position : high - position].copy())
+            rate = source.samplerate
+    except DecodeError:
+        raise (DecodeError("no audio frames in file") if isinstance(cause, _UnknownLengthError) else cause) from None
+    channels = max((part[0].shape[1] for part in windows if part), default=1)
+    return rate, [np.concatenate(part) if part else np.zeros((0, channels), np.float32) for part in windows]
 
 
 def load_track(path: Path, sample_rate: int) -> np.ndarray:

@@ -9,6 +9,7 @@ trainer) never knows which decoder read a file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
@@ -105,30 +106,46 @@ class FFmpegSource:
             raise DecodeError(f"audio stream is damaged: {one_line(error)}") from error
 
     def _read(self, start: int, count: int | None) -> np.ndarray:
-        time_base = self.time_base
         if start > 0 or self.used:
             target = max(0, start - round(PREROLL_SECONDS * self.samplerate))
-            self.container.seek(int(target / self.samplerate / time_base), stream=self.stream)
+            self.container.seek(int(target / self.samplerate / self.time_base), stream=self.stream)
             self.stream.codec_context.flush_buffers()  # a decoder drained by an earlier read refuses packets
-        self.used = True
-        blocks, position, end = [], None, None if count is None else start + count
-        for frame in self.container.decode(self.stream):
-            if frame.pts is not None:
-                position = round(frame.pts * time_base * self.samplerate)
-            position = position or 0
-            for converted in self.resampler.resample(frame):
-                samples = converted.to_ndarray().reshape(-1, len(converted.layout.channels))  # [n, channels], a view
-                if self.kept_channels is not None:
-                    samples = samples[:, self.kept_channels]
-                skip = max(0, start - position)
-                blocks.append(samples[skip:].copy())  # the buffer may be reused for the next frame
-                position += len(samples)
-            if end is not None and position >= end:
+        blocks, end = [], None if count is None else start + count
+        for position, samples in self._decoded():
+            skip = max(0, start - position)
+            blocks.append(samples[skip:].copy())  # the buffer may be reused for the next frame
+            if end is not None and position + len(samples) >= end:
                 break
         if not blocks:
             return np.zeros((0, self.stream.codec_context.channels or 1), np.float32)
         block = np.concatenate(blocks).astype(np.float32, copy=False)
         return block if count is None else block[:count]
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Every decoded block from the start, without seeking, with its position in frames: for files whose
+        length is unknown or whose seeks fail. The blocks are views the decoder may reuse: copy to keep."""
+        try:
+            if self.used:
+                self.container.seek(0, stream=self.stream)
+                self.stream.codec_context.flush_buffers()
+            yield from self._decoded()
+        except self._errors as error:
+            raise DecodeError(f"audio stream is damaged: {one_line(error)}") from error
+
+    def _decoded(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(position in frames, [n, channels] float32 view) of each block the decoder gives from here on."""
+        self.used = True
+        position = None
+        for frame in self.container.decode(self.stream):
+            if frame.pts is not None:
+                position = round(frame.pts * self.time_base * self.samplerate)
+            position = position or 0
+            for converted in self.resampler.resample(frame):
+                samples = converted.to_ndarray().reshape(-1, len(converted.layout.channels))
+                if self.kept_channels is not None:
+                    samples = samples[:, self.kept_channels]
+                yield position, samples
+                position += len(samples)
 
     def close(self) -> None:
         self.container.close()
@@ -156,7 +173,7 @@ def open_audio(path: Path, decoder: str) -> AudioSource:
     except OSError as error:
         raise DecodeError(f"cannot read file: {error.strerror or error}") from error
     source = _open_source(path, decoder)
-    if source.frames <= 0 or source.samplerate <= 0:
+    if source.samplerate <= 0:
         source.close()
-        raise DecodeError("no audio frames in file")
-    return source
+        raise DecodeError("no audio stream with a sample rate in file")
+    return source  # frames <= 0: a length the container does not say; the caller decodes it whole

@@ -31,17 +31,19 @@ class AudioFormat:
     name: str
     suffixes: frozenset[str]
     container: str
-    tags: GenreTags | None  # None: the format has no genre field (WAV)
+    tags: GenreTags | None  # None: no genre field we write (WAV; ADTS has none; TTA's we leave alone)
     decoder: str = LIBSNDFILE
 
 
 FORMATS: tuple[AudioFormat, ...] = (
     AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, MP3_ID3),
     AudioFormat("FLAC", frozenset({".flac"}), sniff.FLAC, VORBIS),
-    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus"}), sniff.OGG, VORBIS),
+    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus", ".spx"}), sniff.OGG, VORBIS),
     AudioFormat("WAV", frozenset({".wav"}), sniff.WAV, None),
     AudioFormat("AIFF", frozenset({".aiff", ".aif", ".aifc"}), sniff.AIFF, AIFF_ID3),
-    AudioFormat("MP4", frozenset({".m4a", ".mp4"}), sniff.MP4, MP4_TAGS, decoder=FFMPEG),
+    AudioFormat("MP4", frozenset({".m4a", ".m4b", ".m4p", ".m4r", ".mp4"}), sniff.MP4, MP4_TAGS, decoder=FFMPEG),
+    AudioFormat("AAC (ADTS)", frozenset({".aac"}), sniff.ADTS, None, decoder=FFMPEG),
+    AudioFormat("TTA", frozenset({".tta"}), sniff.TTA, None, decoder=FFMPEG),
     AudioFormat("WMA", frozenset({".wma", ".asf"}), sniff.ASF, ASF_TAGS, decoder=FFMPEG),
     AudioFormat("WavPack", frozenset({".wv"}), sniff.WAVPACK, APEV2, decoder=FFMPEG),
     AudioFormat("Monkey's Audio", frozenset({".ape"}), sniff.APE, APEV2, decoder=FFMPEG),

@@ -24,12 +24,14 @@ OGG_PAGES_HASHED = 8  # the last pages' payloads: page headers are renumbered wh
 OGG_TAIL_BYTES = 512 * 1024
 
 # Containers, as ``sniff`` names them (AudioFormat.containers lists which a suffix may hold).
-MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK, DSF = (
-    "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack", "DSF")
+MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK, DSF, ADTS, TTA = (
+    "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack", "DSF",
+    "AAC (ADTS)", "TTA")
 
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, chunks.FLAC_MARKER, FLAC), (0, b"OggS", OGG), (0, b"MAC ", APE), (0, b"wvpk", WAVPACK), (0, b"MPCK", MUSEPACK),
     (0, b"MP+", MUSEPACK), (0, ASF_HEADER_GUID, ASF), (4, b"ftyp", MP4), (0, chunks.DSF_MAGIC, DSF),
+    (0, b"TTA1", TTA),
 )
 
 
@@ -58,6 +60,11 @@ def _is_mpeg_frame(header: bytes) -> bool:
     return version != 1 and layer != 0 and bitrate != 15 and rate != 3
 
 
+def _is_adts_frame(header: bytes) -> bool:
+    """An AAC frame of an ADTS stream (a ``.aac`` file): sync, layer 0, a sampling rate index in use."""
+    return len(header) >= 4 and header[0] == 0xFF and header[1] & 0xF6 == 0xF0 and (header[2] >> 2) & 0xF < 13
+
+
 def _container_at(data: bytes) -> str | None:
     for offset, magic, name in _MAGIC:
         if data[offset : offset + len(magic)] == magic:
@@ -66,6 +73,8 @@ def _container_at(data: bytes) -> str | None:
         return WAV
     if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
         return AIFF
+    if _is_adts_frame(data[:4]):
+        return ADTS
     return MP3 if _is_mpeg_frame(data[:4]) else None
 
 
