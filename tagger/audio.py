@@ -108,17 +108,20 @@ def read_windows(path: Path, sample_rate: int, window_seconds: float, count: int
 Windows = tuple[int, list[np.ndarray]]  # the source's sample rate, and each window's [frames, channels]
 
 
-class _UnknownLengthError(DecodeError):
-    """The container does not say how long its stream is, so windows cannot be placed by seeking."""
+class _NotBySeekingError(DecodeError):
+    """Seeking cannot place the windows: the container does not say how long its stream is, or says a length
+    the stream does not have (the windows read nothing)."""
 
 
 def _windows_by_seeking(path: Path, window_seconds: float, count: int) -> Windows:
     with contextlib.closing(_open(path)) as source:
         if source.frames <= 0:
-            raise _UnknownLengthError("the stream's length is unknown")
+            raise _NotBySeekingError("the stream's length is unknown")
         source_window = math.ceil(window_seconds * source.samplerate)
-        return source.samplerate, [source.read(start, source_window)
-                                   for start in window_starts(source.frames, source_window, count)]
+        windows = [source.read(start, source_window) for start in window_starts(source.frames, source_window, count)]
+        if all(window.size == 0 for window in windows):
+            raise _NotBySeekingError("no audio where the stream's length says it is")
+        return source.samplerate, windows
 
 
 def _windows_from_the_start(path: Path, window_seconds: float, count: int, cause: DecodeError) -> Windows:
@@ -137,7 +140,7 @@ def _windows_from_the_start(path: Path, window_seconds: float, count: int, cause
                         windows[index].append(block[low - position : high - position].copy())
             rate = source.samplerate
     except DecodeError:
-        raise (DecodeError("no audio frames in file") if isinstance(cause, _UnknownLengthError) else cause) from None
+        raise (DecodeError("no audio frames in file") if isinstance(cause, _NotBySeekingError) else cause) from None
     channels = max((part[0].shape[1] for part in windows if part), default=1)
     return rate, [np.concatenate(part) if part else np.zeros((0, channels), np.float32) for part in windows]
 

@@ -8,12 +8,8 @@ alone in a fresh process, so the file that really crashes it is reported as an e
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -21,17 +17,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagger import worker_start
 from tagger.analysis import Analysis, analyze
 from tagger.model import GenreModel
 
-PR_SET_PDEATHSIG = 1  # prctl(2)
 CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
 Task = Callable[[str], Analysis]
 
 
 @dataclass
 class _WorkerState:
-    """What ``_init_worker`` loads once per worker process, for every file that process analyses."""
+    """What ``load`` holds once per worker process, for every file that process analyses."""
 
     model: GenreModel
     windows: int
@@ -40,44 +36,22 @@ class _WorkerState:
 _worker: _WorkerState | None = None
 
 
-PARENT_CHECK_SECONDS = 0.5
-
-
-def _init_worker(model_path: str, windows: int) -> None:
-    """Load the model once per worker. Ctrl-C goes to the whole process group, but only the main process
-    decides what to do with it (workers ignore it and are stopped by the pool); and a worker never outlives
-    a main process that was killed outright."""
+def load(model_path: str, windows: int) -> None:
+    """Load the model once per worker (``tagger.worker_start`` calls it, once the worker is tied to the
+    main process)."""
     global _worker  # noqa: PLW0603 -- per-process state is what a pool initializer is for
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent()
     _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
-
-
-def _exit_with_parent() -> None:
-    """End this process as soon as its parent dies (SIGKILL leaves no chance to stop a pool): at once by
-    the kernel on Linux, and within half a second by a watching thread everywhere."""
-    parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _analyze_in_worker(path: str) -> Analysis:
     if _worker is None:
-        raise RuntimeError("worker used before _init_worker ran")
+        raise RuntimeError("worker used before load ran")
     return analyze(path, _worker.model, _worker.windows)
 
 
 def _executor(jobs: int, model_path: str, windows: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(model_path, windows))
+                               initializer=worker_start.start, initargs=(os.getpid(), model_path, windows))
 
 
 def _alone(path: str, model_path: str, windows: int, task: Task) -> Analysis:
@@ -93,7 +67,7 @@ def analyze_in_processes(
 ) -> Iterator[Analysis]:
     """Analyses of ``paths`` in completion order, one per path, whatever happens to the workers.
 
-    ``task(path)`` runs in a worker after ``_init_worker`` has loaded the model there. Even one file with one
+    ``task(path)`` runs in a worker after ``load`` has loaded the model there. Even one file with one
     job is decoded in a worker: a decoder that crashes on it costs that file, never the process that asked.
     """
     jobs = max(1, min(jobs, len(paths)))

@@ -87,3 +87,13 @@ def test_suffixes_of_real_libraries_are_scanned(tmp_path, tiny_model, encoded, n
     shutil.move(source, tmp_path / "lib" / named)
     result = scan(tmp_path / "lib", tiny_model, tmp_path / "state")
     assert result.exit_code == 0 and "would-tag 1" in result.output, result.output
+
+
+def test_an_mp3_whose_header_claims_more_audio_than_it_holds_is_analysed(tmp_path):
+    """A LAME Info header says 20 s; the file holds one (cut short by a download): the windows where the
+    header says the audio is read nothing, so the stream is decoded from the start instead."""
+    whole = write_audio(tmp_path / "whole.mp3", chirp(20))
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[:6000])
+    windows = read_windows(cut, 16_000, 3.0, 2)
+    assert np.abs(windows).max() > 0.1

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mutagen.apev2 import BINARY, EXTERNAL, APEv2, APEValue
 from mutagen.id3 import ID3, TCON
 
 from tagger import scan as scan_module
 from tagger.cli import main
 from tagger.printable import printable
+from tests.conftest import tone, write_audio
 from tests.tagtools import add_id3, digest
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
@@ -226,3 +228,18 @@ def test_settings_no_option_could_take_are_one_line(make_audio, tiny_model, tmp_
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("kind", ["binary", "external"])
+def test_an_apev2_genre_item_that_holds_no_text_is_skipped_with_its_reason(tmp_path, tiny_model, kind):
+    song = write_audio(tmp_path / "lib" / "song.wv", tone(6), 22_050)
+    tags = APEv2()
+    tags["Genre"] = APEValue(b"\x00\x01data", BINARY) if kind == "binary" else APEValue("http://x/genre", EXTERNAL)
+    tags["Title"] = "A title"
+    tags.save(str(song))
+    before = digest(song)
+    for mode in ("fill-empty", "replace"):
+        result = scan(song.parent, *_common(tiny_model, tmp_path / "state"), "--mode", mode, "--write-tags")
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        assert "skipped 1" in result.output and "not text" in result.output, result.output
+    assert digest(song) == before

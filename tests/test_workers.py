@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from tagger.analysis import Analysis
 from tagger.workers import CRASHED, analyze_in_processes
 
@@ -154,3 +156,47 @@ def test_a_decoder_that_segfaults_costs_one_file_even_with_one_job_and_one_file(
                                 str(tiny_model)], capture_output=True, text=True, env=environment, timeout=120,
                                check=False)
     assert predicted.returncode == 1 and CRASHED in predicted.stderr and str(fine) in predicted.stdout
+
+
+KILLED_WHILE_WORKERS_START = """
+import os, signal, sys, time
+from pathlib import Path
+from tagger.workers import analyze_in_processes
+folder, model, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+analyses = analyze_in_processes([f"{folder}/{i}.mp3" for i in range(4)], 2, model, 1)
+# Start the pool, then die ``delay`` seconds after its workers exist: they are still starting up.
+pending = iter(analyses)
+import threading
+threading.Thread(target=lambda: next(pending, None), daemon=True).start()
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    pids = [pid for task in Path(f"/proc/{os.getpid()}/task").iterdir()
+            for pid in (task / "children").read_text().split()]
+    if len(pids) >= 2:
+        Path(folder, "workers").write_text(" ".join(pids))
+        time.sleep(delay)
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.001)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.2, 0.35, 0.5])
+def test_workers_still_starting_up_exit_when_the_main_process_is_killed(tiny_model, tmp_path, delay):
+    """The parent-death check is armed before a worker imports anything heavy, and against the main
+    process's own id: a worker orphaned while it starts up does not run on for good."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs /proc to find the workers")
+    main = subprocess.run([sys.executable, "-c", KILLED_WHILE_WORKERS_START, str(tmp_path), str(tiny_model),
+                           str(delay)],
+                          cwd=Path(__file__).parent.parent, capture_output=True, timeout=120, check=False)
+    assert main.returncode == -signal.SIGKILL, main.stderr
+    workers = [int(pid) for pid in (tmp_path / "workers").read_text().split()]
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)

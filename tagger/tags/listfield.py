@@ -57,9 +57,15 @@ class ListFieldGenres:
         return audio
 
     def _values(self, path: Path) -> list[str] | None:
-        """The field's values, or None when the file has no such field (or no tag at all)."""
+        """The field's values, or None when the file has no such field (or no tag at all). A field that holds
+        no text (an APEv2 item of binary data or an external link) is refused, not read as no genre."""
         tags = _tags_of(self._load(path))
-        return [str(value) for value in tags[self.field]] if tags is not None and self.field in tags else None
+        if tags is None or self.field not in tags:
+            return None
+        value = tags[self.field]
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            raise TagError(f"the {self.field} field holds {type(value).__name__} data, not text; left as it is")
+        return [str(item) for item in value]
 
     def read_genres(self, path: Path) -> list[str]:
         return [value for value in self._values(path) or [] if value]
