@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from tagger import sniff
 from tagger.decoders import AudioSource, DecodeError, FFmpegSource, open_audio
 from tagger.formats import LIBSNDFILE, format_for
 
@@ -114,6 +115,8 @@ class _NotBySeekingError(DecodeError):
 
 
 def _windows_by_seeking(path: Path, window_seconds: float, count: int) -> Windows:
+    if sniff.sniff(path) == sniff.OGG and sniff.ogg_is_chained(path):  # a Skeleton stream first, too
+        raise _NotBySeekingError("chained or multiplexed Ogg streams: libsndfile reads the first alone")
     with contextlib.closing(_open(path)) as source:
         if source.frames <= 0:
             raise _NotBySeekingError("the stream's length is unknown")

@@ -181,6 +181,24 @@ def _ogg_payloads(path: Path) -> bytes:
     return b"".join(payloads[-OGG_PAGES_HASHED:])
 
 
+OGG_SERIAL = slice(14, 18)  # a page header's stream serial number
+OGG_TAIL_SEARCH = 64 * 1024
+
+
+def ogg_is_chained(path: Path) -> bool:
+    """Whether the Ogg file's last page belongs to another logical stream than its first (streams chained
+    one after another: a recorded radio stream, concatenated tracks). libsndfile reads only the first."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        first = handle.read(27)
+        handle.seek(max(0, size - OGG_TAIL_SEARCH))
+        tail = handle.read()
+    last = tail.rfind(b"OggS")
+    if first[:4] != b"OggS" or last < 0 or last + 27 > len(tail):
+        return False
+    return tail[last:][OGG_SERIAL] != first[OGG_SERIAL]
+
+
 def audio_fingerprint(path: Path) -> str:
     """A hash of the audio alone, sampled (length, and 64 KiB at its start, middle and end): the same after
     any tag edit, different for another recording. Reads at most 192 KiB (512 KiB for Ogg)."""

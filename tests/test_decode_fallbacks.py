@@ -97,3 +97,14 @@ def test_an_mp3_whose_header_claims_more_audio_than_it_holds_is_analysed(tmp_pat
     cut.write_bytes(whole.read_bytes()[:6000])
     windows = read_windows(cut, 16_000, 3.0, 2)
     assert np.abs(windows).max() > 0.1
+
+
+def test_a_chained_ogg_is_analysed_across_its_streams(tmp_path):
+    """Two logical streams one after the other (a radio recording, a concatenated album): libsndfile cannot
+    say the length, so FFmpeg decodes it from the start, and the windows hear the second stream too."""
+    first = write_audio(tmp_path / "first.ogg", np.zeros(RATE, np.float32) + 1e-7, RATE)
+    second = write_audio(tmp_path / "second.ogg", chirp(30), RATE)
+    chained = tmp_path / "chained.ogg"
+    chained.write_bytes(first.read_bytes() + second.read_bytes())
+    windows = read_windows(chained, 16_000, 3.0, 3)
+    assert windows.shape == (3, 48_000) and np.abs(windows).max(axis=1).min() > 0.1
