@@ -210,6 +210,9 @@ def _option_names(command: click.Command) -> set[str]:
               help="Write FILE.json or FILE.csv, or JSON lines to standard output with `-` (the other output "
                    "then goes to standard error).")
 @click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
+@click.option("--analyse-all", is_flag=True,
+              help="Analyse files the mode leaves alone too (fill-empty: those with genres of their own), for their "
+                   "scores in the report [default: they are kept without being analysed].")
 @click.option("--exclude", multiple=True, default=(), metavar="PATTERN",
               help="Never scan paths matching this glob pattern, e.g. '*/Podcasts/*' (repeat the option).")
 @_state_dir_option
@@ -217,7 +220,7 @@ def _option_names(command: click.Command) -> set[str]:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file lines: errors and the summary only.")
 @click.pass_obj
 def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confidence, mode, id3v23, separator, jobs,
-         windows, report, force, exclude, state_dir, verbose, quiet):
+         windows, report, force, analyse_all, exclude, state_dir, verbose, quiet):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
     from tagger.printable import printable
@@ -242,7 +245,7 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
             raise click.BadParameter(str(error), param_hint="--report") from error
     options = ScanOptions(write_tags=write_tags, mode=Mode(mode), threshold=threshold, min_confidence=min_confidence,
                           top_k=top_k, windows=windows, id3v23=id3v23, separator=separator or None, jobs=jobs,
-                          force=force,
+                          force=force, analyse_all=analyse_all,
                           vocabulary=settings.vocabulary)
     model = _load_model(model_path)
     store = _open_store(state_dir, reading_will_do=not write_tags)

@@ -22,7 +22,7 @@ from tagger.state import stored_path
 
 SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.UNCERTAIN, Status.SKIPPED,
                  Status.ERROR]
-CSV_FIELDS = ["path", "status", "genres", "previous", "error", "cached"]
+CSV_FIELDS = ["path", "status", "genres", "previous", "error", "cached", "analysed"]
 IDENTITY_FIELDS = ["run_id", "model_id"]  # every record starts with them (``records``)
 STDOUT = "-"  # --report - : JSON lines on standard output
 REPORT_SUFFIXES = (".json", ".csv")
@@ -149,12 +149,12 @@ def skip_reasons(results: list[FileResult]) -> list[str]:
 def summary(results: list[FileResult], seconds: float) -> str:
     """One line a person reads at the end of a run, with every count the issue asks for."""
     counts = Counter(result.status for result in results)
-    fresh = sum(1 for result in results if not result.cached and result.status != Status.ERROR)
+    analysed = sum(1 for result in results if result.analysed)
     parts = [f"{status if status != Status.ERROR else 'failed'} {counts.get(status, 0)}" for status in SUMMARY_ORDER]
     cached = sum(1 for result in results if result.cached)
-    rate = fresh / seconds if seconds > 0 else 0.0
+    heard = f"{analysed} analysed ({analysed / seconds:.1f} tracks/s)" if analysed and seconds > 0 else "none analysed"
     return (
-        f"scanned {len(results)} files in {seconds:.1f} s ({rate:.1f} tracks/s analysed): "
-        + ", ".join(parts)
-        + (f" ({cached} from cache)" if cached else "")
+        f"scanned {len(results)} {'file' if len(results) == 1 else 'files'} in {seconds:.1f} s, {heard}"
+        + (f", {cached} from cache" if cached else "")
+        + ": " + ", ".join(parts)
     )

@@ -62,6 +62,7 @@ class ScanOptions:
     separator: str | None = None  # write several genres as one value joined by this; None: a value per genre
     jobs: int = 1
     force: bool = False  # ignore cached results
+    analyse_all: bool = False  # analyse files the mode leaves alone too, for their scores in the report
     vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)  # the user's genre names
 
 
@@ -76,6 +77,7 @@ class FileResult:
     scores: dict[str, float] = field(default_factory=dict)
     error: str = ""
     cached: bool = False
+    analysed: bool = False  # the model heard it in this run (cached: its result was found instead)
 
 
 def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: Iterable[str] = (),
@@ -199,6 +201,10 @@ class Scanner:
                 on_result(FileResult(str(found), Status.ERROR, error=f"cannot stat file: {error.strerror}"))
                 continue
             key, identity = FileKey(str(found), status.st_size, status.st_mtime_ns), atomic.Identity.of(status)
+            left_alone = self._left_alone(found)
+            if left_alone is not None:
+                on_result(left_alone)
+                continue
             cached = None if self.options.force else self.store.cached_scores(key, self.info.model_id)
             if cached is not None:
                 on_result(self._settle(found, key, identity, Analysis(str(found), scores=cached), cached=True))
@@ -207,6 +213,25 @@ class Scanner:
         read_at = {str(path): (key, identity) for path, key, identity in pending}
         for analysis in self._analyses([str(path) for path, _, _ in pending]):
             on_result(self._settle(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
+
+    def _left_alone(self, path: Path) -> FileResult | None:
+        """The plan, before any audio is decoded: a file the mode will leave as it is whatever the model
+        says (fill-empty, and the file has genres of its own) is ``kept`` without being analysed, unless
+        ``analyse_all`` asks for its scores. None: the file needs listening to. A tag that cannot be read
+        here is left to the analysis and the write, which report it as they do for every file."""
+        if self.options.mode is not Mode.FILL_EMPTY or self.options.analyse_all:
+            return None
+        handler = handler_for(path)
+        if handler is None or content_mismatch(path):
+            return None
+        try:
+            previous = handler.read_genres(path)
+        except (tags.TagError, OSError):
+            return None
+        existing = split_values(previous, self.options.separator)
+        if not own_genres(existing):
+            return None
+        return FileResult(str(path), Status.KEPT, genres=existing, previous=previous)
 
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
         return analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
@@ -235,6 +260,7 @@ class Scanner:
             scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
             error=decision.uncertain,
             cached=cached,
+            analysed=not cached,
         )
         if decision.uncertain:
             return result

@@ -28,7 +28,7 @@ CONFIG_ENV = "TAGGER_CONFIG"
 # Settings that are also `tagger scan` options, with their types; flags of the same name override them.
 SCAN_SETTINGS: dict[str, type | tuple[type, ...]] = {
     "mode": str, "top_k": int, "threshold": (int, float), "min_confidence": (int, float), "id3v23": bool,
-    "separator": str, "jobs": int, "exclude": list,
+    "separator": str, "jobs": int, "exclude": list, "analyse_all": bool,
 }
 GENRE_SETTINGS: dict[str, type | tuple[type, ...]] = {"map": dict, "allow": list}
 

@@ -3,6 +3,7 @@
 import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -53,10 +54,10 @@ def test_dry_run_changes_nothing_and_reports_what_it_would_write(library, tiny_m
         assert record["status"] == "would-tag"
         assert record["genres"] and set(record["genres"]) <= GENRE_NAMES
         assert set(record["scores"]) == set(LABELS)
-    for name in ("v23", "v24"):  # their own genre stays: the default mode fills only files without one
-        record = records[str(paths[name].resolve())]
+    for name in ("v23", "v24"):  # their own genre stays: the default mode fills only files without one,
+        record = records[str(paths[name].resolve())]  # and does not even analyse the others
         assert record["status"] == "kept" and record["genres"] == record["previous"] == ["Pop"]
-        assert set(record["scores"]) == set(LABELS)
+        assert record["scores"] == {} and not record["analysed"]
     assert records[str(paths["wav"].resolve())]["status"] == "skipped"
     for name in ("random.mp3", "empty.mp3", "notes.mp3"):
         record = records[str((root / name).resolve())]
@@ -241,7 +242,7 @@ def test_a_moved_or_copied_library_is_not_analysed_again(make_audio, tiny_model,
     shutil.copytree(tmp_path / "moved", tmp_path / "copied", copy_function=shutil.copyfile)  # new mtimes
     for folder in ("moved", "copied"):
         again = scan(tmp_path / folder, "--model", tiny_model, "--state-dir", state_dir)
-        assert again.exit_code == 0 and "(3 from cache)" in again.output, again.output
+        assert again.exit_code == 0 and ", 3 from cache:" in again.output, again.output
 
 
 def test_a_different_file_of_the_same_size_is_analysed(make_audio, tiny_model, state_dir, tmp_path):
@@ -342,3 +343,31 @@ def test_mistakes_about_the_state_directory_runs_and_report_are_one_line_errors(
     assert nowhere.exit_code == 2 and "no directory" in nowhere.output
     unknown = CliRunner().invoke(main, ["undo", "999", "--state-dir", str(tmp_path / "state")])
     assert unknown.exit_code == 2 and "run 999 changed no tags" in unknown.output
+
+
+def test_fill_empty_analyses_only_the_files_without_genres(make_audio, tiny_model, tmp_path):
+    """The plan comes before any decoding: in a curated library, the files with genres of their own are
+    kept without being analysed, in a dry run and with --write-tags; --analyse-all gives their scores too."""
+    root = tmp_path / "curated"
+    for index in range(6):
+        song = make_audio(f"curated/tagged{index}.mp3", seconds=3, seed=index)
+        add_id3(song, 4, genre="Shoegaze")
+    placeholder = make_audio("curated/placeholder.mp3", seconds=3)
+    add_id3(placeholder, 3, genre="Unknown")  # a placeholder is no genre: analysed
+    bare = make_audio("curated/bare.mp3", seconds=3)
+    report = tmp_path / "report.json"
+    for extra in ([], ["--write-tags"]):
+        state = tmp_path / f"state{len(extra)}"
+        result = scan(root, "--model", tiny_model, "--state-dir", state, "--jobs", "1", "--min-confidence", "0",
+                      "--report", report, *extra)
+        assert result.exit_code == 0, result.output
+        records = {Path(record["path"]).name: record for record in json.loads(report.read_text())}
+        assert sorted(name for name, record in records.items() if record["analysed"]) == [bare.name,
+                                                                                         placeholder.name]
+        assert all(records[f"tagged{index}.mp3"]["status"] == "kept" for index in range(6))
+        assert "2 analysed" in result.output and "kept 6" in result.output
+    result = scan(root, "--model", tiny_model, "--state-dir", tmp_path / "state-all", "--jobs", "1",
+                  "--analyse-all", "--report", report)
+    records = json.loads(report.read_text())
+    assert all(record["analysed"] and set(record["scores"]) == set(LABELS) for record in records)
+    assert "8 analysed" in result.output

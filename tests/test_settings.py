@@ -56,7 +56,7 @@ def test_exclude_patterns_keep_paths_out(no_user_settings, make_audio, tiny_mode
     make_audio("lib/Podcasts/episode.mp3")
     write_settings(no_user_settings, 'exclude = ["*/Podcasts/*"]\n')
     result = scan(state_dir.parent / "lib", "--model", tiny_model, "--state-dir", state_dir)
-    assert result.exit_code == 0 and "scanned 1 files" in result.output
+    assert result.exit_code == 0 and "scanned 1 file in" in result.output
     flagged = scan(state_dir.parent / "lib", "--model", tiny_model, "--state-dir", state_dir, "--exclude", "*.mp3")
     assert "no audio files found" in flagged.output  # the flag replaces the file's patterns
 

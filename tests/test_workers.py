@@ -150,7 +150,7 @@ def test_a_decoder_that_segfaults_costs_one_file_even_with_one_job_and_one_file(
                                 capture_output=True, text=True, env=environment, timeout=120, check=False)
         assert result.returncode == 1, result.stderr
         assert f"error: {crash}: {CRASHED}" in result.stderr
-        assert f"scanned {len(paths)} files" in result.stderr
+        assert f"scanned {len(paths)} file" in result.stderr
     assert "would-tag: " + str(fine) in result.stdout
     predicted = subprocess.run([sys.executable, "-m", "tagger", "predict", str(crash), str(fine), "--model",
                                 str(tiny_model)], capture_output=True, text=True, env=environment, timeout=120,
