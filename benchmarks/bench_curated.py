@@ -20,17 +20,15 @@ from mutagen.id3 import ID3, TCON
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_scan import make_library
-from benchmarks.common import machine, table
-
-HERE = Path(__file__).resolve().parents[1]
+from benchmarks.common import machine, table, tagger_command
 
 
-def scan_seconds(library: Path, source: Path, model: str, state: Path) -> tuple[float, str]:
+def scan_seconds(library: Path, source: Path | None, model: str, state: Path) -> tuple[float, str]:
     """Wall seconds of ``tagger scan LIBRARY`` run from ``source`` with a fresh state, and its summary line."""
-    environment = {**os.environ, "PYTHONPATH": str(source), "TAGGER_STATE_DIR": str(state)}
+    command, where = tagger_command(source, {**os.environ, "TAGGER_STATE_DIR": str(state)})
     started = time.perf_counter()
-    finished = subprocess.run([sys.executable, "-m", "tagger", "scan", str(library), "--jobs", "2", "--model", model,
-                               "-q"], capture_output=True, text=True, env=environment, check=True)
+    finished = subprocess.run([*command, "scan", str(library), "--jobs", "2", "--model", model, "-q"],
+                              capture_output=True, text=True, check=True, **where)
     return time.perf_counter() - started, finished.stderr.strip().splitlines()[0]
 
 
@@ -48,7 +46,7 @@ def main() -> None:
                 tags = ID3()
                 tags.add(TCON(encoding=3, text=["Shoegaze"]))
                 tags.save(str(path))
-        checkouts = [("this checkout", HERE)] + ([("baseline", arguments.baseline)] if arguments.baseline else [])
+        checkouts = [("this checkout", None)] + ([("baseline", arguments.baseline)] if arguments.baseline else [])
         rows, first = [], None
         for name, source in checkouts:
             seconds, line = scan_seconds(library, source, arguments.model, Path(scratch) / f"state-{name}")

@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import machine, table
+from benchmarks.common import machine, table, tagger_command
 
 # Library -> (where its source lives, the folders of its test media inside a clone).
 SOURCES = {
@@ -80,11 +80,9 @@ def _copy_media(clone: Path, folders: tuple[str, ...], destination: Path) -> lis
 
 
 def _run(arguments: list[str], tagger_source: Path | None, state: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "TAGGER_STATE_DIR": str(state)}
-    if tagger_source is not None:
-        environment["PYTHONPATH"] = str(tagger_source)
-    return subprocess.run([sys.executable, "-m", "tagger", *arguments], capture_output=True, text=True,
-                          env=environment, timeout=SCAN_TIMEOUT, check=False)
+    command, where = tagger_command(tagger_source, {**os.environ, "TAGGER_STATE_DIR": str(state)})
+    return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=SCAN_TIMEOUT, check=False,
+                          **where)
 
 
 def measure(name: str, clone: Path, model: str, tagger_source: Path | None, work: Path) -> tuple[list, list[str]]:

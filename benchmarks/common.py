@@ -56,3 +56,18 @@ def median_seconds(action: Callable[[], object], repeats: int, warmups: int = 1)
         action()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def tagger_command(source: Path | None, environment: dict[str, str]) -> tuple[list[str], dict[str, object]]:
+    """The command line, and the keywords for ``subprocess.run`` (environment, folder), that run ``python -m
+    tagger`` from ``source`` (another checkout, for a "before" measured in the same run), or from this
+    installation where None. An editable install puts its own finder before PYTHONPATH, and ``-m`` puts the
+    current folder first, so another checkout's tagger runs from that checkout's folder without the site
+    machinery (``-S``, which worker processes inherit), with the installed packages' folder on its path."""
+    import sys
+    import sysconfig
+
+    if source is None:
+        return [sys.executable, "-m", "tagger"], {"env": environment}
+    path = os.pathsep.join([str(source), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    return [sys.executable, "-S", "-m", "tagger"], {"env": {**environment, "PYTHONPATH": path}, "cwd": source}
