@@ -164,3 +164,19 @@ def test_a_v23_extended_header_that_miscounts_its_padding_is_given_back_as_it_wa
     assert result.exit_code == 0 and "tagged 1" in result.output, result.output
     assert undo(tmp_path / "state").exit_code == 0
     assert digest(song) == before
+
+
+def test_undo_of_a_v22_tag_resaved_by_another_program_as_v23_restores_its_genre(make_audio, tiny_model, tmp_path):
+    song = make_audio("lib/song.mp3")
+    audio = song.read_bytes()
+    frames = b"".join(name + (len(body) + 1).to_bytes(3, "big") + b"\x00" + body
+                      for name, body in ((b"TT2", b"A title"), (b"TCO", b"Ambient")))
+    body = frames + bytes(64)
+    song.write_bytes(b"ID3\x02\x00\x00" + id3_raw.syncsafe_bytes(len(body)) + body + audio)
+    owner = handler_for(song).read_genres(song)
+    assert owner == ["Ambient"]
+    assert scan(song.parent, tmp_path / "state", tiny_model, "--mode", "replace", "--write-tags").exit_code == 0
+    mutagen.File(str(song)).save(v2_version=3)  # another tagger cannot write v2.2: it saves v2.3
+    result = undo(tmp_path / "state")
+    assert result.exit_code == 0 and "restored 1 of 1" in result.output, result.output
+    assert id3_of(song).version[1] == 3 and handler_for(song).read_genres(song) == owner

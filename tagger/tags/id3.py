@@ -252,8 +252,7 @@ def _genre_values(tag_bytes: bytes) -> list[str]:
         tags = ID3(io.BytesIO(tag_bytes), translate=False, load_v1=False)
     except (MutagenError, ValueError, KeyError, IndexError, UnicodeError) as error:
         raise TagError(f"unreadable ID3 tag: {error}") from error
-    genre_id = GENRE_FRAME[tags.version[1]]
-    return [str(value) for value in tags[genre_id].text] if genre_id in tags else []
+    return [str(value) for value in tags["TCON"].text] if "TCON" in tags else []  # v2.2's TCO is read as TCON
 
 
 def _values_but_genre(tags: ID3) -> dict[str, str]:
