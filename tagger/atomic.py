@@ -10,8 +10,9 @@ metadata).
 
 A full disk or a failing one never costs a byte: every write is checked for its length (a short write is
 retried, a write that makes no progress is ENOSPC), the copy is compared with the original byte for byte
-after it was flushed and before it is edited, and an in-place write is read back; an error anywhere leaves
-the original as it was and reaches the caller as ``WriteFailedError``, one line naming the cause.
+after it is made and before it is edited, it is flushed before the rename, and an in-place write is read
+back; an error anywhere leaves the original as it was and reaches the caller as ``WriteFailedError``, one
+line naming the cause.
 
 Where a copy cannot be the same file (the original has other hard links, belongs to someone we cannot give
 a file to, or has attributes we cannot set) the edit is written in place instead, only where the new
@@ -91,10 +92,8 @@ def disk_errors_as_failed_writes() -> Iterator[None]:
     with one line that names the cause; the other OSErrors (permissions, a vanished file) pass unchanged."""
     try:
         yield
-    except WriteRefusedError:
-        raise
     except OSError as error:
-        if error.errno not in DISK_ERRORS:
+        if error.errno not in DISK_ERRORS:  # WriteRefusedError has none: it passes too
             raise
         raise WriteFailedError(error.errno, f"{DISK_ERRORS[error.errno]} ({error.strerror}); left as it was") \
             from error

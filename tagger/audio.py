@@ -115,7 +115,8 @@ class _NotBySeekingError(DecodeError):
 
 
 def _windows_by_seeking(path: Path, window_seconds: float, count: int) -> Windows:
-    if sniff.sniff(path) == sniff.OGG and sniff.ogg_is_chained(path):  # a Skeleton stream first, too
+    audio_format = format_for(path)  # by name: only an Ogg file pays for the look at its last page
+    if audio_format is not None and audio_format.container == sniff.OGG and sniff.ogg_is_chained(path):
         raise _NotBySeekingError("chained or multiplexed Ogg streams: libsndfile reads the first alone")
     with contextlib.closing(_open(path)) as source:
         if source.frames <= 0:
