@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from beets.importer import ImportSession, ImportTask
     from beets.library import Library
 
-    from tagger.decision import DecisionRule
+    from tagger.genres import Mode
     from tagger.model import GenreModel
+    from tagger.outcome import OutcomeRule
 
 # Flexible fields. PREVIOUS: the item's own genres before this plugin first changed them, a JSON list; OURS:
 # the genres the plugin last gave it (undo refuses once someone changed them since); MODEL_ID: whose they are.
@@ -59,7 +60,6 @@ class AudioGenrePlugin(BeetsPlugin):
             "allow": None,  # a list: only these genres are ever written
         })
         self._model: GenreModel | None = None
-        self._rule: DecisionRule | None = None
         if self.config["auto"].get(bool):
             self.import_stages = [self.imported]
 
@@ -86,41 +86,39 @@ class AudioGenrePlugin(BeetsPlugin):
         self.tag(task.imported_items(), write=False, pretend=False)
 
     def tag(self, items: Sequence[Item], write: bool, pretend: bool, mode: str | None = None, jobs: int = 1) -> None:
-        """Analyse ``items`` and give each the genres the tagger's rule chooses, combined with its own by
-        ``mode``; a file that cannot be analysed is reported and left alone, and the others go on."""
-        from tagger.genres import Mode, combine, own_genres
+        """Give each of ``items`` the genres the tagger's outcome rule chooses (``tagger.outcome``: the same
+        plan before listening, the same order and reasons as `tagger scan`); a file that cannot be analysed
+        is reported and left alone, and the others go on."""
+        from tagger.genres import Mode
+        from tagger.outcome import Plan, Status, settled_before_listening
 
         try:
             combine_mode = Mode(mode or self.config["mode"].as_str())
         except ValueError:
             raise ui.UserError(f"audiogenre: mode must be one of {', '.join(m.value for m in Mode)}") from None
-        if combine_mode is Mode.FILL_EMPTY:  # an item with genres of its own keeps them: no need to listen
-            items = [item for item in items if not own_genres(item_genres(item))]
-        if not items:
+        plans = {str(item.filepath): (item, Plan(item_genres(item), item_genres(item))) for item in items}
+        needed = [path for path, (_, plan) in plans.items() if settled_before_listening(plan, combine_mode) is None]
+        if not needed:
             return
-        model, rule = self._loaded()
-        by_path = {str(item.filepath): item for item in items}
-        for path, scores, problem in self._analyses(list(by_path), model, jobs):
-            item = by_path[path]
+        model, rule = self._loaded(combine_mode)
+        for path, scores, problem in self._analyses(needed, model, jobs):
+            item, plan = plans[path]
             if problem:
                 self._log.error("{}: {}", path, problem)
                 continue
-            decision = rule.decide(scores)
-            if decision.uncertain:
-                self._log.info("{}: uncertain, left as it is: {}", path, decision.uncertain)
+            outcome = rule.after_listening(plan, scores)
+            if outcome.reason:
+                self._log.info("{}: {}, left as it is: {}", path, outcome.status, outcome.reason)
+            if outcome.status is not Status.WOULD_TAG:
                 continue
-            existing = item_genres(item)
-            target = combine(existing, decision.genres, combine_mode)
-            if target == existing:
-                continue
-            self._log.info("{}: {} (was: {})", path, ", ".join(target), ", ".join(existing) or "none")
+            self._log.info("{}: {} (was: {})", path, ", ".join(outcome.genres), ", ".join(plan.existing) or "none")
             if pretend:
                 continue
             if not unchanged_since_tagged(item):  # else PREVIOUS already holds the item's own genres
-                item[PREVIOUS] = json.dumps(existing, ensure_ascii=False)
-            item[OURS] = json.dumps(target, ensure_ascii=False)
+                item[PREVIOUS] = json.dumps(plan.existing, ensure_ascii=False)
+            item[OURS] = json.dumps(outcome.genres, ensure_ascii=False)
             item[MODEL_ID] = model.info.model_id
-            item["genres"] = target
+            item["genres"] = outcome.genres
             self._save(item, write)
 
     def undo(self, items: Iterable[Item], write: bool, pretend: bool) -> None:
@@ -146,23 +144,26 @@ class AudioGenrePlugin(BeetsPlugin):
             item.try_write()
         item.store()
 
-    def _loaded(self) -> tuple[GenreModel, DecisionRule]:
-        """The model and the decision rule, loaded once, on first use."""
-        if self._model is None or self._rule is None:
-            from tagger.decision import DecisionRule
+    def _loaded(self, mode: Mode) -> tuple[GenreModel, OutcomeRule]:
+        """The model, loaded once on first use, and the outcome rule for ``mode``."""
+        from tagger.decision import DecisionRule
+        from tagger.outcome import OutcomeRule
+
+        if self._model is None:
             from tagger.model import GenreModel, ModelError, resolve_model
-            from tagger.settings import GenreVocabulary
 
             try:
-                self._model = GenreModel(resolve_model(self.config["model"].as_str()))
+                self._model = GenreModel(resolve_model(self.config["model"].get()))
             except ModelError as error:  # one line from beets, not a traceback
                 raise ui.UserError(f"audiogenre: {error}") from None
-            allow = self.config["allow"].get()
-            vocabulary = GenreVocabulary(dict(self.config["map"].get(dict)), tuple(allow) if allow else None)
-            self._rule = DecisionRule.for_model(self._model.info, self.config["threshold"].get(),
-                                                self.config["min_confidence"].get(), self.config["top_k"].get(int),
-                                                vocabulary)
-        return self._model, self._rule
+        from tagger.settings import GenreVocabulary
+
+        allow = self.config["allow"].get()
+        vocabulary = GenreVocabulary(dict(self.config["map"].get(dict)), tuple(allow) if allow else None)
+        decision = DecisionRule.for_model(self._model.info, self.config["threshold"].get(),
+                                          self.config["min_confidence"].get(), self.config["top_k"].get(int),
+                                          vocabulary)
+        return self._model, OutcomeRule(decision, mode)
 
     def _analyses(self, paths: list[str], model: GenreModel, jobs: int) -> Iterable[tuple[str, Any, str]]:
         """(path, calibrated scores, why there are none) for each path, from worker processes (even for one

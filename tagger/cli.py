@@ -223,6 +223,7 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
          windows, report, force, analyse_all, exclude, state_dir, verbose, quiet):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
+    from tagger.outcome import Status
     from tagger.printable import printable
     from tagger.progress import InPathOrder, Progress
     from tagger.report import (
@@ -234,7 +235,7 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         summary,
         write_report,
     )
-    from tagger.scan import Scanner, ScanOptions, Status, discover
+    from tagger.scan import Scanner, ScanOptions, discover
     from tagger.state import StateError
 
     to_stdout = report is not None and str(report) == STDOUT
@@ -275,7 +276,7 @@ def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confiden
         elif not quiet and (result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose):
             explained = result.status in (Status.SKIPPED, Status.UNCERTAIN)
             was = "" if explained else f" (was: {', '.join(result.previous) or 'none'})"
-            detail = result.error if explained else ", ".join(result.genres) + was
+            detail = result.reason if explained else ", ".join(result.genres) + was
             progress.say(f"{result.status}: {printable(result.path)}: {printable(detail)}", err=to_stdout)
 
     in_order = InPathOrder([str(item if isinstance(item, Path) else item.path) for item in found], show)

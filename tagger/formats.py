@@ -14,7 +14,7 @@ from tagger import sniff
 from tagger.tags.apev2 import APEV2
 from tagger.tags.asf import ASF_TAGS
 from tagger.tags.base import GenreTags
-from tagger.tags.id3 import AIFF_ID3, DSF_ID3, MP3_ID3
+from tagger.tags.id3 import AIFF_ID3, DSF_ID3, MP3_ID3, ID3Genres
 from tagger.tags.mp4 import MP4_TAGS
 from tagger.tags.vorbis import VORBIS
 
@@ -61,9 +61,21 @@ def format_for(path: Path) -> AudioFormat | None:
 
 
 def handler_for(path: Path) -> GenreTags | None:
-    """The genre tag handler for ``path``, or None where the format has no genre tag or is unknown."""
+    """The genre tag handler for ``path`` (each tag written in its own version), or None where the format
+    has no genre tag or is unknown."""
     audio_format = format_for(path)
     return audio_format.tags if audio_format else None
+
+
+@dataclass(frozen=True)
+class TagHandlers:
+    """The tag handlers of one run, built for its choices (``--id3v23``: ID3 tags are written as v2.3)."""
+
+    id3v23: bool = False
+
+    def handler_for(self, path: Path) -> GenreTags | None:
+        handler = handler_for(path)
+        return handler.converting_to_v23() if self.id3v23 and isinstance(handler, ID3Genres) else handler
 
 
 def is_audio_file(path: Path) -> bool:
@@ -71,17 +83,26 @@ def is_audio_file(path: Path) -> bool:
     return not path.name.startswith("._") and format_for(path) is not None
 
 
-def content_mismatch(path: Path) -> str | None:
-    """Why the tags of ``path`` must not be written because its content is not what its name says (an Ogg
-    stream named ``.mp3`` would get an ID3 tag glued in front and be ruined), or None when they agree."""
+@dataclass(frozen=True)
+class ContentMismatch:
+    """A file whose content is not what its name says: its tags must not be written (an Ogg stream named
+    ``.mp3`` would get an ID3 tag glued in front and be ruined)."""
+
+    reason: str
+    recognised: bool  # its content is audio we know; otherwise it may as well be a damaged file of its kind
+
+
+def content_mismatch(path: Path) -> ContentMismatch | None:
+    """How the content of ``path`` disagrees with its name, or None when they agree."""
     audio_format = format_for(path)
     if audio_format is None:
         return None
     try:
         found = sniff.sniff(path)
     except OSError as error:
-        return f"cannot read it: {error.strerror}"
+        return ContentMismatch(f"cannot read it: {error.strerror}", recognised=False)
     if found == audio_format.container:
         return None
     what = f"{found} audio" if found else "no audio format we know"
-    return f"its content is {what}, not {audio_format.container} as its name says; its tags are left alone"
+    return ContentMismatch(f"its content is {what}, not {audio_format.container} as its name says; its tags are "
+                           "left alone", recognised=found is not None)

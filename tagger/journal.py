@@ -8,10 +8,8 @@ from pathlib import Path
 
 from tagger import tags
 from tagger.formats import HANDLERS_BY_NAME
-from tagger.genres import split_values
 from tagger.sniff import audio_fingerprint
 from tagger.state import Change, ChangeStatus, StateStore
-from tagger.tags.id3 import V23_JOINERS
 
 
 @dataclass
@@ -33,21 +31,12 @@ def _current_genres(change: Change) -> list[str] | None:
 
 
 def _holds_written_genres(change: Change) -> bool | None:
-    """Whether the file carries the genres ``change`` wrote; None if the file or its tag cannot be read.
-
-    Compared after splitting on what ID3v2.3 values are joined with: a value joined by ``--separator "; "``
-    reads back from a v2.3 tag as separate genres, and a tag another program re-saved as v2.3 joins them
-    with "/"; either way it still holds what was written."""
+    """Whether the file carries the genres ``change`` wrote, as its handler compares them; None if the file
+    or its tag cannot be read."""
     current = _current_genres(change)
     if current is None:
         return None
-    return _split_on_joiners(current) == _split_on_joiners(change.after["genres"])
-
-
-def _split_on_joiners(values: list[str]) -> list[str]:
-    for joiner in V23_JOINERS:
-        values = split_values(values, joiner)
-    return values
+    return HANDLERS_BY_NAME[change.handler].holds(current, change.after["genres"])
 
 
 def settle_pending(store: StateStore) -> int:

@@ -17,12 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tagger import atomic
-from tagger.scan import FileResult, Status
+from tagger.outcome import Status
+from tagger.scan import FileResult
 from tagger.state import stored_path
 
 SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.UNCERTAIN, Status.SKIPPED,
                  Status.ERROR]
-CSV_FIELDS = ["path", "status", "genres", "previous", "error", "cached", "analysed"]
+CSV_FIELDS = ["path", "status", "genres", "previous", "reason", "error", "cached", "analysed"]
 IDENTITY_FIELDS = ["run_id", "model_id"]  # every record starts with them (``records``)
 STDOUT = "-"  # --report - : JSON lines on standard output
 REPORT_SUFFIXES = (".json", ".csv")
@@ -139,7 +140,7 @@ REASONS_SHOWN = 5  # the most frequent reasons for skipping, in the closing line
 def skip_reasons(results: list[FileResult]) -> list[str]:
     """Why files were skipped, most frequent first, with how many each: a library's thousand WAV files are
     one line here, not a thousand (``-v`` names every file)."""
-    counts = Counter(result.error for result in results if result.status == Status.SKIPPED)
+    counts = Counter(result.reason for result in results if result.status == Status.SKIPPED)
     lines = [f"  {count} x {reason}" for reason, count in counts.most_common(REASONS_SHOWN)]
     if len(counts) > REASONS_SHOWN:
         lines.append(f"  and {len(counts) - REASONS_SHOWN} other reason(s)")

@@ -1,4 +1,5 @@
-"""Scanning a library: find audio files, analyse them in worker processes, decide and write genres.
+"""Scanning a library: find audio files, plan each from its tags, analyse in worker processes only the
+files whose outcome depends on the audio, then decide (``tagger.outcome``) and write genres.
 
 Workers only decode and run the model (the costly, parallel part); the main process owns the state
 database and every tag write, so the journal's order always matches what happened to the files.
@@ -6,46 +7,25 @@ database and every tag write, so the journal's order always matches what happene
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tagger import atomic, tags
 from tagger.analysis import Analysis
 from tagger.decision import DecisionRule
-from tagger.formats import content_mismatch, handler_for, is_audio_file
-from tagger.genres import (
-    DEFAULT_MODE,
-    DEFAULT_TOP_K,
-    Mode,
-    combine,
-    join_values,
-    own_genres,
-    split_values,
-)
+from tagger.formats import TagHandlers, content_mismatch, is_audio_file
+from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, join_values, split_values
 from tagger.journal import settle_pending_held
 from tagger.model import GenreModel, ModelInfo
+from tagger.outcome import Outcome, OutcomeRule, Plan, Status
 from tagger.settings import GenreVocabulary
 from tagger.sniff import audio_fingerprint
 from tagger.state import ChangeStatus, FileKey, StateStore
-from tagger.textenum import TextEnum
 from tagger.workers import analyze_in_processes
-
-
-class Status(TextEnum):
-    """What happened to one file in a scan (the values appear in reports)."""
-
-    TAGGED = "tagged"
-    WOULD_TAG = "would-tag"
-    UNCHANGED = "unchanged"
-    KEPT = "kept"  # the file has genres of its own and the mode leaves them alone
-    UNCERTAIN = "uncertain"  # the model's top genre is below --min-confidence: nothing is written
-    SKIPPED = "skipped"
-    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -75,7 +55,8 @@ class FileResult:
     genres: list[str] = field(default_factory=list)
     previous: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
-    error: str = ""
+    reason: str = ""  # why a file was skipped or left uncertain
+    error: str = ""  # why it failed (status error)
     cached: bool = False
     analysed: bool = False  # the model heard it in this run (cached: its result was found instead)
 
@@ -167,7 +148,7 @@ def _remove_stale_copy(path: Path) -> FileResult | None:
         atomic.remove_if_stale(path)
     except OSError as error:
         return FileResult(str(path), Status.SKIPPED,
-                          error=f"a killed run's temporary copy that cannot be deleted ({error.strerror}); "
+                          reason=f"a killed run's temporary copy that cannot be deleted ({error.strerror}); "
                                 "delete it by hand")
     return None
 
@@ -176,7 +157,8 @@ def _remove_stale_copy(path: Path) -> FileResult | None:
 
 
 class Scanner:
-    """Runs one scan: analysis (cached or fresh), then the decision and the write for each file."""
+    """Runs one scan: each file's plan (its tags read before any audio is decoded), analysis (cached or
+    fresh) for the files whose outcome depends on it, then the outcome and the write."""
 
     def __init__(self, model: GenreModel, store: StateStore, options: ScanOptions, run_id: int) -> None:
         self.model = model
@@ -185,149 +167,124 @@ class Scanner:
         self.options = options
         self.run_id = run_id
         self.windows = options.windows or self.info.inference_windows
-        self.rule = DecisionRule.for_model(self.info, options.threshold, options.min_confidence, options.top_k,
-                                           options.vocabulary)
+        self.rule = OutcomeRule(DecisionRule.for_model(self.info, options.threshold, options.min_confidence,
+                                                       options.top_k, options.vocabulary),
+                                options.mode, options.analyse_all)
+        self.tag_handlers = TagHandlers(id3v23=options.id3v23)
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""
-        pending: list[tuple[Path, FileKey, atomic.Identity]] = []
+        pending: list[tuple[Path, FileKey, atomic.Identity, Plan]] = []
         for found in found_files:
             if isinstance(found, FileResult):
                 on_result(found)
                 continue
             try:
                 status = found.stat()
+                plan = self._plan(found)
             except OSError as error:
-                on_result(FileResult(str(found), Status.ERROR, error=f"cannot stat file: {error.strerror}"))
+                on_result(FileResult(str(found), Status.ERROR, error=f"cannot read file: {error.strerror or error}"))
                 continue
             key, identity = FileKey(str(found), status.st_size, status.st_mtime_ns), atomic.Identity.of(status)
-            left_alone = self._left_alone(found)
-            if left_alone is not None:
-                on_result(left_alone)
+            settled = self.rule.before_listening(plan)
+            if settled is not None:
+                on_result(_result(found, plan, settled))
                 continue
             cached = None if self.options.force else self.store.cached_scores(key, self.info.model_id)
             if cached is not None:
-                on_result(self._settle(found, key, identity, Analysis(str(found), scores=cached), cached=True))
+                on_result(self._settle(found, key, identity, plan, Analysis(str(found), scores=cached), cached=True))
             else:
-                pending.append((found, key, identity))
-        read_at = {str(path): (key, identity) for path, key, identity in pending}
-        for analysis in self._analyses([str(path) for path, _, _ in pending]):
+                pending.append((found, key, identity, plan))
+        read_at = {str(path): (key, identity, plan) for path, key, identity, plan in pending}
+        for analysis in self._analyses([str(path) for path, _, _, _ in pending]):
             on_result(self._settle(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
 
-    def _left_alone(self, path: Path) -> FileResult | None:
-        """The plan, before any audio is decoded: a file the mode will leave as it is whatever the model
-        says (fill-empty, and the file has genres of its own) is ``kept`` without being analysed, unless
-        ``analyse_all`` asks for its scores. None: the file needs listening to. A tag that cannot be read
-        here is left to the analysis and the write, which report it as they do for every file."""
-        if self.options.mode is not Mode.FILL_EMPTY or self.options.analyse_all:
-            return None
-        handler = handler_for(path)
-        if handler is None or content_mismatch(path):
-            return None
+    def _plan(self, path: Path) -> Plan:
+        """What the file's name, content and tags say before it is listened to. A tag that cannot be
+        parsed blocks the write (we never replace a tag we could not read); OSError: it cannot be read."""
+        handler = self.tag_handlers.handler_for(path)
+        if handler is None:
+            return Plan(blocked=f"no genre tags for {path.suffix} files")
+        mismatch = content_mismatch(path)
+        if mismatch is not None:
+            return Plan(blocked=mismatch.reason, heard_to_be_sure=not mismatch.recognised)
         try:
             previous = handler.read_genres(path)
-        except (tags.TagError, OSError):
-            return None
-        existing = split_values(previous, self.options.separator)
-        if not own_genres(existing):
-            return None
-        return FileResult(str(path), Status.KEPT, genres=existing, previous=previous)
+        except tags.TagError as error:  # a damaged file, or a tag we cannot parse: the decoder tells which
+            return Plan(blocked=f"{error}; file left as it was", heard_to_be_sure=True)
+        read_only = "the file is read-only; left as it is" if atomic.is_read_only(path) else ""
+        return Plan(split_values(previous, self.options.separator), blocked=read_only, previous=previous)
 
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
         return analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
 
-    def _settle(self, path: Path, key: FileKey, identity: atomic.Identity, analysis: Analysis,
+    def _settle(self, path: Path, key: FileKey, identity: atomic.Identity, plan: Plan, analysis: Analysis,
                 cached: bool) -> FileResult:
-        """Decide (and write) one file's genres. ``identity`` is the file as it was when its analysis began:
-        a file that moved since (still being downloaded, replaced by another song) is neither cached nor
+        """One file's outcome once it was heard, carried out. ``identity`` is the file as it was planned: a
+        file that moved since (still being downloaded, replaced by another song) is neither cached nor
         tagged with genres heard in other audio."""
         if analysis.error:
             return FileResult(str(path), Status.ERROR, error=analysis.error)
         if analysis.skip_reason:
-            return FileResult(str(path), Status.SKIPPED, error=analysis.skip_reason)
+            return FileResult(str(path), Status.SKIPPED, reason=analysis.skip_reason)
         if analysis.scores is None:
             raise ValueError(f"analysis of {path} has neither scores nor a reason")
         if not cached and _identity_now(path) != identity:
-            return FileResult(str(path), Status.SKIPPED, error="the file changed while it was being analysed (still "
-                                                               "being written?); left as it was: scan it again")
+            return FileResult(str(path), Status.SKIPPED, reason="the file changed while it was being analysed (still "
+                                                                "being written?); left as it was: scan it again")
         if not cached:
             self.store.store_scores(key, self.info.model_id, analysis.scores)
-        decision = self.rule.decide(analysis.scores)
-        result = FileResult(
-            str(path),
-            Status.UNCERTAIN if decision.uncertain else Status.UNCHANGED,
-            genres=decision.genres,
-            scores={label: float(score) for label, score in zip(self.info.labels, analysis.scores, strict=True)},
-            error=decision.uncertain,
-            cached=cached,
-            analysed=not cached,
-        )
-        if decision.uncertain:
-            return result
-        if not result.genres:
-            result.status = Status.SKIPPED
-            result.error = "your settings (genres.map, genres.allow) drop every genre chosen"
-            return result
-        handler = handler_for(path)
-        if handler is None:
-            result.status, result.error = Status.SKIPPED, f"no genre tags for {path.suffix} files"
-            return result
-        mismatch = content_mismatch(path)
-        if mismatch:
-            result.status, result.error = Status.SKIPPED, mismatch  # analysed; only its tags are not ours to write
-            return result
-        lock = self.store.write_lock() if self.options.write_tags else contextlib.nullcontext()
-        with lock:
-            return self._apply(path, handler, result, analysis.scores, identity)
-
-    def _apply(self, path: Path, handler: tags.GenreTags, result: FileResult, scores: list[float],
-               identity: atomic.Identity) -> FileResult:
-        """Compare with the file's genres and, when asked to, write the new ones."""
-        try:
-            result.previous = handler.read_genres(path)
-            existing = split_values(result.previous, self.options.separator)
-            target = combine(existing, result.genres, self.options.mode)
-            result.genres = target
-            if target == existing:
-                if self.options.mode is Mode.FILL_EMPTY and own_genres(existing):
-                    result.status = Status.KEPT
-                return result
-            if atomic.is_read_only(path):  # the owner's choice, not a failure
-                result.status, result.error = Status.SKIPPED, "the file is read-only; left as it is"
-                return result
-            if not self.options.write_tags:
-                result.status = Status.WOULD_TAG
-                return result
-            self._write(path, handler, join_values(target, self.options.separator), identity)
-        except atomic.WriteRefusedError as error:
-            result.status, result.error = Status.SKIPPED, str(error)
-            return result
-        except tags.TagError as error:  # no tag we can edit safely: a valid file, left as it is, with the reason
-            result.status, result.error = Status.SKIPPED, f"{error}; file left as it was"
-            return result
-        except OSError as error:
-            result.status, result.error = Status.ERROR, f"cannot write: {error.strerror or error}"
-            return result
-        result.status = Status.TAGGED
-        self.store.store_scores(FileKey.of(path), self.info.model_id, scores)
+        result = replace(_result(path, plan, self.rule.after_listening(plan, analysis.scores)), cached=cached,
+                         analysed=not cached, scores={label: float(score) for label, score
+                                                      in zip(self.info.labels, analysis.scores, strict=True)})
+        if result.status is Status.WOULD_TAG and self.options.write_tags:
+            with self.store.write_lock():
+                return self._write_planned(path, result, analysis.scores, identity)
         return result
+
+    def _write_planned(self, path: Path, result: FileResult, scores: list[float],
+                       identity: atomic.Identity) -> FileResult:
+        """Write the genres the outcome chose, under the write lock; the tags are read again first, so a
+        change another program made since the plan is decided on afresh, never overwritten."""
+        try:
+            plan = self._plan(path)
+            outcome = self.rule.after_listening(plan, scores)
+            if outcome.status is not Status.WOULD_TAG:
+                return replace(result, status=outcome.status, genres=outcome.genres, previous=plan.previous,
+                               reason=outcome.reason)
+            handler = self.tag_handlers.handler_for(path)
+            assert handler is not None  # the plan found it
+            self._write(path, handler, join_values(outcome.genres, self.options.separator), identity)
+        except atomic.WriteRefusedError as error:
+            return replace(result, status=Status.SKIPPED, reason=str(error))
+        except tags.TagError as error:  # no tag we can edit safely: a valid file, left as it is, with the reason
+            return replace(result, status=Status.SKIPPED, reason=f"{error}; file left as it was")
+        except OSError as error:
+            return replace(result, status=Status.ERROR, error=f"cannot write: {error.strerror or error}")
+        self.store.store_scores(FileKey.of(path), self.info.model_id, scores)
+        return replace(result, status=Status.TAGGED, genres=outcome.genres, previous=plan.previous)
 
     def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity) -> None:
         """Journal (the change, and the audio's fingerprint so undo can tell a replaced file), write,
         confirm. A write cut off at any point (an error, Ctrl-C) is settled at once from what the file holds:
         ``done`` where the new file is in place, ``abandoned`` where the original is."""
         change_id = self.store.journal_pending(
-            self.run_id, str(path), handler.name, handler.snapshot(path, id3v23=self.options.id3v23),
+            self.run_id, str(path), handler.name, handler.snapshot(path),
             {"genres": genres, "audio": audio_fingerprint(path)},
         )
         try:
-            tags.write_genres(path, handler, genres, id3v23=self.options.id3v23, expected=identity,
+            tags.write_genres(path, handler, genres, expected=identity,
                               on_in_place=lambda offset, before, after: self.store.journal_in_place(
                                   change_id, offset, before, after))
         except BaseException:
             settle_pending_held(self.store)
             raise
         self.store.set_change_status(change_id, ChangeStatus.DONE)
+
+
+def _result(path: Path, plan: Plan, outcome: Outcome) -> FileResult:
+    """The report's record of one file's outcome."""
+    return FileResult(str(path), outcome.status, genres=outcome.genres, previous=plan.previous, reason=outcome.reason)
 
 
 def _identity_now(path: Path) -> atomic.Identity | None:

@@ -16,7 +16,7 @@ from mutagen.id3 import APIC, COMM, ID3, TALB, TCON, TDRC, TIT2, TPE1, TXXX, TYE
 from mutagen.mp4 import MP4, MP4Cover
 
 from tagger import tags
-from tagger.formats import handler_for
+from tagger.formats import TagHandlers, handler_for
 
 # A real (tiny) PNG: a cover image frame must survive byte for byte.
 PNG = bytes.fromhex(
@@ -146,9 +146,9 @@ def digest(path: Path) -> str:
 def write_then_undo(path: Path, genres: list[str], id3v23: bool = False) -> bytes:
     """Write ``genres`` and undo it through the handler, asserting the undo is byte-exact; returns the bytes
     the write left, for the caller to inspect."""
-    handler = handler_for(path)
-    original, before = digest(path), handler.snapshot(path, id3v23=id3v23)
-    tags.write_genres(path, handler, genres, id3v23=id3v23)
+    handler = TagHandlers(id3v23=id3v23).handler_for(path)
+    original, before = digest(path), handler.snapshot(path)
+    tags.write_genres(path, handler, genres)
     assert handler.read_genres(path) == genres
     written = path.read_bytes()
     tags.restore_genres(path, handler, before)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1, TXXX, Encoding
 
-from tagger.formats import handler_for
+from tagger.formats import TagHandlers, handler_for
 from tagger.tags import TagError, restore_genres, write_genres
 from tests.conftest import tone, write_audio
 from tests.tagtools import add_title_artist_cover_comment, digest, id3_frames_except_genre, mp3_audio_bytes
@@ -48,10 +48,10 @@ def test_writing_genres_keeps_every_other_frame(base_mp3, tmp_path, version, con
     shutil.copyfile(base_mp3, path)
     build_tag(path, version, content, existing)
     others, audio, original = id3_frames_except_genre(path), mp3_audio_bytes(path), digest(path)
-    handler = handler_for(path)
-    before = handler.snapshot(path, id3v23=force_v23)
+    handler = TagHandlers(id3v23=force_v23).handler_for(path)
+    before = handler.snapshot(path)
 
-    write_genres(path, handler_for(path), genres, id3v23=force_v23)
+    write_genres(path, handler, genres)
 
     assert handler.read_genres(path) == genres
     assert mp3_audio_bytes(path) == audio

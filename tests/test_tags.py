@@ -9,7 +9,7 @@ import pytest
 from mutagen.id3 import ID3, TCON, Encoding
 
 from tagger import atomic
-from tagger.formats import handler_for
+from tagger.formats import TagHandlers, handler_for
 from tagger.tags import TagError, restore_genres, write_genres
 from tests.tagtools import (
     add_id3,
@@ -63,10 +63,10 @@ def test_forced_v23_and_numeric_genre_references(make_audio):
     tags_ = ID3(str(path))
     tags_.add(TCON(encoding=Encoding.LATIN1, text="(17)"))
     tags_.save(str(path))
-    handler = handler_for(path)
+    handler = TagHandlers(id3v23=True).handler_for(path)
     assert handler.read_genres(path) == ["Rock"]
-    before, original = handler.snapshot(path, id3v23=True), digest(path)
-    write_genres(path, handler_for(path), ["Metal", "Rock"], id3v23=True)
+    before, original = handler.snapshot(path), digest(path)
+    write_genres(path, handler, ["Metal", "Rock"])
     assert ID3(str(path), translate=False).version == (2, 3, 0)
     assert handler.read_genres(path) == ["Metal", "Rock"]
     restore_genres(path, handler_for(path), before)

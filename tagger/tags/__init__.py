@@ -15,32 +15,30 @@ from tagger.tags.base import GenreTags, TagError
 __all__ = ["GenreTags", "TagError", "restore_genres", "write_genres"]
 
 
-def write_genres(path: Path, handler: GenreTags, genres: list[str], *, id3v23: bool = False,
-                 expected: atomic.Identity | None = None, on_in_place: atomic.InPlaceBackup | None = None) -> None:
+def write_genres(path: Path, handler: GenreTags, genres: list[str], *, expected: atomic.Identity | None = None,
+                 on_in_place: atomic.InPlaceBackup | None = None) -> None:
     """Write ``genres`` into ``path`` so that a crash at any moment leaves the old or the new file
     (``atomic.rewrite``: ``expected`` is the identity the decision was made on), and only if the new file
     keeps everything but the genre exactly."""
-    atomic.rewrite(path, lambda copy: _checked(handler, copy, id3v23,
-                                               lambda: handler.write(copy, genres, id3v23=id3v23)),
+    atomic.rewrite(path, lambda copy: _checked(handler, copy, lambda: handler.write(copy, genres)),
                    expected, on_in_place)
 
 
 def restore_genres(path: Path, handler: GenreTags, snapshot: dict[str, Any],
                    on_in_place: atomic.InPlaceBackup | None = None) -> None:
-    """Put back the genre fields recorded by ``snapshot``, as crash-safely and as checked as ``write_genres``.
-    Undoing an ``--id3v23`` conversion (its snapshot holds the whole tag) converts back, and is checked
-    the way the conversion was."""
-    converted = handler.restores_a_conversion(snapshot)
-    atomic.rewrite(path, lambda copy: _checked(handler, copy, converted, lambda: handler.restore(copy, snapshot)),
+    """Put back the genre fields recorded by ``snapshot``, as crash-safely and as checked as ``write_genres``
+    (by the handler that undoes it: an ``--id3v23`` conversion is converted back)."""
+    undoing = handler.undoing(snapshot)
+    atomic.rewrite(path, lambda copy: _checked(undoing, copy, lambda: undoing.restore(copy, snapshot)),
                    on_in_place=on_in_place)
 
 
-def _checked(handler: GenreTags, copy: Path, id3v23: bool, edit: Callable[[], None]) -> None:
+def _checked(handler: GenreTags, copy: Path, edit: Callable[[], None]) -> None:
     """Run ``edit`` on the private copy, then refuse (the original stays) if anything the handler must keep
     changed: a defect or a library quirk must cost a skipped file, never a lost tag or damaged audio."""
-    before = handler.kept(copy, id3v23=id3v23)
+    before = handler.kept(copy)
     edit()
-    after = handler.kept(copy, id3v23=id3v23)
+    after = handler.kept(copy)
     changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     if changed:
         raise TagError(f"the write would also have changed {', '.join(changed[:4])}"

@@ -44,7 +44,7 @@ class APEv2Genres(ListFieldGenres):
     def __init__(self) -> None:
         super().__init__("apev2", "Genre", _open, has_padding=False, raw_items=other_items)
 
-    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
+    def snapshot(self, path: Path) -> dict[str, Any]:
         record = super().snapshot(path)
         with open(path, "rb") as handle:
             tag = apev2_raw.read(handle)
@@ -52,7 +52,7 @@ class APEv2Genres(ListFieldGenres):
             return {**record, RAW: [], NO_TAG: True}
         return {**record, RAW: encoded_places(list(tag.items), tag.genre_indices())}
 
-    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+    def write(self, path: Path, genres: list[str]) -> None:
         with open(path, "r+b") as handle:
             tag = apev2_raw.read(handle)
             items, indices = list(tag.items if tag else ()), tag.genre_indices() if tag else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 
 class TagError(Exception):
@@ -18,29 +18,47 @@ class GenreTags(Protocol):
     ``snapshot`` returns a JSON-serialisable record of exactly what ``write`` may change, and ``restore``
     puts such a record back: the tag-change journal stores snapshots so that any change can be undone.
     ``kept`` digests everything else a write must leave as it was (the other fields, the audio), so that
-    a write is checked before it replaces the file.
+    a write is checked before it replaces the file. A handler is built for its run (``tagger.formats
+    .TagHandlers``): whatever the run chose about a format's tags (ID3's version) it knows already.
     """
 
     name: str
 
     def read_genres(self, path: Path) -> list[str]: ...
 
-    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]: ...
-
-    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
-        """Whether undoing ``snapshot`` converts the tag back to another version (an ``--id3v23`` write
-        converted it), so that the undo is checked the way the conversion was."""
-        ...
+    def snapshot(self, path: Path) -> dict[str, Any]: ...
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         """Whether the file holds exactly what ``snapshot`` recorded (an undo that was cut off after its write)."""
         ...
 
-    def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]: ...
+    def kept(self, path: Path) -> dict[str, str]: ...
 
-    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None: ...
+    def write(self, path: Path, genres: list[str]) -> None: ...
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None: ...
+
+    def undoing(self, snapshot: dict[str, Any]) -> GenreTags:
+        """The handler that puts ``snapshot`` back, checked the way its write was made."""
+        ...
+
+    def holds(self, read: list[str], written: list[str]) -> bool:
+        """Whether genres read from a file are the ``written`` ones, as this format stores them."""
+        ...
+
+
+Handler = TypeVar("Handler")
+
+
+class OneVersionTags:
+    """What the handlers of formats whose tags have one version share: undo needs no other handler, and
+    genres read back are the values written."""
+
+    def undoing(self: Handler, snapshot: dict[str, Any]) -> Handler:
+        return self
+
+    def holds(self, read: list[str], written: list[str]) -> bool:
+        return read == written
 
 
 def digest(data: bytes | str) -> str:

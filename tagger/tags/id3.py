@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from mutagen import MutagenError
 from mutagen.id3 import ID3, TCON, Encoding, ID3NoHeaderError
 
+from tagger.genres import split_values
 from tagger.sniff import id3v1_tag
 from tagger.tags import id3_raw
 from tagger.tags.base import TagError, digest
@@ -37,9 +38,9 @@ NO_PLACE = "no_place"  # a snapshot's mark: the file had no place for a tag (und
 Frames = tuple[id3_raw.Frame, ...]
 
 
-def _converts(tag: id3_raw.Id3Tag | None, id3v23: bool) -> bool:
-    """Whether writing with ``id3v23`` turns this tag into another version (a new tag is simply made v2.3)."""
-    return id3v23 and tag is not None and tag.major != 3
+def _converts(tag: id3_raw.Id3Tag | None, to_v23: bool) -> bool:
+    """Whether writing with ``to_v23`` turns this tag into another version (a new tag is simply made v2.3)."""
+    return to_v23 and tag is not None and tag.major != 3
 
 
 def _genre_indices(tag: id3_raw.Id3Tag) -> list[int]:
@@ -71,10 +72,26 @@ def _genre_frame(tag: id3_raw.Id3Tag, genres: list[str], encoding: int | None = 
 
 class ID3Genres:
     """Genre handler for the files whose tag is ID3v2, wherever ``holder`` says the container keeps it.
-    ``name`` is what the journal records, so each container's handler has its own."""
+    ``name`` is what the journal records, so each container's handler has its own. ``to_v23``: writes make
+    the tag v2.3 (``--id3v23``); otherwise each tag keeps its version."""
 
-    def __init__(self, name: str, holder: TagHolder) -> None:
-        self.name, self.holder = name, holder
+    def __init__(self, name: str, holder: TagHolder, to_v23: bool = False) -> None:
+        self.name, self.holder, self.to_v23 = name, holder, to_v23
+
+    def converting_to_v23(self) -> ID3Genres:
+        """This handler for a run whose writes make every tag v2.3."""
+        return ID3Genres(self.name, self.holder, to_v23=True)
+
+    def undoing(self, snapshot: dict[str, Any]) -> ID3Genres:
+        """Undoing a conversion (the snapshot then holds the whole tag) converts back, and is checked the way
+        the conversion was."""
+        return ID3Genres(self.name, self.holder, to_v23=WHOLE_TAG in snapshot)
+
+    def holds(self, read: list[str], written: list[str]) -> bool:
+        """Compared after splitting on what v2.2 and v2.3 values are joined with: a value joined by
+        ``--separator "; "`` reads back from a v2.3 tag as separate genres, and a tag another program
+        re-saved as v2.3 joins them with "/"; either way it still holds what was written."""
+        return _split_on_joiners(read) == _split_on_joiners(written)
 
     def read_genres(self, path: Path) -> list[str]:
         """The genres as mutagen parses them, checked against the raw frames the writer would replace: a
@@ -91,7 +108,7 @@ class ID3Genres:
             genres = [part.strip() for genre in genres for part in genre.split(";")]
         return [genre for genre in genres if genre]
 
-    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
+    def snapshot(self, path: Path) -> dict[str, Any]:
         """Every genre frame's raw bytes and where it sits, and how large the tag was, which together let
         undo put the tag back byte for byte; their values, for an undo into a tag re-saved in another
         version since; the whole tag when the write will convert its version. A file with no place for a
@@ -105,13 +122,9 @@ class ID3Genres:
             record = {"version": tag.version, "tag_size": tag.size_on_disk,
                       GENRE_FRAMES: [[index, _b64(tag.frames[index].raw)] for index in _genre_indices(tag)],
                       VALUES: _genre_values(whole)}
-            if _converts(tag, id3v23):
+            if _converts(tag, self.to_v23):
                 record[WHOLE_TAG] = _b64(whole)
         return record
-
-    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
-        """Whether the write converted the tag's version (``--id3v23``): the snapshot then holds it whole."""
-        return WHOLE_TAG in snapshot
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         if WHOLE_TAG in snapshot:
@@ -119,29 +132,29 @@ class ID3Genres:
                 return _region_bytes(handle, self.holder.find(handle)) == base64.b64decode(snapshot[WHOLE_TAG])
         return self.snapshot(path) == snapshot
 
-    def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
+    def kept(self, path: Path) -> dict[str, str]:
         """A digest of every frame but the genre (as v2.3 frames where the write converts, else raw) and of
         every byte outside the tag: what a write must leave as it was."""
         with open(path, "rb") as handle:
             region, tag = self._located(handle)
             parts = self.holder.kept(handle, region)
-            tags = self._load(handle, region, translate=True) if id3v23 else None
+            tags = self._load(handle, region, translate=True) if self.to_v23 else None
         if tags is not None:
             tags.update_to_v23()
             parts.update((f"frame {key}", _frame_value(frame)) for key, frame in tags.items()
                          if not key.startswith("TCON"))
-        elif tag is not None and not id3v23:
+        elif tag is not None and not self.to_v23:
             parts.update((f"frame {frame.frame_id} #{index}", digest(frame.raw))
                          for index, frame in enumerate(_without_genre(tag)))
         return parts
 
-    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+    def write(self, path: Path, genres: list[str]) -> None:
         with open(path, "r+b") as handle:
             region, tag = self._located(handle)
-            if _converts(tag, id3v23):
+            if _converts(tag, self.to_v23):
                 data = self._converted_to_v23(handle, region, genres)
             else:
-                tag = tag or id3_raw.new_tag(3 if id3v23 else 4)
+                tag = tag or id3_raw.new_tag(3 if self.to_v23 else 4)
                 frames = _with_frame(_without_genre(tag), _genre_index(tag), _genre_frame(tag, genres))
                 data = id3_raw.fitted(tag, frames, tag.size_on_disk)
             self.holder.put(handle, region, data)
@@ -237,6 +250,12 @@ class ID3Genres:
         except (MutagenError, ValueError, UnicodeError) as error:
             raise TagError(f"cannot write ID3 tag: {error}") from error
         return rendered.getvalue()
+
+
+def _split_on_joiners(values: list[str]) -> list[str]:
+    for joiner in V23_JOINERS:
+        values = split_values(values, joiner)
+    return values
 
 
 def _region_bytes(handle: BinaryIO, region: Region | None) -> bytes:

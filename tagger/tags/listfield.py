@@ -14,7 +14,7 @@ import mutagen
 from mutagen import PaddingInfo
 
 from tagger.sniff import audio_fingerprint
-from tagger.tags.base import TagError, digest
+from tagger.tags.base import OneVersionTags, TagError, digest
 from tagger.tags.splice import replace_range
 
 FILE_SIZE = "file_size"
@@ -36,7 +36,7 @@ def _tags_of(audio: mutagen.FileType) -> Any:
     return audio.tags
 
 
-class ListFieldGenres:
+class ListFieldGenres(OneVersionTags):
     """Genres as the values of one list-valued field; everything else in the tag is left alone."""
 
     def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType | None],
@@ -70,18 +70,15 @@ class ListFieldGenres:
     def read_genres(self, path: Path) -> list[str]:
         return [value for value in self._values(path) or [] if value]
 
-    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
+    def snapshot(self, path: Path) -> dict[str, Any]:
         """The field's values, and the file's size, which undo restores too (the padding takes it up)."""
         return {self.field: self._values(path), FILE_SIZE: path.stat().st_size}
-
-    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
-        return False  # these tags have one version
 
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         now = self.snapshot(path)
         return all(now.get(key) == value for key, value in snapshot.items())
 
-    def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
+    def kept(self, path: Path) -> dict[str, str]:
         """Digests of every other field's values, as mutagen reads them, of their raw bytes where this format's
         can be read, and of the audio."""
         tags = _tags_of(self._load(path))
@@ -94,7 +91,7 @@ class ListFieldGenres:
         parts.update(self._raw_items(path) if self._raw_items else {})
         return parts
 
-    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+    def write(self, path: Path, genres: list[str]) -> None:
         self._set(path, list(genres), path.stat().st_size)
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
@@ -195,7 +192,7 @@ class RawListGenres(ListFieldGenres):
         if reason:
             raise TagError(f"{reason}; left as it was")
 
-    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
+    def snapshot(self, path: Path) -> dict[str, Any]:
         """The values and file size (for mutagen's fallback), and the raw genre items with their places and
         the size around the list, which let undo put it back byte for byte."""
         record = super().snapshot(path)
@@ -210,7 +207,7 @@ class RawListGenres(ListFieldGenres):
                 record[WHOLE] = base64.b64encode(handle.read(span[1] - span[0])).decode("ascii")
         return record
 
-    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+    def write(self, path: Path, genres: list[str]) -> None:
         with open(path, "r+b") as handle:
             layout = self.editor.read(handle)
             if layout is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tagger import sniff
 from tagger.tags import flac_meta, ogg_comment, vorbis_comment
-from tagger.tags.base import TagError, digest, stream_digest
+from tagger.tags.base import OneVersionTags, TagError, digest, stream_digest
 from tagger.tags.vorbis_comment import Comments
 
 
@@ -41,7 +41,7 @@ def _restored(comments: Comments, snapshot: dict[str, Any]) -> Comments:
     return vorbis_comment.with_genres(comments, snapshot["GENRE"] or [])
 
 
-class VorbisGenres:
+class VorbisGenres(OneVersionTags):
     """Genre handler for FLAC and Ogg files."""
 
     name = "vorbis"
@@ -55,7 +55,7 @@ class VorbisGenres:
                 return _flac_comments(flac_meta.read_metadata(handle))
             return ogg_comment.read(handle).comments
 
-    def snapshot(self, path: Path, *, id3v23: bool = False) -> dict[str, Any]:
+    def snapshot(self, path: Path) -> dict[str, Any]:
         """The raw GENRE entries and their positions, and the sizes around them (FLAC: the comment and padding
         blocks; Ogg: the packet and its page layout), which undo needs to put the file back byte for byte."""
         with open(path, "rb") as handle:
@@ -69,13 +69,10 @@ class VorbisGenres:
             return {"entries": vorbis_comment.genre_entries(packet.comments),
                     "packet": packet.comments.size, "layout": ogg_comment.layout(packet.pages)}
 
-    def restores_a_conversion(self, snapshot: dict[str, Any]) -> bool:
-        return False  # these tags have one version
-
     def matches(self, path: Path, snapshot: dict[str, Any]) -> bool:
         return self.snapshot(path) == snapshot
 
-    def kept(self, path: Path, *, id3v23: bool = False) -> dict[str, str]:
+    def kept(self, path: Path) -> dict[str, str]:
         """Digests of the other comments, the other metadata blocks or header packets, and the audio."""
         with open(path, "rb") as handle:
             if _is_flac(path):
@@ -95,7 +92,7 @@ class VorbisGenres:
         parts["audio"] = sniff.audio_fingerprint(path)
         return parts
 
-    def write(self, path: Path, genres: list[str], *, id3v23: bool = False) -> None:
+    def write(self, path: Path, genres: list[str]) -> None:
         with open(path, "r+b") as handle:
             if _is_flac(path):
                 metadata = flac_meta.read_metadata(handle)
