@@ -28,10 +28,20 @@ if TYPE_CHECKING:
     from tagger.genres import Mode
     from tagger.model import GenreModel
     from tagger.outcome import OutcomeRule
+    from tagger.scan_options import ScanOption
 
 # Flexible fields. PREVIOUS: the item's own genres before this plugin first changed them, a JSON list; OURS:
 # the genres the plugin last gave it (undo refuses once someone changed them since); MODEL_ID: whose they are.
 PREVIOUS, OURS, MODEL_ID = "audiogenre_previous", "audiogenre_genres", "audiogenre_model"
+# The tagger's own scan options that mean the same here, with their declared defaults and checks
+# (``tagger.scan_options``): ``jobs`` serves `beet audiogenre`, ``map`` and ``allow`` are [genres]'s.
+PLUGIN_OPTIONS = ("model", "mode", "top_k", "threshold", "min_confidence", "windows", "jobs", "map", "allow")
+
+
+def _declared(name: str) -> ScanOption:
+    from tagger.scan_options import BY_NAME, GENRE_SETTINGS
+
+    return BY_NAME.get(name) or GENRE_SETTINGS[name]
 
 
 def item_genres(item: Item) -> list[str]:
@@ -47,18 +57,8 @@ def unchanged_since_tagged(item: Item) -> bool:
 class AudioGenrePlugin(BeetsPlugin):
     def __init__(self) -> None:
         super().__init__()
-        self.config.add({
-            "auto": True,  # analyse items as they are imported
-            "model": "default",  # a shipped model's name or an .onnx file
-            "mode": "fill-empty",  # fill-empty | merge | replace, as `tagger scan --mode`
-            "top_k": 2,
-            "threshold": None,  # None: the model's per-genre thresholds
-            "min_confidence": None,  # None: the model's; 0 always writes
-            "windows": None,  # None: the model's recommendation
-            "jobs": 1,  # worker processes for `beet audiogenre`
-            "map": {},  # the model's genre -> the user's name ("" drops it)
-            "allow": None,  # a list: only these genres are ever written
-        })
+        self.config.add({"auto": True,  # analyse items as they are imported
+                         **{name: _declared(name).default for name in PLUGIN_OPTIONS}})
         self._model: GenreModel | None = None
         if self.config["auto"].get(bool):
             self.import_stages = [self.imported]
@@ -66,8 +66,8 @@ class AudioGenrePlugin(BeetsPlugin):
     def commands(self) -> list[ui.Subcommand]:
         command = ui.Subcommand("audiogenre", help="set genres from the audio, with the genre tagger's model")
         command.parser.add_option("-p", "--pretend", action="store_true", help="show the changes, make none")
-        command.parser.add_option("-m", "--mode", choices=["fill-empty", "merge", "replace"],
-                                  help="how predicted genres combine with an item's own [default: config]")
+        command.parser.add_option("-m", "--mode", help="how predicted genres combine with an item's own: fill-empty, "
+                                                       "merge or replace [default: config]")
         command.parser.add_option("-u", "--undo", action="store_true",
                                   help="put back the genres items had before this plugin changed them")
         command.func = self.command
@@ -79,7 +79,7 @@ class AudioGenrePlugin(BeetsPlugin):
         if options.undo:
             self.undo(items, write, options.pretend)
         else:
-            self.tag(items, write, options.pretend, options.mode, self.config["jobs"].get(int))
+            self.tag(items, write, options.pretend, options.mode, self._setting("jobs"))
 
     def imported(self, session: ImportSession, task: ImportTask) -> None:
         """An import stage: the importer writes the files' tags afterwards when ``import.write`` says so."""
@@ -92,10 +92,7 @@ class AudioGenrePlugin(BeetsPlugin):
         from tagger.genres import Mode
         from tagger.outcome import Plan, Status, settled_before_listening
 
-        try:
-            combine_mode = Mode(mode or self.config["mode"].as_str())
-        except ValueError:
-            raise ui.UserError(f"audiogenre: mode must be one of {', '.join(m.value for m in Mode)}") from None
+        combine_mode = Mode(self._checked("mode", mode) if mode else self._setting("mode"))
         plans = {str(item.filepath): (item, Plan(item_genres(item), item_genres(item))) for item in items}
         needed = [path for path, (_, plan) in plans.items() if settled_before_listening(plan, combine_mode) is None]
         if not needed:
@@ -144,25 +141,33 @@ class AudioGenrePlugin(BeetsPlugin):
             item.try_write()
         item.store()
 
+    def _setting(self, name: str) -> Any:
+        """A declared option's value from beets' config, checked as the tagger checks its settings file."""
+        return self._checked(name, self.config[name].get())
+
+    @staticmethod
+    def _checked(name: str, value: Any) -> Any:
+        problem = _declared(name).problem(value)
+        if problem:
+            raise ui.UserError(f"audiogenre: {name} {problem}")
+        return value
+
     def _loaded(self, mode: Mode) -> tuple[GenreModel, OutcomeRule]:
         """The model, loaded once on first use, and the outcome rule for ``mode``."""
         from tagger.decision import DecisionRule
         from tagger.outcome import OutcomeRule
+        from tagger.scan_options import vocabulary_from
 
         if self._model is None:
             from tagger.model import GenreModel, ModelError, resolve_model
 
             try:
-                self._model = GenreModel(resolve_model(self.config["model"].get()))
+                self._model = GenreModel(resolve_model(self._setting("model")))
             except ModelError as error:  # one line from beets, not a traceback
                 raise ui.UserError(f"audiogenre: {error}") from None
-        from tagger.settings import GenreVocabulary
-
-        allow = self.config["allow"].get()
-        vocabulary = GenreVocabulary(dict(self.config["map"].get(dict)), tuple(allow) if allow else None)
-        decision = DecisionRule.for_model(self._model.info, self.config["threshold"].get(),
-                                          self.config["min_confidence"].get(), self.config["top_k"].get(int),
-                                          vocabulary)
+        vocabulary = vocabulary_from({name: self._setting(name) for name in ("map", "allow")})
+        decision = DecisionRule.for_model(self._model.info, self._setting("threshold"), self._setting("min_confidence"),
+                                          self._setting("top_k"), vocabulary)
         return self._model, OutcomeRule(decision, mode)
 
     def _analyses(self, paths: list[str], model: GenreModel, jobs: int) -> Iterable[tuple[str, Any, str]]:
@@ -170,6 +175,6 @@ class AudioGenrePlugin(BeetsPlugin):
         file: a decoder that crashes must cost that file, never beets itself)."""
         from tagger.workers import analyze_in_processes
 
-        windows = self.config["windows"].get() or model.info.inference_windows
+        windows = self._setting("windows") or model.info.inference_windows
         for analysis in analyze_in_processes(paths, jobs, str(model.path), windows):
             yield analysis.path, analysis.scores, analysis.error or analysis.skip_reason

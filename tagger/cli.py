@@ -13,12 +13,9 @@ from pathlib import Path
 
 import click
 
-from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode
-from tagger.settings import SCAN_SETTINGS
-
-EXIT_SOME_FAILED = 1
-EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for a run stopped by Ctrl-C
-EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what `yes | head` reports for the writer whose reader went away
+from tagger import scan_options
+from tagger.exit_status import ExitStatus
+from tagger.scan_options import BY_NAME, DECISION, GENRE_OPTIONS, SETTINGS, ScanOption
 
 
 def run() -> None:
@@ -28,7 +25,7 @@ def run() -> None:
         main()
     except BrokenPipeError:
         _discard_closed_output()
-        sys.exit(EXIT_CLOSED_PIPE)
+        sys.exit(ExitStatus.CLOSED_PIPE)
 
 
 def _discard_closed_output() -> None:
@@ -65,17 +62,6 @@ def _resolve_model(_context: click.Context, _parameter: click.Parameter, value: 
         return resolve_model(value)
     except ModelError as error:
         raise click.BadParameter(str(error)) from error
-
-
-def _model_option(function):
-    return click.option(
-        "--model",
-        "model_path",
-        metavar="NAME|FILE",
-        callback=_resolve_model,
-        help="A model shipped with the tagger by name (e.g. default.int8; an unknown name lists them) or an ONNX "
-             "model file [default: the shipped default model].",
-    )(function)
 
 
 def _load_model(model_path: Path, threads: int = 1):
@@ -139,24 +125,35 @@ class _Probability(click.FloatRange):
         return number
 
 
-MAX_JOBS = 256  # worker processes; more than this is a typo, and would start that many interpreters
-MAX_WINDOWS = 2000  # windows per track: a whole hour-long mix at 2 s a window
+def _declared(*names: str, renamed: dict[str, str] | None = None):
+    """The click options of the declared scan options ``names`` (``tagger.scan_options``), in that order;
+    ``renamed``: a parameter name the command's function uses instead of the option's own."""
+
+    def decorate(function):
+        for name in reversed(names):
+            function = _click_option(BY_NAME[name], (renamed or {}).get(name, name))(function)
+        return function
+
+    return decorate
 
 
-_windows_option = click.option("--windows", type=click.IntRange(1, MAX_WINDOWS),
-                               help="Windows analysed per track [default: the model's].")
-
-
-def _decision_options(function):
-    """--threshold, --top-k and --min-confidence: the genre-decision rule, shared by scan and predict."""
-    function = click.option("--min-confidence", type=_Probability(), default=None, metavar="P",
-                            help="Write nothing (status uncertain) when the top genre's calibrated probability is "
-                                 "below P; 0 always writes [default: the model's, chosen on held-out tracks; "
-                                 "`tagger info` shows it].")(function)
-    function = click.option("--top-k", type=click.IntRange(1), default=DEFAULT_TOP_K, show_default=True,
-                            help="At most this many genres.")(function)
-    return click.option("--threshold", type=_Probability(), default=None,
-                        help="One probability threshold for every genre [default: the model's per genre].")(function)
+def _click_option(option: ScanOption, parameter: str):
+    values = option.values
+    shown = option.shown_default or (option.default is not None and not isinstance(values, scan_options.Flag))
+    settings = {"default": option.default, "help": option.help, "show_default": shown, "metavar": values.metavar}
+    if isinstance(values, scan_options.Flag):
+        settings.update(is_flag=True, show_default=False)
+    elif isinstance(values, scan_options.Probability):
+        settings["type"] = _Probability()
+    elif isinstance(values, scan_options.Count):
+        settings["type"] = click.IntRange(values.low, values.high)
+    elif isinstance(values, scan_options.Choice):
+        settings.update(type=click.Choice(values.choices), metavar=None)
+    elif isinstance(values, scan_options.Patterns):
+        settings.update(multiple=True, default=tuple(option.default))
+    elif isinstance(values, scan_options.ModelName):
+        settings["callback"] = _resolve_model
+    return click.option(option.flag, parameter, **settings)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,7 +175,7 @@ def main(context: click.Context) -> None:
     # Each command takes, as its defaults, the settings named like its own options (predict: the decision rule).
     context.default_map = {
         command_name: {name: value for name, value in settings.scan.items() if name in _option_names(command)}
-        for command_name, command in (("scan", scan), ("predict", predict))
+        for command_name, command in (("scan", scan), ("predict", predict), ("info", info))
     }
 
 
@@ -186,162 +183,49 @@ def _option_names(command: click.Command) -> set[str]:
     return {parameter.name for parameter in command.params if parameter.name}
 
 
+SCAN_FLAGS = ("write_tags", "model", *DECISION, "mode", "id3v23", "separator", "jobs", "windows")
+ANALYSIS_FLAGS = ("force", "analyse_all", "exclude")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--write-tags", is_flag=True, help="Write genres into the files (default: dry run, nothing changes).")
-@_model_option
-@_decision_options
-@click.option(
-    "--mode",
-    type=click.Choice([mode.value for mode in Mode]),
-    default=DEFAULT_MODE.value,
-    show_default=True,
-    help="fill-empty: tag only files without a genre (blank, Other, Unknown and the like count as none) and "
-         "keep the genres people chose; merge: add predicted genres to existing ones; replace: overwrite them.",
-)
-@click.option("--id3v23", is_flag=True, help="Write ID3v2.3 tags to MP3s (default: keep each file's version).")
-@click.option("--separator", default=None, metavar="TEXT",
-              help="Write several genres as one value joined by TEXT, e.g. '; ', for players that show only a "
-                   "field's first value; existing values are split on it too [default: one value per genre].")
-@click.option("--jobs", type=click.IntRange(1, MAX_JOBS), default=os.cpu_count() or 1,
-              show_default="number of cores", help="Worker processes that decode and analyse files in parallel.")
-@_windows_option
+@_declared(*SCAN_FLAGS)
 @click.option("--report", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write FILE.json or FILE.csv, or JSON lines to standard output with `-` (the other output "
                    "then goes to standard error).")
-@click.option("--force", is_flag=True, help="Analyse again even files whose results are cached.")
-@click.option("--analyse-all", is_flag=True,
-              help="Analyse files the mode leaves alone too (fill-empty: those with genres of their own), for their "
-                   "scores in the report [default: they are kept without being analysed].")
-@click.option("--exclude", multiple=True, default=(), metavar="PATTERN",
-              help="Never scan paths matching this glob pattern, e.g. '*/Podcasts/*' (repeat the option).")
+@_declared(*ANALYSIS_FLAGS)
 @_state_dir_option
 @click.option("-v", "--verbose", is_flag=True, help="List every file, and show tracebacks of unexpected errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file lines: errors and the summary only.")
 @click.pass_obj
-def scan(settings, paths, write_tags, model_path, threshold, top_k, min_confidence, mode, id3v23, separator, jobs,
-         windows, report, force, analyse_all, exclude, state_dir, verbose, quiet):
+def scan(settings, paths, report, state_dir, verbose, quiet, **values):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
     from tagger.journal import settle_pending
-    from tagger.outcome import Status
-    from tagger.printable import printable
-    from tagger.progress import InPathOrder, Progress
-    from tagger.report import (
-        STDOUT,
-        ReportError,
-        check_destination,
-        json_lines,
-        skip_reasons,
-        summary,
-        write_report,
-    )
-    from tagger.scan import Scanner, ScanOptions, discover
-    from tagger.state import StateError
+    from tagger.report import ReportError, check_destination
+    from tagger.scan_options import ScanOptions
+    from tagger.scan_session import Presentation, run_scan
 
-    to_stdout = report is not None and str(report) == STDOUT
-    if report is not None and not to_stdout:
+    presentation = Presentation(report, verbose, quiet)
+    if report is not None and not presentation.report_to_stdout:
         try:
             check_destination(report)
         except ReportError as error:
             raise click.BadParameter(str(error), param_hint="--report") from error
-    options = ScanOptions(write_tags=write_tags, mode=Mode(mode), threshold=threshold, min_confidence=min_confidence,
-                          top_k=top_k, windows=windows, id3v23=id3v23, separator=separator or None, jobs=jobs,
-                          force=force, analyse_all=analyse_all,
-                          vocabulary=settings.vocabulary)
-    model = _load_model(model_path)
-    store = _open_store(state_dir, reading_will_do=not write_tags)
+    options = ScanOptions.from_values(values, settings.vocabulary)
+    model = _load_model(values["model"])
+    store = _open_store(state_dir, reading_will_do=not options.write_tags)
     _note_outputs_inside(paths, {"the state directory (cache and undo journal)": store.path.parent,
-                                 "the report": None if report is None or to_stdout else report})
-    with _state_errors_end_the_command():
-        if not store.read_only:
-            settle_pending(store)
-        run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
+                                 "the report": None if report is None or presentation.report_to_stdout else report})
     try:
-        found = list(discover(paths, remove_stale_copies=write_tags, exclude=exclude))
-    except KeyboardInterrupt:
-        store.finish_run(run_id)
-        store.close()
-        click.echo("interrupted while looking for audio files; no file was analysed or changed", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    if not found:
-        click.echo(f"no audio files found under {printable(', '.join(map(str, paths)))}", err=True)
-        store.close()
-        return
-    progress = Progress(len(found), enabled=not quiet)
-    results = []
-
-    def show(result) -> None:
-        if result.status == Status.ERROR:
-            progress.say(f"error: {printable(result.path)}: {printable(result.error)}", err=True)
-        elif not quiet and (result.status in (Status.TAGGED, Status.WOULD_TAG) or verbose):
-            explained = result.status in (Status.SKIPPED, Status.UNCERTAIN)
-            was = "" if explained else f" (was: {', '.join(result.previous) or 'none'})"
-            detail = result.reason if explained else ", ".join(result.genres) + was
-            progress.say(f"{result.status}: {printable(result.path)}: {printable(detail)}", err=to_stdout)
-
-    in_order = InPathOrder([str(item if isinstance(item, Path) else item.path) for item in found], show)
-
-    def on_result(result) -> None:
-        results.append(result)
-        progress.advance()
-        in_order.add(result)
-
-    started = time.monotonic()
-    interrupted, closed_pipe, stopped, report_failure = False, False, "", ""
-    try:
-        Scanner(model, store, options, run_id).run(found, on_result)
-    except KeyboardInterrupt:  # Ctrl-C: what was done stays done (and journalled); say so, then stop
-        interrupted = True
-    except BrokenPipeError:  # the reader of our output went away (| head): stop as if by Ctrl-C, say why
-        _discard_closed_output()
-        closed_pipe = True
-    except StateError as error:  # no journal, no writes: stop, having said why
-        stopped = str(error)
+        with _state_errors_end_the_command():
+            if not store.read_only:
+                settle_pending(store)
+            status = run_scan(paths, options, tuple(values["exclude"]), model, store, presentation,
+                              _discard_closed_output)
     finally:
-        in_order.flush()
-        progress.close()
-        store.finish_run(run_id)
-    seconds = time.monotonic() - started
-    identity = {"run_id": run_id, "model_id": model.info.model_id}
-    if to_stdout:
-        for line in json_lines(results, identity):
-            click.echo(line)
-    elif report is not None:
-        try:
-            write_report(results, report, identity, model.info.labels)
-        except ReportError as error:
-            report_failure = str(error)
-    click.echo(summary(results, seconds), err=True)
-    reasons = [] if verbose else skip_reasons(results)
-    if reasons:
-        click.echo("skipped, and why (-v names each file):", err=True)
-        for line in reasons:
-            click.echo(printable(line), err=True)
-    if report_failure:
-        click.echo(f"error: {printable(report_failure)}", err=True)
-    if interrupted or closed_pipe or stopped:
-        why = "interrupted" if interrupted else "stopped: standard output was closed" if closed_pipe else "stopped"
-        click.echo(f"{why}: {len(found) - len(results)} file(s) not handled; "
-                   "every change made so far is complete and journalled", err=True)
-    if stopped:
-        click.echo(f"error: {printable(stopped)}", err=True)
-    if store.cache_error:
-        click.echo(f"warning: results could not be cached ({store.cache_error}); a later scan analyses them again",
-                   err=True)
-    if write_tags and any(result.status == Status.TAGGED for result in results):
-        click.echo(f"run {run_id}: undo with `tagger undo {run_id}`", err=True)
-    elif not write_tags and any(result.status == Status.WOULD_TAG for result in results):
-        click.echo("dry run: no file was changed; add --write-tags to write these genres", err=True)
-    kept = sum(result.status == Status.KEPT for result in results)
-    if kept:
-        click.echo(f"{kept} file(s) kept the genres they had; --mode merge or --mode replace changes them", err=True)
-    store.close()
-    if interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    if closed_pipe:
-        sys.exit(EXIT_CLOSED_PIPE)
-    if stopped or report_failure or any(result.status == Status.ERROR for result in results):
-        sys.exit(EXIT_SOME_FAILED)
+        store.close()
+    if status is not ExitStatus.OK:
+        sys.exit(status)
 
 
 def _note_outputs_inside(roots: tuple[Path, ...], outputs: dict[str, Path | None]) -> None:
@@ -367,23 +251,20 @@ def config_command(settings) -> None:
 
     state = "found" if settings.found else "not found: built-in defaults apply"
     click.echo(f"settings file: {settings.path} ({state})")
-    scan_context = click.Context(scan)
-    defaults = {parameter.name: parameter.get_default(scan_context) for parameter in scan.params}
-    for name in SCAN_SETTINGS:
-        value, source = (settings.scan[name], "settings file") if name in settings.scan else (defaults[name], "default")
-        shown = FROM_THE_MODEL if value is None and name in ("threshold", "min_confidence") else _shown(value)
-        click.echo(f"  {name:<15} {printable(shown):<28} ({source})")
-    vocabulary = settings.vocabulary
-    mapping = ", ".join(f"{key} -> {value or '(dropped)'}" for key, value in vocabulary.mapping.items()) or "none"
-    allow = ", ".join(vocabulary.allow) if vocabulary.allow is not None else "every genre"
-    click.echo(f"  {'genre map':<15} {printable(mapping)}")
-    click.echo(f"  {'allowed':<15} {printable(allow)}")
-
-
-FROM_THE_MODEL = "the model's (tagger info)"
+    genres = {"map": settings.vocabulary.mapping, "allow": settings.vocabulary.allow}
+    rows = [(option.name, option, settings.scan.get(option.name), option.name in settings.scan)
+            for option in SETTINGS.values()]
+    rows += [(f"genres.{option.name}", option, genres[option.name], genres[option.name] != option.default)
+             for option in GENRE_OPTIONS]
+    for key, option, found, from_file in rows:
+        value = found if from_file else option.default
+        shown = option.shown_default if value is None and option.shown_default else _shown(value)
+        click.echo(f"  {key:<15} {printable(shown):<28} ({'settings file' if from_file else 'default'})")
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key} -> {target or '(dropped)'}" for key, target in value.items()) or "none"
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value)) or "none"
     return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
@@ -421,20 +302,20 @@ def undo(run_id, list_runs, force, state_dir):
     click.echo(f"run {run_id}: restored {restored} of {len(outcomes)} files", err=True)
     store.close()
     if restored < len(outcomes):
-        sys.exit(EXIT_SOME_FAILED)
+        sys.exit(ExitStatus.SOME_FAILED)
 
 
 @main.command()
-@_model_option
-def info(model_path):
+@_declared("model")
+def info(model):
     """Show what the model predicts and how it was made (its metadata)."""
     import json
 
     from tagger.printable import printable
 
-    model = _load_model(model_path)
-    meta = model.info
-    click.echo(f"model file:     {printable(str(model.path))}")
+    loaded = _load_model(model)
+    meta = loaded.info
+    click.echo(f"model file:     {printable(str(loaded.path))}")
     click.echo(f"model id:       {meta.model_id}  (version {meta.model_version})")
     click.echo(f"input:          {meta.window_seconds:g} s mono windows at {meta.sample_rate} Hz, "
                f"{meta.inference_windows} per track")
@@ -457,12 +338,10 @@ def info(model_path):
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_model_option
-@_decision_options
-@_windows_option
+@_declared("model", *DECISION, "windows", renamed={"model": "model_file"})
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def predict(settings, files, model_path, threshold, top_k, min_confidence, windows, as_json):
+def predict(settings, files, model_file, threshold, top_k, min_confidence, windows, as_json):
     """Print genre probabilities for each file, most likely first, marking (*) the genres a scan would
     choose and saying why each genre was taken or left."""
     import json
@@ -472,7 +351,7 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
     from tagger.scan import not_a_regular_file
     from tagger.workers import analyze_in_processes
 
-    model = _load_model(model_path)
+    model = _load_model(model_file)
     names = model.info.genre_names
     rule = DecisionRule.for_model(model.info, threshold, min_confidence, top_k, settings.vocabulary)
     problems = {str(path): "a folder: `tagger predict` takes audio files, `tagger scan` analyses folders"
@@ -511,4 +390,4 @@ def predict(settings, files, model_path, threshold, top_k, min_confidence, windo
     if as_json:
         click.echo(json.dumps(records, indent=1, ensure_ascii=False))
     if failed:
-        sys.exit(EXIT_SOME_FAILED)
+        sys.exit(ExitStatus.SOME_FAILED)

@@ -9,7 +9,7 @@ import numpy as np
 
 from tagger.genres import DEFAULT_TOP_K, below_confidence, choose, explain
 from tagger.model import ModelInfo
-from tagger.settings import GenreVocabulary
+from tagger.vocabulary import GenreVocabulary
 
 
 @dataclass(frozen=True)

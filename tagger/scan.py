@@ -18,32 +18,14 @@ from tagger import atomic, tags
 from tagger.analysis import Analysis
 from tagger.decision import DecisionRule
 from tagger.formats import TagHandlers, content_mismatch, is_audio_file
-from tagger.genres import DEFAULT_MODE, DEFAULT_TOP_K, Mode, join_values, split_values
+from tagger.genres import join_values, split_values
 from tagger.journal import settle_pending_held
 from tagger.model import GenreModel, ModelInfo
 from tagger.outcome import Outcome, OutcomeRule, Plan, Status
-from tagger.settings import GenreVocabulary
+from tagger.scan_options import ScanOptions
 from tagger.sniff import audio_fingerprint
 from tagger.state import ChangeStatus, FileKey, StateStore
 from tagger.workers import analyze_in_processes
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """Everything a scan may be asked to do differently; carried whole instead of many parameters."""
-
-    write_tags: bool = False
-    mode: Mode = DEFAULT_MODE
-    threshold: float | None = None  # one threshold for every genre instead of the model's own
-    min_confidence: float | None = None  # write nothing below this top-genre probability (None: the model's)
-    top_k: int = DEFAULT_TOP_K
-    windows: int | None = None  # windows analysed per track; None: the model's recommendation
-    id3v23: bool = False
-    separator: str | None = None  # write several genres as one value joined by this; None: a value per genre
-    jobs: int = 1
-    force: bool = False  # ignore cached results
-    analyse_all: bool = False  # analyse files the mode leaves alone too, for their scores in the report
-    vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)  # the user's genre names
 
 
 @dataclass

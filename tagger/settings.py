@@ -1,6 +1,6 @@
 """The user's settings file: TOML in the XDG config directory (or ``$TAGGER_CONFIG``), read with the
-standard library. Its keys are the README's ("Settings live in a TOML file"): scan defaults (mode, top_k,
-threshold, id3v23, jobs, exclude) and ``[genres]`` with the user's ``map`` and ``allow``-list.
+standard library. Its keys are the declared scan options that may be settings (``tagger.scan_options``:
+mode, top_k, threshold, jobs, ...) and ``[genres]`` with the user's ``map`` and ``allow``-list.
 
 Command-line flags override the file, and the file overrides the built-in defaults; `tagger config` shows
 the effective settings and where each came from.
@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagger.genres import Mode
-from tagger.vocabulary import genre_key, without_duplicates
+from tagger.scan_options import GENRE_SETTINGS, SETTINGS, ScanOption, vocabulary_from
+from tagger.vocabulary import GenreVocabulary
 from tagger.xdg import NoHomeError, base_directory
 
 if sys.version_info >= (3, 11):
@@ -25,39 +24,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_ENV = "TAGGER_CONFIG"
-# Settings that are also `tagger scan` options, with their types; flags of the same name override them.
-SCAN_SETTINGS: dict[str, type | tuple[type, ...]] = {
-    "mode": str, "top_k": int, "threshold": (int, float), "min_confidence": (int, float), "id3v23": bool,
-    "separator": str, "jobs": int, "exclude": list, "analyse_all": bool,
-}
-GENRE_SETTINGS: dict[str, type | tuple[type, ...]] = {"map": dict, "allow": list}
 
 
 class ConfigError(Exception):
     """The settings file cannot be read or holds a setting we do not know, or one of the wrong type."""
-
-
-@dataclass(frozen=True)
-class GenreVocabulary:
-    """The user's names for genres: the model's genre -> theirs ("" drops it), then an allow-list. Names
-    match in any spelling (``tagger.vocabulary``)."""
-
-    mapping: dict[str, str] = field(default_factory=dict)
-    allow: tuple[str, ...] | None = None  # None allows every genre
-
-    @cached_property
-    def _mapping_by_key(self) -> dict[str, str]:
-        return {genre_key(name): value for name, value in self.mapping.items()}
-
-    @cached_property
-    def _allowed_keys(self) -> frozenset[str] | None:
-        return None if self.allow is None else frozenset(map(genre_key, self.allow))
-
-    def apply(self, names: list[str]) -> list[str]:
-        """The names to write for the model's chosen genres (applied to every file of a scan)."""
-        mapped = [self._mapping_by_key.get(genre_key(name), name) for name in names]
-        allowed = self._allowed_keys
-        return without_duplicates([name for name in mapped if name and (allowed is None or genre_key(name) in allowed)])
 
 
 @dataclass(frozen=True)
@@ -90,30 +60,18 @@ def load_settings(path: Path | None = None) -> Settings:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read settings file {path}: {error}") from error
     genres = values.pop("genres", {})
-    _check(values, SCAN_SETTINGS, path, "")
-    if "mode" in values and values["mode"] not in {mode.value for mode in Mode}:
-        raise ConfigError(f"{path}: mode must be one of {', '.join(mode.value for mode in Mode)}")
+    _check(values, SETTINGS, path, "")
     if not isinstance(genres, dict):
         raise ConfigError(f"{path}: [genres] must be a table")
     _check(genres, GENRE_SETTINGS, path, "genres.")
-    mapping = genres.get("map", {})
-    if not all(isinstance(value, str) for value in mapping.values()):
-        raise ConfigError(f"{path}: genres.map values must be genre names (or \"\" to drop a genre)")
-    allow = genres.get("allow")
-    if allow is not None and not all(isinstance(name, str) for name in allow):
-        raise ConfigError(f"{path}: genres.allow must be a list of genre names")
-    vocabulary = GenreVocabulary({name: value.strip() for name, value in mapping.items()},
-                                 tuple(allow) if allow is not None else None)
-    return Settings(path, True, values, vocabulary)
+    return Settings(path, True, values, vocabulary_from(genres))
 
 
-def _check(values: dict[str, Any], known: dict[str, type | tuple[type, ...]], path: Path, prefix: str) -> None:
+def _check(values: dict[str, Any], known: dict[str, ScanOption], path: Path, prefix: str) -> None:
     for name, value in values.items():
         if name not in known:
             choices = ", ".join(prefix + key for key in known)
             raise ConfigError(f"{path}: unknown setting {prefix}{name!r} (known: {choices})")
-        expected = known[name]
-        if isinstance(value, bool) and expected is not bool:  # TOML booleans are ints to isinstance
-            raise ConfigError(f"{path}: {prefix}{name} must not be true or false")
-        if not isinstance(value, expected):
-            raise ConfigError(f"{path}: {prefix}{name} has the wrong type ({type(value).__name__})")
+        problem = known[name].problem(value)
+        if problem:
+            raise ConfigError(f"{path}: {prefix}{name} {problem}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 
 ALIASES = Path(__file__).with_name("genre_aliases.json")
@@ -50,3 +51,26 @@ def without_duplicates(names: list[str]) -> list[str]:
             seen.add(key)
             kept.append(name)
     return kept
+
+
+@dataclass(frozen=True)
+class GenreVocabulary:
+    """The user's names for genres: the model's genre -> theirs ("" drops it), then an allow-list. Names
+    match in any spelling (``tagger.vocabulary``)."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    allow: tuple[str, ...] | None = None  # None allows every genre
+
+    @cached_property
+    def _mapping_by_key(self) -> dict[str, str]:
+        return {genre_key(name): value for name, value in self.mapping.items()}
+
+    @cached_property
+    def _allowed_keys(self) -> frozenset[str] | None:
+        return None if self.allow is None else frozenset(map(genre_key, self.allow))
+
+    def apply(self, names: list[str]) -> list[str]:
+        """The names to write for the model's chosen genres (applied to every file of a scan)."""
+        mapped = [self._mapping_by_key.get(genre_key(name), name) for name in names]
+        allowed = self._allowed_keys
+        return without_duplicates([name for name in mapped if name and (allowed is None or genre_key(name) in allowed)])

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from mutagen.apev2 import BINARY, EXTERNAL, APEv2, APEValue
 from mutagen.id3 import ID3, TCON
 
-from tagger import scan as scan_module
+from tagger import scan_session
 from tagger.cli import main
 from tagger.printable import printable
 from tests.conftest import tone, write_audio
@@ -204,7 +204,7 @@ def test_ctrl_c_while_the_library_is_walked_is_one_line(make_audio, tiny_model, 
         yield song
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(scan_module, "discover", interrupted_walk)
+    monkeypatch.setattr(scan_session, "discover", interrupted_walk)
     result = scan(song.parent, *_common(tiny_model, tmp_path / "state"))
     assert result.exit_code == 130, result.output
     assert "interrupted while looking for audio files" in result.output
@@ -212,12 +212,14 @@ def test_ctrl_c_while_the_library_is_walked_is_one_line(make_audio, tiny_model, 
 
 
 @pytest.mark.parametrize(("setting", "message"), [
-    ("jobs = 9223372036854775807", "--jobs"),
-    ("windows = 0", "unknown setting"),
-    ("threshold = nan", "not a number from 0 to 1"),
-    ("min_confidence = inf", "--min-confidence"),
-    ("top_k = 0", "--top-k"),
-    ("exclude = 3", "exclude has the wrong type"),
+    ("jobs = 9223372036854775807", "jobs must be a whole number from 1 to 256"),
+    ("windows = 0", "windows must be a whole number from 1 to 2000"),
+    ("threshold = nan", "threshold must be a number from 0 to 1"),
+    ("min_confidence = inf", "min_confidence must be a number from 0 to 1"),
+    ("top_k = 0", "top_k must be a whole number from 1"),
+    ("exclude = 3", "exclude must be a list of glob patterns"),
+    ("mode = \"sideways\"", "mode must be one of replace, merge, fill-empty"),
+    ("model = 3", "model must be a model's name or an ONNX file"),
 ])
 def test_settings_no_option_could_take_are_one_line(make_audio, tiny_model, tmp_path, no_user_settings, setting,
                                                       message):
@@ -226,7 +228,7 @@ def test_settings_no_option_could_take_are_one_line(make_audio, tiny_model, tmp_
     no_user_settings.write_text(setting + "\n")
     result = scan(song.parent, "--model", tiny_model, "--state-dir", tmp_path / "state")
     assert result.exit_code == 2, result.output
-    assert message in result.output
+    assert message in result.output and str(no_user_settings) in result.output  # checked as the file is read
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 

@@ -7,7 +7,7 @@ import pytest
 from tagger.decision import DecisionRule
 from tagger.genres import Mode
 from tagger.outcome import SETTINGS_DROP_ALL, OutcomeRule, Plan, Status, settled_before_listening
-from tagger.settings import GenreVocabulary
+from tagger.vocabulary import GenreVocabulary
 
 NAMES = ["Blues", "Jazz", "Rock"]
 SURE_ROCK = [0.05, 0.05, 0.9]

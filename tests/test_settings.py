@@ -63,7 +63,7 @@ def test_exclude_patterns_keep_paths_out(no_user_settings, make_audio, tiny_mode
 
 def test_a_bad_settings_file_is_a_usage_error_naming_it(no_user_settings, tiny_model):
     for text, message in (('mode = "sideways"\n', "mode must be one of"), ("colour = 3\n", "unknown setting 'colour'"),
-                          ("top_k = true\n", "top_k must not be true or false"), ("mode = [\n", "cannot read")):
+                          ("top_k = true\n", "top_k must be a whole number from 1"), ("mode = [\n", "cannot read")):
         write_settings(no_user_settings, text)
         result = CliRunner().invoke(main, ["info", "--model", str(tiny_model)])
         assert result.exit_code == 2 and message in result.output and str(no_user_settings) in result.output
