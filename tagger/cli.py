@@ -76,7 +76,8 @@ def _load_model(model_path: Path, threads: int = 1):
 def _open_store(state_dir: Path | None, *, reading_will_do: bool = False):
     """The state store; where ``reading_will_do`` (a dry run, ``undo --list``), a read-only one when it
     cannot be written, with a warning. Otherwise a state that cannot be written is a one-line error."""
-    from tagger.state import StateStore, default_state_dir, describe
+    from tagger.state import StateStore, default_state_dir
+    from tagger.state_base import describe
 
     with _state_errors_end_the_command():
         directory = state_dir or default_state_dir()
@@ -102,7 +103,7 @@ def _open_store(state_dir: Path | None, *, reading_will_do: bool = False):
 @contextlib.contextmanager
 def _state_errors_end_the_command() -> Iterator[None]:
     """A state database that cannot journal (locked, full, read-only) ends the command with its one line."""
-    from tagger.state import StateError
+    from tagger.state_base import StateError
 
     try:
         yield
@@ -200,7 +201,7 @@ ANALYSIS_FLAGS = ("force", "analyse_all", "exclude")
 @click.pass_obj
 def scan(settings, paths, report, state_dir, verbose, quiet, **values):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
-    from tagger.journal import settle_pending
+    from tagger.recovery import settle_pending
     from tagger.report import ReportError, check_destination
     from tagger.scan_options import ScanOptions
     from tagger.scan_session import Presentation, run_scan
@@ -277,20 +278,20 @@ def _shown(value: object) -> str:
 @_state_dir_option
 def undo(run_id, list_runs, force, state_dir):
     """Restore exactly the genre tags that a run changed (default: the latest run with changes)."""
-    from tagger.journal import settle_pending, undo_run
     from tagger.printable import printable
+    from tagger.recovery import settle_pending, undo_run
 
     store = _open_store(state_dir, reading_will_do=list_runs)
     if list_runs:
-        for identifier, started, command, undoable in store.runs_with_changes():
+        for identifier, started, command, undoable in store.journal.runs_with_changes():
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
             click.echo(f"{identifier:>5}  {stamp}  {undoable or 0:>6} undoable  {printable(command)}")
         return
     with _state_errors_end_the_command():
         settle_pending(store)  # a change a crash left pending is undoable like any other
-    if run_id is not None and run_id not in {row[0] for row in store.runs_with_changes()}:
+    if run_id is not None and run_id not in {row[0] for row in store.journal.runs_with_changes()}:
         raise click.UsageError(f"run {run_id} changed no tags (`tagger undo --list` shows the runs that did)")
-    run_id = run_id if run_id is not None else store.last_undoable_run()
+    run_id = run_id if run_id is not None else store.journal.last_undoable_run()
     if run_id is None:
         raise click.ClickException("no run with tag changes to undo")
     with _state_errors_end_the_command():

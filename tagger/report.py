@@ -19,7 +19,7 @@ from pathlib import Path
 from tagger import atomic
 from tagger.outcome import Status
 from tagger.scan import FileResult
-from tagger.state import stored_path
+from tagger.state_base import stored_path
 
 SUMMARY_ORDER = [Status.TAGGED, Status.WOULD_TAG, Status.UNCHANGED, Status.KEPT, Status.UNCERTAIN, Status.SKIPPED,
                  Status.ERROR]

@@ -16,15 +16,17 @@ from pathlib import Path
 
 from tagger import atomic, tags
 from tagger.analysis import Analysis
+from tagger.change_journal import ChangeStatus
 from tagger.decision import DecisionRule
 from tagger.formats import TagHandlers, content_mismatch, is_audio_file
 from tagger.genres import join_values, split_values
-from tagger.journal import settle_pending_held
 from tagger.model import GenreModel, ModelInfo
 from tagger.outcome import Outcome, OutcomeRule, Plan, Status
+from tagger.recovery import settle_pending_held
+from tagger.result_cache import FileKey
 from tagger.scan_options import ScanOptions
 from tagger.sniff import audio_fingerprint
-from tagger.state import ChangeStatus, FileKey, StateStore
+from tagger.state import StateStore
 from tagger.workers import analyze_in_processes
 
 
@@ -172,7 +174,7 @@ class Scanner:
             if settled is not None:
                 on_result(_result(found, plan, settled))
                 continue
-            cached = None if self.options.force else self.store.cached_scores(key, self.info.model_id)
+            cached = None if self.options.force else self.store.cache.cached_scores(key, self.info.model_id)
             if cached is not None:
                 on_result(self._settle(found, key, identity, plan, Analysis(str(found), scores=cached), cached=True))
             else:
@@ -215,7 +217,7 @@ class Scanner:
             return FileResult(str(path), Status.SKIPPED, reason="the file changed while it was being analysed (still "
                                                                 "being written?); left as it was: scan it again")
         if not cached:
-            self.store.store_scores(key, self.info.model_id, analysis.scores)
+            self.store.cache.store_scores(key, self.info.model_id, analysis.scores)
         result = replace(_result(path, plan, self.rule.after_listening(plan, analysis.scores)), cached=cached,
                          analysed=not cached, scores={label: float(score) for label, score
                                                       in zip(self.info.labels, analysis.scores, strict=True)})
@@ -243,25 +245,25 @@ class Scanner:
             return replace(result, status=Status.SKIPPED, reason=f"{error}; file left as it was")
         except OSError as error:
             return replace(result, status=Status.ERROR, error=f"cannot write: {error.strerror or error}")
-        self.store.store_scores(FileKey.of(path), self.info.model_id, scores)
+        self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores)
         return replace(result, status=Status.TAGGED, genres=outcome.genres, previous=plan.previous)
 
     def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity) -> None:
         """Journal (the change, and the audio's fingerprint so undo can tell a replaced file), write,
         confirm. A write cut off at any point (an error, Ctrl-C) is settled at once from what the file holds:
         ``done`` where the new file is in place, ``abandoned`` where the original is."""
-        change_id = self.store.journal_pending(
+        change_id = self.store.journal.pending(
             self.run_id, str(path), handler.name, handler.snapshot(path),
             {"genres": genres, "audio": audio_fingerprint(path)},
         )
         try:
             tags.write_genres(path, handler, genres, expected=identity,
-                              on_in_place=lambda offset, before, after: self.store.journal_in_place(
+                              on_in_place=lambda offset, before, after: self.store.journal.in_place(
                                   change_id, offset, before, after))
         except BaseException:
             settle_pending_held(self.store)
             raise
-        self.store.set_change_status(change_id, ChangeStatus.DONE)
+        self.store.journal.set_status(change_id, ChangeStatus.DONE)
 
 
 def _result(path: Path, plan: Plan, outcome: Outcome) -> FileResult:

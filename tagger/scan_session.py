@@ -23,7 +23,8 @@ from tagger.progress import InPathOrder, Progress
 from tagger.report import STDOUT, ReportError, json_lines, skip_reasons, summary, write_report
 from tagger.scan import FileResult, Scanner, discover
 from tagger.scan_options import ScanOptions
-from tagger.state import StateError, StateStore
+from tagger.state import StateStore
+from tagger.state_base import StateError
 
 INTERRUPTED, CLOSED_PIPE = "interrupted", "stopped: standard output was closed"
 
@@ -95,23 +96,23 @@ def run_scan(paths: tuple[Path, ...], options: ScanOptions, exclude: tuple[str, 
              store: StateStore, presentation: Presentation, on_closed_output: Callable[[], None]) -> ExitStatus:
     """Scan ``paths`` and say how it went; the exit status. ``on_closed_output`` silences the closed
     standard output when the reader of the output went away."""
-    run_id = store.begin_run(" ".join(["tagger", *sys.argv[1:]]))
+    run_id = store.journal.begin_run(" ".join(["tagger", *sys.argv[1:]]))
     try:
         found = list(discover(paths, remove_stale_copies=options.write_tags, exclude=exclude))
     except KeyboardInterrupt:
-        store.finish_run(run_id)
+        store.journal.finish_run(run_id)
         click.echo("interrupted while looking for audio files; no file was analysed or changed", err=True)
         return ExitStatus.INTERRUPTED
     if not found:
         click.echo(f"no audio files found under {printable(', '.join(map(str, paths)))}", err=True)
-        store.finish_run(run_id)
+        store.journal.finish_run(run_id)
         return ExitStatus.OK
     ending = ScanEnding(options, run_id, presentation.verbose, len(found))
     try:
         _scan_found(found, Scanner(model, store, options, run_id), ending, presentation, on_closed_output)
     finally:
-        store.finish_run(run_id)
-    ending.cache_error = store.cache_error or ""
+        store.journal.finish_run(run_id)
+    ending.cache_error = store.cache.error or ""
     _report(ending, presentation, {"run_id": run_id, "model_id": model.info.model_id}, model.info.labels)
     for line in ending.lines():
         click.echo(line, err=True)

@@ -25,6 +25,7 @@ def fake_run(directory, accuracy: float, parameters: int, seed: int, n_tracks: i
         "labels": LABELS,
         "thresholds": dict.fromkeys(LABELS, 0.5),
         "test_tracks": [f"track{i:03d}" for i in tracks],
+        "test_groups": [f"track{i:03d}" for i in tracks],  # a track-level split: each track its own group
         "test_track_probabilities": probabilities.tolist(),
         "test_targets": np.eye(3, dtype=int)[truth].tolist(),
         "trainable_parameters": parameters,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tagger.change_journal import ChangeJournal, ChangeStatus
 from tagger.cli import main
-from tagger.state import ChangeStatus, StateStore
 from tests.tagtools import add_id3, digest
 
 COMMON = ["--write-tags", "--mode", "replace", "--min-confidence", "0", "--jobs", "1"]
@@ -88,14 +88,14 @@ def test_an_undo_cut_off_after_restoring_can_be_run_again(song, tiny_model, tmp_
     original = digest(song)
     state = tmp_path / "state"
     assert _scan(song, tiny_model, state).exit_code == 0
-    real_set = StateStore.set_change_status
+    real_set = ChangeJournal.set_status
 
     def cut_off_before_recording_undone(self, change_id, status):
         if status == ChangeStatus.UNDONE:
             raise KeyboardInterrupt
         real_set(self, change_id, status)
 
-    monkeypatch.setattr(StateStore, "set_change_status", cut_off_before_recording_undone)
+    monkeypatch.setattr(ChangeJournal, "set_status", cut_off_before_recording_undone)
     _undo(state)
     monkeypatch.undo()
     assert digest(song) == original and _statuses(state) == [ChangeStatus.DONE]

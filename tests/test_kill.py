@@ -173,11 +173,12 @@ def test_ctrl_c_keeps_what_was_done_and_still_prints_the_summary(pristine, tiny_
 
 
 def _open_store_and_record(directory: str, index: int, barrier) -> None:
-    from tagger.state import FileKey, StateStore
+    from tagger.result_cache import FileKey
+    from tagger.state import StateStore
 
     barrier.wait()  # every process opens the new database at the same instant
     store = StateStore(Path(directory))
-    store.store_scores(FileKey(f"/song{index}.mp3", 1, 1), "model", [0.5])
+    store.cache.store_scores(FileKey(f"/song{index}.mp3", 1, 1), "model", [0.5])
     store.close()
 
 

@@ -255,24 +255,31 @@ def test_a_different_file_of_the_same_size_is_analysed(make_audio, tiny_model, s
     assert other.exit_code == 0 and "from cache" not in other.output
 
 
-def test_a_state_database_from_before_content_identities_still_opens(tmp_path):
+def test_a_state_database_of_a_newer_tagger_is_refused_in_one_line_and_never_changed(make_audio, tiny_model,
+                                                                                        tmp_path):
     import sqlite3
 
-    from tagger.state import FileKey, StateStore
+    from tagger.state import SCHEMA_VERSION
 
-    tmp_path.joinpath("state").mkdir()
-    old = sqlite3.connect(tmp_path / "state" / "state.sqlite3")
-    old.execute("CREATE TABLE results (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
-                "model_id TEXT NOT NULL, scores TEXT NOT NULL, updated REAL NOT NULL)")
-    old.execute("INSERT INTO results VALUES ('/old/song.mp3', 10, 5, 'm', '[0.5]', 0)")
-    old.commit()
-    old.close()
-    store = StateStore(tmp_path / "state")
-    assert store.cached_scores(FileKey("/old/song.mp3", 10, 5), "m") == [0.5]
-    song = tmp_path / "song.mp3"
-    song.write_bytes(b"x" * 10)
-    assert store.cached_scores(FileKey.of(song), "m") is None  # an old row has no fingerprint to match
-    store.close()
+    song = make_audio("lib/song.mp3")
+    fresh = scan(song.parent, "--model", tiny_model, "--state-dir", tmp_path / "fresh")
+    assert fresh.exit_code == 0
+    versions = sqlite3.connect(tmp_path / "fresh" / "state.sqlite3").execute("PRAGMA user_version").fetchone()
+    assert versions == (SCHEMA_VERSION,)
+    newer = tmp_path / "newer" / "state.sqlite3"
+    newer.parent.mkdir()
+    database = sqlite3.connect(newer)
+    database.execute("CREATE TABLE results (layout TEXT)")
+    database.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    database.commit()
+    database.close()
+    before, audio = newer.read_bytes(), digest(song)
+    written = scan(song.parent, "--write-tags", "--model", tiny_model, "--state-dir", newer.parent)
+    assert written.exit_code == 1 and "Traceback" not in written.output
+    assert f"written by a newer genre tagger (state version {SCHEMA_VERSION + 1}" in written.output
+    dry = scan(song.parent, "--model", tiny_model, "--state-dir", newer.parent)
+    assert dry.exit_code == 0 and "reading it only" in dry.output and "would-tag 1" in dry.output
+    assert newer.read_bytes() == before and digest(song) == audio
 
 
 def test_below_min_confidence_nothing_is_written_and_the_file_is_uncertain(make_audio, tiny_model, state_dir):

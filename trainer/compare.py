@@ -91,12 +91,12 @@ def load_pooled(unit: Path) -> dict:
     thresholds = np.concatenate([np.tile([run["thresholds"][label] for label in labels], (len(run["test_tracks"]), 1))
                                  for run in runs])
     order = np.argsort(tracks, kind="stable")
-    parameters = {run.get("trainable_parameters") for run in runs}
+    parameters = {run["trainable_parameters"] for run in runs}
     return {
         "tracks": [tracks[i] for i in order],
         "labels": labels,
         "folds": len(runs) if len(runs) > 1 else None,
-        "groups": np.concatenate([np.array(run.get("test_groups") or run["test_tracks"]) for run in runs])[order],
+        "groups": np.concatenate([np.array(run["test_groups"]) for run in runs])[order],
         "fold_of_track": np.concatenate([np.full(len(run["test_tracks"]), k) for k, run in enumerate(runs)])[order],
         "targets": np.concatenate([np.array(run["test_targets"], dtype=np.int64) for run in runs])[order],
         "probabilities": probabilities[order],
@@ -210,7 +210,7 @@ def choose_winner(configurations: dict, pairs: list[dict], use_seeds: bool) -> d
 
 
 def _simpler(first: dict, second: dict) -> bool:
-    """Whether ``first`` learns fewer parameters than ``second`` (unknown for runs that did not record it)."""
+    """Whether ``first`` learns fewer parameters than ``second`` (unknown where a unit's runs differ in it)."""
     counts = first["trainable_parameters"], second["trainable_parameters"]
     return None not in counts and counts[0] < counts[1]
 
@@ -232,7 +232,7 @@ def markdown(result: dict) -> str:
     for name, c in configurations.items():
         spread = (f"{c['seed_mean']:.3f} ± {c['seed_std']:.3f} (n={len(c['seed_weighted_f1'])})"
                   if c["seed_std"] is not None else "one seed")
-        parameters = f"{c['trainable_parameters']:,}" if c.get("trainable_parameters") is not None else "?"
+        parameters = f"{c['trainable_parameters']:,}" if c["trainable_parameters"] is not None else "?"
         lines.append(
             f"| {name} | {stats.with_interval(c['top1_accuracy'], c['top1_interval'])} "
             f"| {stats.with_interval(c['weighted_f1'], c['weighted_f1_interval'])} "

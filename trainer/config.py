@@ -35,9 +35,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
-        # Checkpoints written before the frequency channel and the backbones existed: a scratch CNN without it.
-        defaults = {"frequency_channel": False, "backbone": "scratch", "tuning": "full"}
-        return cls(**{**defaults, **values, "channels": tuple(values["channels"])})
+        return cls(**{**values, "channels": tuple(values["channels"])})
 
 
 @dataclass

@@ -62,9 +62,6 @@ class APEv2Genres(ListFieldGenres):
             apev2_raw.write(handle, tag, placed(others, [(indices[0] if indices else len(others), item)]))
 
     def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
-        if RAW not in snapshot:  # a journal written before raw snapshots: the values go back through mutagen
-            super().restore(path, snapshot)
-            return
         with open(path, "r+b") as handle:
             tag = apev2_raw.read(handle)
             indices = tag.genre_indices() if tag else []

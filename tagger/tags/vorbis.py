@@ -33,14 +33,6 @@ def _flac_padding(metadata: flac_meta.Metadata) -> int | None:
     return None if index is None else len(metadata.blocks[index][1])
 
 
-def _restored(comments: Comments, snapshot: dict[str, Any]) -> Comments:
-    """``comments`` with the snapshot's GENRE entries back; a journal written before raw snapshots recorded
-    the values only, which go back where the genres are now."""
-    if "entries" in snapshot:
-        return vorbis_comment.with_entries_restored(comments, snapshot)
-    return vorbis_comment.with_genres(comments, snapshot["GENRE"] or [])
-
-
 class VorbisGenres(OneVersionTags):
     """Genre handler for FLAC and Ogg files."""
 
@@ -109,16 +101,15 @@ class VorbisGenres(OneVersionTags):
         with open(path, "r+b") as handle:
             if _is_flac(path):
                 metadata = flac_meta.read_metadata(handle)
-                comments = _restored(_flac_comments(metadata), snapshot)
-                had_block = snapshot.get("block", -1) is not None  # legacy journals did not record it
+                comments = vorbis_comment.with_entries_restored(_flac_comments(metadata), snapshot)
+                had_block = snapshot["block"] is not None
                 data = vorbis_comment.render(comments) if had_block or comments.entries else None
-                blocks = flac_meta.with_block(metadata, flac_meta.VORBIS_COMMENT, data, snapshot.get("padding"))
+                blocks = flac_meta.with_block(metadata, flac_meta.VORBIS_COMMENT, data, snapshot["padding"])
                 flac_meta.write_blocks(handle, metadata, blocks)
                 return
             packet = ogg_comment.read(handle)
-            comments = _restored(packet.comments, snapshot)
-            size = snapshot.get("packet", packet.comments.size)
-            ogg_comment.write(handle, packet, vorbis_comment.fitted(comments, size), snapshot.get("layout"))
+            comments = vorbis_comment.with_entries_restored(packet.comments, snapshot)
+            ogg_comment.write(handle, packet, vorbis_comment.fitted(comments, snapshot["packet"]), snapshot["layout"])
 
 
 VORBIS = VorbisGenres()

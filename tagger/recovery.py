@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tagger import tags
+from tagger.change_journal import Change, ChangeStatus
 from tagger.formats import HANDLERS_BY_NAME
 from tagger.sniff import audio_fingerprint
-from tagger.state import Change, ChangeStatus, StateStore
+from tagger.state import StateStore
 
 
 @dataclass
@@ -52,17 +53,17 @@ def settle_pending(store: StateStore) -> int:
 def settle_pending_held(store: StateStore) -> int:
     """``settle_pending`` for a caller that holds the write lock already (a scan whose write was cut off).
     An undo cut off half-way through an in-place write is settled too: finished, or taken back."""
-    pending = store.changes(status=ChangeStatus.PENDING)
+    pending = store.journal.changes(status=ChangeStatus.PENDING)
     for change in pending:
-        backup = store.in_place_backup(change.id)
+        backup = store.journal.in_place_backup(change.id)
         done = _settle_in_place(change, *backup) if backup else _holds_written_genres(change) is True
-        store.set_change_status(change.id, ChangeStatus.DONE if done else ChangeStatus.ABANDONED)
-    for change_id in store.undos_in_place():
-        backup = store.in_place_backup(change_id, undo=True)
-        for change in store.changes(change_id=change_id):
+        store.journal.set_status(change.id, ChangeStatus.DONE if done else ChangeStatus.ABANDONED)
+    for change_id in store.journal.undos_in_place():
+        backup = store.journal.in_place_backup(change_id, undo=True)
+        for change in store.journal.changes(change_id=change_id):
             if backup and _settle_in_place(change, *backup):
-                store.set_change_status(change_id, ChangeStatus.UNDONE)
-        store.forget_undo_in_place(change_id)
+                store.journal.set_status(change_id, ChangeStatus.UNDONE)
+        store.journal.forget_undo_in_place(change_id)
     return len(pending)
 
 
@@ -94,7 +95,7 @@ def undo_run(store: StateStore, run_id: int, force: bool = False) -> list[UndoOu
     """
     with store.write_lock():
         settle_pending_held(store)
-        done = store.changes(run_id=run_id, status=ChangeStatus.DONE)
+        done = store.journal.changes(run_id=run_id, status=ChangeStatus.DONE)
         return [_undo_change(store, change, force) for change in reversed(done)]
 
 
@@ -104,9 +105,9 @@ def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
     path = Path(change.path)
     try:
         if handler.matches(path, change.before):  # restored already, by an undo that was cut off
-            store.set_change_status(change.id, ChangeStatus.UNDONE)
+            store.journal.set_status(change.id, ChangeStatus.UNDONE)
             return UndoOutcome(change.path, True)
-        if "audio" in change.after and audio_fingerprint(path) != change.after["audio"]:
+        if audio_fingerprint(path) != change.after["audio"]:
             return UndoOutcome(change.path, False, "the file holds other audio now (replaced since the run); "
                                                    "left alone")
     except (tags.TagError, OSError):
@@ -119,7 +120,7 @@ def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
     in_place: list[int] = []
 
     def journal_in_place(offset: int, before: bytes, after: bytes) -> None:
-        store.journal_in_place(change.id, offset, before, after, undo=True)
+        store.journal.in_place(change.id, offset, before, after, undo=True)
         in_place.append(offset)
 
     try:
@@ -129,7 +130,7 @@ def _undo_change(store: StateStore, change: Change, force: bool) -> UndoOutcome:
         if isinstance(error, (tags.TagError, OSError)):
             return UndoOutcome(change.path, False, str(error))
         raise
-    store.set_change_status(change.id, ChangeStatus.UNDONE)
+    store.journal.set_status(change.id, ChangeStatus.UNDONE)
     if in_place:
-        store.forget_undo_in_place(change.id)
+        store.journal.forget_undo_in_place(change.id)
     return UndoOutcome(change.path, True)

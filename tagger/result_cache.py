@@ -1,0 +1,104 @@
+"""Cached per-file results: a rescan skips unchanged files, and finds a moved or copied file again.
+
+Results are keyed by path, size, mtime and model id; a file that moved or was copied is found by its
+size and a fingerprint of its content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from tagger.sniff import add_samples
+from tagger.state_base import describe, stored_path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_id TEXT NOT NULL,
+    scores TEXT NOT NULL, updated REAL NOT NULL, fingerprint TEXT
+);
+CREATE INDEX IF NOT EXISTS results_by_size ON results(size, model_id);
+"""
+
+
+@dataclass(frozen=True)
+class FileKey:
+    """What identifies one version of one file: any edit changes size or mtime."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileKey:
+        status = path.stat()
+        return cls(str(path), status.st_size, status.st_mtime_ns)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The file's content identity, wherever it lies: a hash of its size and of 64 KiB at its start,
+        middle and end (its audio, not only the tag and cover art that lead an MP3). Reads at most 192 KiB, once per
+        key: a cache miss and the store of the fresh result that follows it share the reading."""
+        digest = hashlib.sha256(str(self.size).encode())
+        with open(self.path, "rb") as handle:
+            add_samples(digest, handle, 0, self.size)
+        return digest.hexdigest()[:32]
+
+
+def _fingerprint_or_none(key: FileKey) -> str | None:
+    """None when the file cannot be read now: its result is then found only at its own path."""
+    try:
+        return key.fingerprint
+    except OSError:
+        return None
+
+
+class ResultCache:
+    """The ``results`` table. A cache that cannot be written (read-only, disk full) only costs a later
+    rescan: ``error`` says why, once, and the run goes on."""
+
+    def __init__(self, database: sqlite3.Connection, read_only: bool) -> None:
+        self._db, self.read_only = database, read_only
+        self.error: str | None = None
+
+    def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
+        """Scores of this version of this file: at its path, or (moved, renamed, copied) under another path
+        with the same size and content fingerprint, which is then remembered at this path too."""
+        row = self._db.execute(
+            "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
+            (stored_path(key.path), key.size, key.mtime_ns, model_id),
+        ).fetchone()
+        if row:
+            return json.loads(row[0])
+        candidates = self._db.execute(
+            "SELECT fingerprint, scores FROM results WHERE size=? AND model_id=? AND fingerprint IS NOT NULL",
+            (key.size, model_id),
+        ).fetchall()
+        fingerprint = _fingerprint_or_none(key) if candidates else None
+        if fingerprint is None:
+            return None
+        for stored, scores in candidates:
+            if stored == fingerprint:
+                self._insert(key, model_id, scores, fingerprint)
+                return json.loads(scores)
+        return None
+
+    def store_scores(self, key: FileKey, model_id: str, scores: list[float]) -> None:
+        self._insert(key, model_id, json.dumps(scores), _fingerprint_or_none(key))
+
+    def _insert(self, key: FileKey, model_id: str, scores: str, fingerprint: str | None) -> None:
+        if self.read_only:
+            return
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, fingerprint) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (stored_path(key.path), key.size, key.mtime_ns, model_id, scores, time.time(), fingerprint),
+            )
+        except sqlite3.Error as error:
+            self.error = self.error or describe(error)
