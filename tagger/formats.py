@@ -25,12 +25,13 @@ LIBSNDFILE, FFMPEG = "libsndfile", "ffmpeg"
 
 @dataclass(frozen=True)
 class AudioFormat:
-    """One container family: its file suffixes, the container its content must sniff as (``tagger.sniff``),
-    its genre tag handler, and which decoder reads its audio."""
+    """One container family: its file suffixes, the container its content must sniff as (a
+    ``tagger.sniff.Container``: its magic and where its audio lies), its genre tag handler, and which
+    decoder reads its audio."""
 
     name: str
     suffixes: frozenset[str]
-    container: str
+    container: sniff.Container
     tags: GenreTags | None  # None: no genre field we write (WAV; ADTS has none; TTA's we leave alone)
     decoder: str = LIBSNDFILE
 

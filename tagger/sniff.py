@@ -5,35 +5,30 @@ A tag written by the wrong handler ruins a file: an ID3 tag glued in front of an
 file whose content disagrees with its suffix. ``audio_fingerprint`` hashes samples of the audio payload
 only, never the tags, so it says "same recording" across tag edits and "another song" when a file was
 replaced; the journal records it and undo checks it.
+
+Each container's knowledge (how its first bytes are recognised, where its audio lies between its tags) is
+one ``Container`` entry of ``CONTAINERS``; ``tagger.formats`` names the container each format must hold.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from tagger import chunks
 
 ID3V2_HEADER, ID3V1_SIZE, APE_FOOTER = 10, 128, 32
+APE_PREAMBLE, APE_HAS_HEADER = b"APETAGEX", 0x80000000
 ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 ASF_DATA_GUID = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
 SAMPLE_BYTES = 64 * 1024
+MAGIC_BYTES = 64  # enough for every container's magic; an MP3's first frame may need SAMPLE_BYTES
 OGG_PAGES_HASHED = 8  # the last pages' payloads: page headers are renumbered when the comment packet grows
 OGG_TAIL_BYTES = 512 * 1024
-
-# Containers, as ``sniff`` names them (AudioFormat.containers lists which a suffix may hold).
-MP3, FLAC, OGG, WAV, AIFF, MP4, ASF, APE, WAVPACK, MUSEPACK, DSF, ADTS, TTA = (
-    "MP3", "FLAC", "Ogg", "WAV", "AIFF", "MP4", "ASF", "Monkey's Audio", "WavPack", "Musepack", "DSF",
-    "AAC (ADTS)", "TTA")
-
-_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, chunks.FLAC_MARKER, FLAC), (0, b"OggS", OGG), (0, b"MAC ", APE), (0, b"wvpk", WAVPACK), (0, b"MPCK", MUSEPACK),
-    (0, b"MP+", MUSEPACK), (0, ASF_HEADER_GUID, ASF), (4, b"ftyp", MP4), (0, chunks.DSF_MAGIC, DSF),
-    (0, b"TTA1", TTA),
-)
-
 
 def syncsafe(data: bytes) -> int:
     """An ID3v2 syncsafe integer: 7 bits per byte."""
@@ -65,34 +60,22 @@ def _is_adts_frame(header: bytes) -> bool:
     return len(header) >= 4 and header[0] == 0xFF and header[1] & 0xF6 == 0xF0 and (header[2] >> 2) & 0xF < 13
 
 
-def _container_at(data: bytes) -> str | None:
-    for offset, magic, name in _MAGIC:
-        if data[offset : offset + len(magic)] == magic:
-            return name
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return WAV
-    if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
-        return AIFF
-    if _is_adts_frame(data[:4]):
-        return ADTS
-    return MP3 if _is_mpeg_frame(data[:4]) else None
-
-
-def sniff(path: Path) -> str | None:
+def sniff(path: Path) -> Container | None:
     """The container of ``path`` by its content, or None when it is none we know. A leading ID3v2 tag is
-    looked past (FLAC files sometimes carry one); MP3 is an MPEG frame where the audio starts."""
+    looked past (FLAC files sometimes carry one); the first container of ``CONTAINERS`` that recognises
+    what follows wins."""
     with open(path, "rb") as handle:
-        head = handle.read(ID3V2_HEADER)
-        start = id3v2_end(head)
+        start = id3v2_end(handle.read(ID3V2_HEADER))
         handle.seek(start)
-        data = handle.read(16)
-        found = _container_at(data)
-        if found is None:  # padding or junk before the first MPEG frame (after a tag, or at the start)
-            handle.seek(start)
-            window = handle.read(SAMPLE_BYTES)
-            sync = next((index for index in range(len(window) - 3) if _is_mpeg_frame(window[index:index + 4])), None)
-            found = MP3 if sync is not None else None
+        data = handle.read(MAGIC_BYTES)
+        found = _recognising(data)
+        if found is None:  # padding or junk before the first MPEG frame: a longer look
+            found = _recognising(data + handle.read(SAMPLE_BYTES - len(data)))
     return found
+
+
+def _recognising(data: bytes) -> Container | None:
+    return next((container for container in CONTAINERS if container.recognises(data)), None)
 
 
 def id3v1_tag(handle: BinaryIO) -> bytes | None:
@@ -104,17 +87,37 @@ def id3v1_tag(handle: BinaryIO) -> bytes | None:
     return tail if tail[:3] == b"TAG" else None
 
 
+@dataclass(frozen=True)
+class ApeFooter:
+    """The footer of an APEv2 tag: its size (items and footer), item count and flags, and its raw bytes."""
+
+    size: int
+    count: int
+    flags: int
+    raw: bytes
+
+    @property
+    def tag_bytes(self) -> int:
+        """The whole tag's length on disk: items, footer, and the header where the flags say it has one."""
+        return self.size + (APE_FOOTER if self.flags & APE_HAS_HEADER else 0)
+
+
+def ape_footer(handle: BinaryIO, end: int) -> ApeFooter | None:
+    """The APEv2 footer that ends at ``end`` of the open file, or None."""
+    handle.seek(max(0, end - APE_FOOTER))
+    raw = handle.read(APE_FOOTER)
+    if len(raw) < APE_FOOTER or raw[:8] != APE_PREAMBLE:
+        return None
+    size, count, flags = (int.from_bytes(raw[at : at + 4], "little") for at in (12, 16, 20))
+    return ApeFooter(size, count, flags, raw)
+
+
 def _trailing_tags(handle: BinaryIO, end: int) -> int:
     """Where the audio ends before an ID3v1 tag and an APEv2 tag at the end of a file of size ``end``."""
     if id3v1_tag(handle) is not None:
         end -= ID3V1_SIZE
-    handle.seek(max(0, end - APE_FOOTER))
-    footer = handle.read(APE_FOOTER)
-    if len(footer) == APE_FOOTER and footer[:8] == b"APETAGEX":
-        size = int.from_bytes(footer[12:16], "little")
-        has_header = int.from_bytes(footer[20:24], "little") & 0x80000000
-        end -= size + (APE_FOOTER if has_header else 0)
-    return max(0, end)
+    footer = ape_footer(handle, end)
+    return max(0, end - footer.tag_bytes if footer else end)
 
 
 def _asf_object(handle: BinaryIO, size: int, wanted: bytes) -> tuple[int, int] | None:
@@ -132,26 +135,32 @@ def _asf_object(handle: BinaryIO, size: int, wanted: bytes) -> tuple[int, int] |
     return None
 
 
-def audio_span(path: Path, container: str | None) -> tuple[int, int]:
+def audio_span(path: Path, container: Container | None) -> tuple[int, int]:
     """The byte range of ``path`` that holds its audio and no tags (the whole file where we cannot tell)."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        if container in (MP3, FLAC, APE, WAVPACK, MUSEPACK):
-            start = id3v2_end(handle.read(ID3V2_HEADER))
-            if container == FLAC:
-                start = _flac_audio_start(handle, start)
-            return start, max(start, _trailing_tags(handle, size))
-        span = None
-        if container == MP4:
-            box = chunks.mp4_box(handle, 0, size, b"mdat")
-            span = (box.data, box.data + box.size) if box else None
-        elif container == ASF:
-            span = _asf_object(handle, size, ASF_DATA_GUID)
-        elif container in (AIFF, WAV):
-            span = chunks.iff_audio_span(handle, "big" if container == AIFF else "little")
-        elif container == DSF:
-            span = chunks.dsf_audio_span(handle)
+        start = id3v2_end(handle.read(ID3V2_HEADER))
+        span = container.audio_span(handle, start, size) if container else None
     return span or (0, size)
+
+
+def _between_tags(handle: BinaryIO, start: int, size: int) -> tuple[int, int]:
+    """After a leading ID3v2 tag, before an ID3v1 and an APEv2 tag at the end: MP3 and the APEv2 family."""
+    return start, max(start, _trailing_tags(handle, size))
+
+
+def _flac_span(handle: BinaryIO, start: int, size: int) -> tuple[int, int]:
+    start = _flac_audio_start(handle, start)
+    return start, max(start, _trailing_tags(handle, size))
+
+
+def _whole_file(handle: BinaryIO, start: int, size: int) -> None:
+    return None
+
+
+def _mp4_span(handle: BinaryIO, start: int, size: int) -> tuple[int, int] | None:
+    box = chunks.mp4_box(handle, 0, size, b"mdat")
+    return (box.data, box.data + box.size) if box else None
 
 
 def _flac_audio_start(handle: BinaryIO, start: int) -> int:
@@ -203,8 +212,8 @@ def audio_fingerprint(path: Path) -> str:
     """A hash of the audio alone, sampled (length, and 64 KiB at its start, middle and end): the same after
     any tag edit, different for another recording. Reads at most 192 KiB (512 KiB for Ogg)."""
     container = sniff(path)
-    digest = hashlib.sha256((container or "").encode())
-    if container == OGG:
+    digest = hashlib.sha256((container.name if container else "").encode())
+    if container is not None and container.pages_renumbered:
         digest.update(_ogg_payloads(path))
         return digest.hexdigest()[:32]
     start, end = audio_span(path, container)
@@ -220,3 +229,48 @@ def add_samples(digest: Any, handle: BinaryIO, start: int, end: int) -> None:
     for offset in sorted({start, max(start, (start + end - SAMPLE_BYTES) // 2), max(start, end - SAMPLE_BYTES)}):
         handle.seek(offset)
         digest.update(handle.read(min(SAMPLE_BYTES, end - offset)))
+
+
+def _starts_with(magic: bytes, at: int = 0) -> Callable[[bytes], bool]:
+    return lambda data: data[at : at + len(magic)] == magic
+
+
+def _is_mp3(data: bytes) -> bool:
+    """An MPEG frame where the audio starts, or after padding or junk (after a tag, or at the start)."""
+    return any(_is_mpeg_frame(data[index : index + 4]) for index in range(max(0, len(data) - 3)))
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container: how its first bytes (after any leading ID3v2 tag) are recognised, and where its
+    audio lies between its tags (``audio_span(handle, after_id3v2, size)``; None: the whole file).
+    ``pages_renumbered``: a tag edit changes bytes all through the stream (Ogg's page headers), so its
+    fingerprint hashes the audio pages' payloads instead."""
+
+    name: str
+    recognises: Callable[[bytes], bool]
+    audio_span: Callable[[BinaryIO, int, int], tuple[int, int] | None] = _whole_file
+    pages_renumbered: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+FLAC = Container("FLAC", _starts_with(chunks.FLAC_MARKER), _flac_span)
+OGG = Container("Ogg", _starts_with(b"OggS"), pages_renumbered=True)
+APE = Container("Monkey's Audio", _starts_with(b"MAC "), _between_tags)
+WAVPACK = Container("WavPack", _starts_with(b"wvpk"), _between_tags)
+MUSEPACK = Container("Musepack", lambda data: data[:4] == b"MPCK" or data[:3] == b"MP+", _between_tags)
+ASF = Container("ASF", _starts_with(ASF_HEADER_GUID), lambda handle, start, size: _asf_object(handle, size,
+                                                                                               ASF_DATA_GUID))
+MP4 = Container("MP4", _starts_with(b"ftyp", at=4), _mp4_span)
+DSF = Container("DSF", _starts_with(chunks.DSF_MAGIC), lambda handle, start, size: chunks.dsf_audio_span(handle))
+TTA = Container("TTA", _starts_with(b"TTA1"))
+WAV = Container("WAV", lambda data: data[:4] == b"RIFF" and data[8:12] == b"WAVE",
+                lambda handle, start, size: chunks.iff_audio_span(handle, "little"))
+AIFF = Container("AIFF", lambda data: data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"),
+                 lambda handle, start, size: chunks.iff_audio_span(handle, "big"))
+ADTS = Container("AAC (ADTS)", lambda data: _is_adts_frame(data[:4]))
+MP3 = Container("MP3", _is_mp3, _between_tags)
+# In the order they are tried: magic bytes first; ADTS's and MP3's frame syncs, the loosest tests, last.
+CONTAINERS: tuple[Container, ...] = (FLAC, OGG, APE, WAVPACK, MUSEPACK, ASF, MP4, DSF, TTA, WAV, AIFF, ADTS, MP3)

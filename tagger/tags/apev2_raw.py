@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from tagger import chunks
-from tagger.sniff import APE_FOOTER, id3v1_tag
+from tagger.sniff import APE_FOOTER, APE_HAS_HEADER, APE_PREAMBLE, ape_footer, id3v1_tag
 from tagger.tags.base import TagError
 from tagger.tags.splice import replace_range
 
-PREAMBLE = b"APETAGEX"
 VERSION = 2000
-HAS_HEADER, IS_HEADER = 0x80000000, 0x20000000
+IS_HEADER = 0x20000000
 ITEM_HEADER = 8  # value size, flags
 GENRE_KEY = "genre"  # item keys are compared without case
 
@@ -50,18 +49,16 @@ def tag_end(handle: BinaryIO) -> int:
 def read(handle: BinaryIO) -> ApeTag | None:
     """The APEv2 tag at the end of the open file, or None; TagError where its items cannot be walked."""
     end = tag_end(handle)
-    handle.seek(max(0, end - APE_FOOTER))
-    footer = handle.read(APE_FOOTER)
-    if len(footer) < APE_FOOTER or footer[:8] != PREAMBLE:
+    found = ape_footer(handle, end)
+    if found is None:
         return None
-    size, count, flags = (int.from_bytes(footer[at : at + 4], "little") for at in (12, 16, 20))
-    first = end - size
-    start = first - (APE_FOOTER if flags & HAS_HEADER else 0)
+    size, count, footer = found.size, found.count, found.raw
+    first, start = end - size, end - found.tag_bytes
     if size < APE_FOOTER or start < 0:
         raise TagError("the APEv2 tag's footer gives a size the file does not have")
     handle.seek(start)
     header = handle.read(first - start)
-    if header and header[:8] != PREAMBLE:
+    if header and header[:8] != APE_PREAMBLE:
         raise TagError("the APEv2 tag's footer says it has a header, but there is none")
     if header and header[12:20] != footer[12:20]:
         raise TagError("the APEv2 tag's header and footer disagree about its size; it is left as it is")
@@ -86,7 +83,7 @@ def genre_item(genres: list[str], key: str = "Genre") -> bytes:
 
 def _frame(flags: int) -> bytes:
     """A header or footer for a new tag, its size and count to be filled in."""
-    return PREAMBLE + VERSION.to_bytes(4, "little") + bytes(8) + flags.to_bytes(4, "little") + bytes(8)
+    return APE_PREAMBLE + VERSION.to_bytes(4, "little") + bytes(8) + flags.to_bytes(4, "little") + bytes(8)
 
 
 def _counted(frame: bytes, size: int, count: int) -> bytes:
@@ -100,7 +97,7 @@ def write(handle: BinaryIO, tag: ApeTag | None, items: list[bytes]) -> None:
         if not items:
             return
         end = tag_end(handle)
-        tag = ApeTag(end, end, _frame(HAS_HEADER | IS_HEADER), _frame(HAS_HEADER), ())
+        tag = ApeTag(end, end, _frame(APE_HAS_HEADER | IS_HEADER), _frame(APE_HAS_HEADER), ())
     body = b"".join(items)
     size = len(body) + APE_FOOTER
     header = _counted(tag.header, size, len(items)) if tag.header else b""
