@@ -16,7 +16,7 @@ from tagger.tags.asf import ASF_TAGS
 from tagger.tags.base import GenreTags
 from tagger.tags.id3 import AIFF_ID3, DSF_ID3, MP3_ID3, ID3Genres
 from tagger.tags.mp4 import MP4_TAGS
-from tagger.tags.vorbis import VORBIS
+from tagger.tags.vorbis import FLAC_VORBIS, OGG_VORBIS
 
 # Decoders (tagger.decoders): libsndfile seeks sample-accurately and is the faster where it can read a format;
 # FFmpeg, through PyAV, reads the rest.
@@ -38,8 +38,8 @@ class AudioFormat:
 
 FORMATS: tuple[AudioFormat, ...] = (
     AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, MP3_ID3),
-    AudioFormat("FLAC", frozenset({".flac"}), sniff.FLAC, VORBIS),
-    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus", ".spx"}), sniff.OGG, VORBIS),
+    AudioFormat("FLAC", frozenset({".flac"}), sniff.FLAC, FLAC_VORBIS),
+    AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus", ".spx"}), sniff.OGG, OGG_VORBIS),
     AudioFormat("WAV", frozenset({".wav"}), sniff.WAV, None),
     AudioFormat("AIFF", frozenset({".aiff", ".aif", ".aifc"}), sniff.AIFF, AIFF_ID3),
     AudioFormat("MP4", frozenset({".m4a", ".m4b", ".m4p", ".m4r", ".mp4"}), sniff.MP4, MP4_TAGS, decoder=FFMPEG),
