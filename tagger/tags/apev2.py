@@ -7,8 +7,8 @@ made for it).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import mutagen
 from mutagen.monkeysaudio import MonkeysAudio
@@ -16,61 +16,56 @@ from mutagen.musepack import Musepack
 from mutagen.wavpack import WavPack
 
 from tagger.tags import apev2_raw
-from tagger.tags.base import digest
-from tagger.tags.listfield import ListFieldGenres, decoded_places, encoded_places, placed
+from tagger.tags.listfield import RawItemList, RawListGenres, placed
 
-RAW = "genre_items"  # a snapshot's raw genre items: [index in the tag, base64 bytes]
-NO_TAG = "no_tag"  # a snapshot's mark: the file had no APEv2 tag (undo removes the one made)
+GENRE = "Genre"
 
 
 def _open(path: str) -> mutagen.FileType | None:
     return mutagen.File(path, options=[WavPack, MonkeysAudio, Musepack])
 
 
-def other_items(path: Path) -> dict[str, str]:
-    """Digests of the raw items other than the genre (size, flags, key and value), by key."""
-    with open(path, "rb") as handle:
-        tag = apev2_raw.read(handle)
-    if tag is None:
-        return {}
-    genre = tag.genre_indices()
-    return {f"item {apev2_raw.key_of(item).lower()}": digest(item) for index, item in enumerate(tag.items)
-            if index not in genre}
+@dataclass(frozen=True)
+class ApeList:
+    """The APEv2 tag's item list, or the empty list of a file without a tag (to which a write adds one)."""
+
+    tag: apev2_raw.ApeTag | None
 
 
-class APEv2Genres(ListFieldGenres):
-    """Genre handler for APEv2 tags: mutagen reads and checks the values; the writes are raw."""
+class ApeItems(RawItemList):
+    """The items of the APEv2 tag at the end of the file. A file without one has an empty list of size 0;
+    a write adds a tag, and its undo takes that tag out again once it holds nothing else. Never saved by
+    mutagen, which would re-render the whole tag."""
 
-    def __init__(self) -> None:
-        super().__init__("apev2", "Genre", _open, has_padding=False, raw_items=other_items)
+    def read(self, handle: BinaryIO) -> ApeList:
+        return ApeList(apev2_raw.read(handle))
 
-    def snapshot(self, path: Path) -> dict[str, Any]:
-        record = super().snapshot(path)
-        with open(path, "rb") as handle:
-            tag = apev2_raw.read(handle)
-        if tag is None:
-            return {**record, RAW: [], NO_TAG: True}
-        return {**record, RAW: encoded_places(list(tag.items), tag.genre_indices())}
+    def items(self, handle: BinaryIO, layout: ApeList) -> list[bytes]:
+        return list(layout.tag.items) if layout.tag else []
 
-    def write(self, path: Path, genres: list[str]) -> None:
-        with open(path, "r+b") as handle:
-            tag = apev2_raw.read(handle)
-            items, indices = list(tag.items if tag else ()), tag.genre_indices() if tag else []
-            key = apev2_raw.key_of(items[indices[0]]) if indices else self.field  # as the tag spells it
-            others = [item for index, item in enumerate(items) if index not in indices]
-            item = apev2_raw.genre_item(genres, key)
-            apev2_raw.write(handle, tag, placed(others, [(indices[0] if indices else len(others), item)]))
+    def genre_indices(self, layout: ApeList) -> list[int]:
+        return layout.tag.genre_indices() if layout.tag else []
 
-    def restore(self, path: Path, snapshot: dict[str, Any]) -> None:
-        with open(path, "r+b") as handle:
-            tag = apev2_raw.read(handle)
-            indices = tag.genre_indices() if tag else []
-            others = [item for index, item in enumerate(tag.items if tag else ()) if index not in indices]
-            if snapshot.get(NO_TAG) and not others:
-                if tag is not None:
-                    apev2_raw.remove(handle, tag)
-                return
-            apev2_raw.write(handle, tag, placed(others, decoded_places(snapshot[RAW])))
+    def size(self, layout: ApeList) -> int:
+        return layout.tag.end - layout.tag.start if layout.tag else 0
+
+    def name(self, item: bytes) -> str:
+        return apev2_raw.key_of(item).lower()  # APEv2 keys have no case
+
+    def genre_items(self, layout: ApeList, genres: list[str]) -> list[bytes]:
+        indices = self.genre_indices(layout)
+        key = apev2_raw.key_of(layout.tag.items[indices[0]]) if layout.tag and indices else GENRE  # its spelling
+        return [apev2_raw.genre_item(genres, key)]
+
+    def edit(self, handle: BinaryIO, layout: ApeList, genre_items: list[tuple[int, bytes]], size: int) -> bool:
+        genre = self.genre_indices(layout)
+        others = [item for index, item in enumerate(self.items(handle, layout)) if index not in genre]
+        if size == 0 and not others and not genre_items:  # the undo of a tag we made
+            if layout.tag is not None:
+                apev2_raw.remove(handle, layout.tag)
+        else:
+            apev2_raw.write(handle, layout.tag, placed(others, genre_items))
+        return True
 
 
-APEV2 = APEv2Genres()
+APEV2 = RawListGenres("apev2", GENRE, _open, ApeItems(), has_padding=False)

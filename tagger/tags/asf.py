@@ -8,19 +8,41 @@ objects, mutagen saves the tag instead.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from mutagen.asf import ASF
 
 from tagger.tags import asf_raw
-from tagger.tags.listfield import RawEditor, RawListGenres
+from tagger.tags.listfield import RawItemList, RawListGenres
 
-EDITOR = RawEditor(
-    read=asf_raw.read,
-    items=lambda handle, layout: list(layout.descriptors),
-    genre_indices=lambda layout: layout.genre_indices(),
-    size=lambda layout: layout.header_size,
-    name=asf_raw.name_of,
-    genre_items=asf_raw.genre_descriptors,
-    edit=asf_raw.edit,
-    whole=asf_raw.header_span,
-)
-ASF_TAGS = RawListGenres("asf", asf_raw.GENRE_NAME, ASF, EDITOR)
+
+class AsfDescriptors(RawItemList):
+    """The descriptors of the Extended Content Description object, ``WM/Genre`` the genre."""
+
+    def read(self, handle: BinaryIO) -> asf_raw.Description | None:
+        return asf_raw.read(handle)
+
+    def items(self, handle: BinaryIO, layout: asf_raw.Description) -> list[bytes]:
+        return list(layout.descriptors)
+
+    def genre_indices(self, layout: asf_raw.Description) -> list[int]:
+        return layout.genre_indices()
+
+    def size(self, layout: asf_raw.Description) -> int:
+        return layout.header_size
+
+    def name(self, item: bytes) -> str:
+        return asf_raw.name_of(item)
+
+    def genre_items(self, layout: asf_raw.Description, genres: list[str]) -> list[bytes]:
+        return asf_raw.genre_descriptors(genres)
+
+    def edit(self, handle: BinaryIO, layout: asf_raw.Description, genre_items: list[tuple[int, bytes]],
+             size: int) -> bool:
+        return asf_raw.edit(handle, layout, genre_items, size)
+
+    def whole(self, handle: BinaryIO) -> tuple[int, int] | None:
+        return asf_raw.header_span(handle)
+
+
+ASF_TAGS = RawListGenres("asf", asf_raw.GENRE_NAME, ASF, AsfDescriptors())

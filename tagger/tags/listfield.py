@@ -1,14 +1,13 @@
 """Formats whose tags map a field name to a list of values (MP4 atoms, APEv2 items, ASF attributes): genres
 are their text. mutagen reads the values, and the post-write check compares them; the writes themselves
-are raw where the format's editor can make them (``RawListGenres``, ``apev2``), else mutagen's save."""
+are raw where the format's ``RawItemList`` can make them, else mutagen's save."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import mutagen
 from mutagen import PaddingInfo
@@ -140,26 +139,46 @@ def decoded_places(places: list[list[Any]]) -> list[tuple[int, bytes]]:
     return [(int(index), base64.b64decode(item)) for index, item in places]
 
 
-@dataclass(frozen=True)
-class RawEditor:
-    """How one format reads and edits its item list raw (``mp4_ilst``, ``asf_raw``). ``read`` gives the
-    list's layout, or None where mutagen must save instead."""
+class RawItemList(Protocol):
+    """How one format reads and edits its tag's item list raw (``mp4_ilst``, ``asf_raw``, ``apev2_raw``): one
+    protocol for all three. ``read`` gives the list's layout, or None where mutagen must save instead;
+    the defaults here are for a format that never needs mutagen's save and whose media the sampled audio
+    fingerprint covers."""
 
-    read: Callable[[BinaryIO], Any]
-    items: Callable[[BinaryIO, Any], list[bytes]]  # the raw items, in order
-    genre_indices: Callable[[Any], list[int]]
-    size: Callable[[Any], int]  # of the box or header around the list
-    name: Callable[[bytes], str]  # an item's name
-    genre_items: Callable[[list[str]], list[bytes]]
-    edit: Callable[[BinaryIO, Any, list[tuple[int, bytes]], int], bool]  # False: not done, the file untouched
-    # The span of what mutagen rewrites when it must save instead (MP4's moov, ASF's header), which a
-    # snapshot then keeps whole so that undo can put it back as it was.
-    whole: Callable[[BinaryIO], tuple[int, int] | None]
-    # Why mutagen must not save the file instead (a layout its save breaks), or None where it may.
-    unsaveable: Callable[[BinaryIO], str | None] = lambda handle: None
-    # A digest of every byte of media the container points at, which the write check compares; None: the
-    # sampled audio fingerprint is all the format offers.
-    media: Callable[[BinaryIO], str] | None = None
+    def read(self, handle: BinaryIO) -> Any: ...
+
+    def items(self, handle: BinaryIO, layout: Any) -> list[bytes]:
+        """The raw items, in order."""
+        ...
+
+    def genre_indices(self, layout: Any) -> list[int]: ...
+
+    def size(self, layout: Any) -> int:
+        """The size of what holds the list (MP4's moov, ASF's header, the APEv2 tag), which undo brings back."""
+        ...
+
+    def name(self, item: bytes) -> str: ...
+
+    def genre_items(self, layout: Any, genres: list[str]) -> list[bytes]: ...
+
+    def edit(self, handle: BinaryIO, layout: Any, genre_items: list[tuple[int, bytes]], size: int) -> bool:
+        """Put ``genre_items`` at their places, the holder at ``size`` where it can be; False: not done, the
+        file untouched (mutagen saves instead)."""
+        ...
+
+    def whole(self, handle: BinaryIO) -> tuple[int, int] | None:
+        """The span of what mutagen rewrites when it must save instead, which a snapshot then keeps whole so
+        that undo can put it back as it was; None: mutagen never saves this format."""
+        return None
+
+    def unsaveable(self, handle: BinaryIO) -> str | None:
+        """Why mutagen must not save the file instead (a layout its save breaks), or None where it may."""
+        return None
+
+    def media(self, handle: BinaryIO) -> str | None:
+        """A digest of every byte of media the container points at, which the write check compares; None:
+        the sampled audio fingerprint is all the format offers."""
+        return None
 
 
 class RawListGenres(ListFieldGenres):
@@ -168,8 +187,8 @@ class RawListGenres(ListFieldGenres):
     where the editor declines."""
 
     def __init__(self, name: str, field: str, open_file: Callable[[str], mutagen.FileType | None],
-                 editor: RawEditor) -> None:
-        super().__init__(name, field, open_file, has_padding=True, raw_items=self._other_items)
+                 editor: RawItemList, has_padding: bool = True) -> None:
+        super().__init__(name, field, open_file, has_padding, raw_items=self._other_items)
         self.editor = editor
 
     def _other_items(self, path: Path) -> dict[str, str]:
@@ -180,7 +199,8 @@ class RawListGenres(ListFieldGenres):
             layout = self.editor.read(handle)
             items = self.editor.items(handle, layout) if layout is not None else []
             genre = self.editor.genre_indices(layout) if layout is not None else []
-            media = {"audio data": self.editor.media(handle)} if self.editor.media is not None else {}
+            media_digest = self.editor.media(handle)
+        media = {"audio data": media_digest} if media_digest is not None else {}
         for index, item in enumerate(items):
             if index not in genre:
                 found.setdefault(self.editor.name(item), []).append(item)
@@ -213,7 +233,7 @@ class RawListGenres(ListFieldGenres):
             if layout is not None:
                 indices = self.editor.genre_indices(layout)
                 first = indices[0] if indices else len(self.editor.items(handle, layout))
-                new = [(first + offset, item) for offset, item in enumerate(self.editor.genre_items(genres))]
+                new = [(first + offset, item) for offset, item in enumerate(self.editor.genre_items(layout, genres))]
                 if self.editor.edit(handle, layout, new, self.editor.size(layout)):
                     return
         self._refuse_unsaveable(path)
