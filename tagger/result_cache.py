@@ -1,7 +1,7 @@
 """Cached per-file results: a rescan skips unchanged files, and finds a moved or copied file again.
 
 Results are keyed by path, size, mtime and model id; a file that moved or was copied is found by its
-size and a fingerprint of its content.
+size and its content identity (a hash of its size and of samples of its bytes).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tagger.state_base import describe, stored_path
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_id TEXT NOT NULL,
-    scores TEXT NOT NULL, updated REAL NOT NULL, fingerprint TEXT
+    scores TEXT NOT NULL, updated REAL NOT NULL, content_identity TEXT
 );
 CREATE INDEX IF NOT EXISTS results_by_size ON results(size, model_id);
 """
@@ -40,7 +40,7 @@ class FileKey:
         return cls(str(path), status.st_size, status.st_mtime_ns)
 
     @cached_property
-    def fingerprint(self) -> str:
+    def content_identity(self) -> str:
         """The file's content identity, wherever it lies: a hash of its size and of 64 KiB at its start,
         middle and end (its audio, not only the tag and cover art that lead an MP3). Reads at most 192 KiB, once per
         key: a cache miss and the store of the fresh result that follows it share the reading."""
@@ -50,10 +50,10 @@ class FileKey:
         return digest.hexdigest()[:32]
 
 
-def _fingerprint_or_none(key: FileKey) -> str | None:
+def _identity_or_none(key: FileKey) -> str | None:
     """None when the file cannot be read now: its result is then found only at its own path."""
     try:
-        return key.fingerprint
+        return key.content_identity
     except OSError:
         return None
 
@@ -68,7 +68,7 @@ class ResultCache:
 
     def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
         """Scores of this version of this file: at its path, or (moved, renamed, copied) under another path
-        with the same size and content fingerprint, which is then remembered at this path too."""
+        with the same size and content identity, which is then remembered at this path too."""
         row = self._db.execute(
             "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
             (stored_path(key.path), key.size, key.mtime_ns, model_id),
@@ -76,29 +76,29 @@ class ResultCache:
         if row:
             return json.loads(row[0])
         candidates = self._db.execute(
-            "SELECT fingerprint, scores FROM results WHERE size=? AND model_id=? AND fingerprint IS NOT NULL",
+            "SELECT content_identity, scores FROM results WHERE size=? AND model_id=? AND content_identity IS NOT NULL",
             (key.size, model_id),
         ).fetchall()
-        fingerprint = _fingerprint_or_none(key) if candidates else None
-        if fingerprint is None:
+        identity = _identity_or_none(key) if candidates else None
+        if identity is None:
             return None
         for stored, scores in candidates:
-            if stored == fingerprint:
-                self._insert(key, model_id, scores, fingerprint)
+            if stored == identity:
+                self._insert(key, model_id, scores, identity)
                 return json.loads(scores)
         return None
 
     def store_scores(self, key: FileKey, model_id: str, scores: list[float]) -> None:
-        self._insert(key, model_id, json.dumps(scores), _fingerprint_or_none(key))
+        self._insert(key, model_id, json.dumps(scores), _identity_or_none(key))
 
-    def _insert(self, key: FileKey, model_id: str, scores: str, fingerprint: str | None) -> None:
+    def _insert(self, key: FileKey, model_id: str, scores: str, identity: str | None) -> None:
         if self.read_only:
             return
         try:
             self._db.execute(
-                "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, fingerprint) "
+                "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, content_identity) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (stored_path(key.path), key.size, key.mtime_ns, model_id, scores, time.time(), fingerprint),
+                (stored_path(key.path), key.size, key.mtime_ns, model_id, scores, time.time(), identity),
             )
         except sqlite3.Error as error:
             self.error = self.error or describe(error)

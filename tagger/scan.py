@@ -176,12 +176,12 @@ class Scanner:
                 continue
             cached = None if self.options.force else self.store.cache.cached_scores(key, self.info.model_id)
             if cached is not None:
-                on_result(self._settle(found, key, identity, plan, Analysis(str(found), scores=cached), cached=True))
+                on_result(self._heard(found, key, identity, plan, Analysis(str(found), scores=cached), cached=True))
             else:
                 pending.append((found, key, identity, plan))
         read_at = {str(path): (key, identity, plan) for path, key, identity, plan in pending}
         for analysis in self._analyses([str(path) for path, _, _, _ in pending]):
-            on_result(self._settle(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
+            on_result(self._heard(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
 
     def _plan(self, path: Path) -> Plan:
         """What the file's name, content and tags say before it is listened to. A tag that cannot be
@@ -202,7 +202,7 @@ class Scanner:
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
         return analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
 
-    def _settle(self, path: Path, key: FileKey, identity: atomic.Identity, plan: Plan, analysis: Analysis,
+    def _heard(self, path: Path, key: FileKey, identity: atomic.Identity, plan: Plan, analysis: Analysis,
                 cached: bool) -> FileResult:
         """One file's outcome once it was heard, carried out. ``identity`` is the file as it was planned: a
         file that moved since (still being downloaded, replaced by another song) is neither cached nor

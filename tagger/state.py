@@ -23,7 +23,7 @@ from tagger.state_base import StateError, describe
 from tagger.write_lock import LockTimeoutError, WriteLock
 from tagger.xdg import NoHomeError, base_directory
 
-SCHEMA_VERSION = 1  # the first released layout; a change of it needs a migration from each earlier one
+SCHEMA_VERSION = 2  # a change of the layout needs a migration from each earlier one (_migrate)
 BUSY_SECONDS = 60  # how long a process waits for another one's lock on the state database
 
 
@@ -50,9 +50,19 @@ def _refuse_a_newer(database: sqlite3.Connection) -> None:
                               f"knows {SCHEMA_VERSION}); upgrade the tagger, or give another --state-dir")
 
 
+def _migrate(database: sqlite3.Connection) -> None:
+    """Bring an earlier layout to this one, keeping its rows. Version 2: the result cache's
+    ``fingerprint`` column is named ``content_identity`` (the journal's audio fingerprint is another thing)."""
+    columns = {row[1] for row in database.execute("PRAGMA table_info(results)")}
+    if "fingerprint" in columns:
+        database.execute("ALTER TABLE results RENAME COLUMN fingerprint TO content_identity")
+
+
 def _create_schema(database: sqlite3.Connection) -> None:
-    """The tables, in a database that has none (version 0) or has ours; a newer one is refused."""
+    """The tables, in a database that has none (version 0), an earlier layout (migrated) or ours; a newer
+    one is refused."""
     _refuse_a_newer(database)
+    _migrate(database)
     for statement in filter(str.strip, (result_cache.SCHEMA + change_journal.SCHEMA).split(";")):
         database.execute(statement)
     database.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -282,6 +282,27 @@ def test_a_state_database_of_a_newer_tagger_is_refused_in_one_line_and_never_cha
     assert newer.read_bytes() == before and digest(song) == audio
 
 
+def test_a_state_database_of_the_first_layout_keeps_its_cached_results(make_audio, tiny_model, tmp_path):
+    """Version 1 named the cache's content identity ``fingerprint``: its rows are migrated, not lost."""
+    import sqlite3
+
+    from tagger.state import SCHEMA_VERSION
+
+    song = make_audio("lib/song.mp3")
+    assert scan(song.parent, "--model", tiny_model, "--state-dir", tmp_path).exit_code == 0
+    database = sqlite3.connect(tmp_path / "state.sqlite3")
+    database.execute("ALTER TABLE results RENAME COLUMN content_identity TO fingerprint")
+    database.execute("PRAGMA user_version=1")
+    database.commit()
+    database.close()
+    moved = song.rename(song.with_name("moved.mp3"))  # found again only by its content identity
+    again = scan(moved, "--model", tiny_model, "--state-dir", tmp_path, "-v")
+    assert again.exit_code == 0 and "from cache" in again.output, again.output
+    database = sqlite3.connect(tmp_path / "state.sqlite3")
+    assert database.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert "content_identity" in {row[1] for row in database.execute("PRAGMA table_info(results)")}
+
+
 def test_below_min_confidence_nothing_is_written_and_the_file_is_uncertain(make_audio, tiny_model, state_dir):
     song = make_audio("lib/song.mp3")
     before = digest(song)
