@@ -39,6 +39,11 @@ def main() -> None:
             print(f"$ tagger {' '.join(command)}\n{outputs[command[0]]}")
             if completed.returncode != 0:
                 sys.exit(f"`tagger {command[0]}` exited with {completed.returncode}")
+        trainer = subprocess.run([str(tagger.with_name("trainer")), "train", "--data", str(library), "--out",
+                                  str(Path(folder) / "run")], capture_output=True, text=True, check=False)
+        print(f"$ trainer train ...\n{trainer.stderr}")
+        if trainer.returncode != 1 or "Traceback" in trainer.stderr or "training install" not in trainer.stderr:
+            sys.exit("`trainer train` without the training install did not say in one line what to install")
     if "would-tag 1" not in outputs["scan"]:
         sys.exit("the dry run did not propose a genre for the generated song")
     print("light install: OK")

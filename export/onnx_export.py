@@ -23,6 +23,7 @@ from trainer.run_dir import CONFIG, SPLIT, load_checkpoint, read_json
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
+INT8_AGREEMENT = 0.9  # the least top-1 agreement with the float model an INT8 copy is kept with
 # Names written into tags for the GTZAN identifiers; any other label is written title-cased.
 DISPLAY_NAMES = {"hiphop": "Hip-Hop", "rnb": "R&B", "edm": "EDM"}
 
@@ -36,17 +37,61 @@ class ExportReport:
     path: Path
     size_bytes: int
     parity: dict[str, float]
+    inference_windows: int
+    windows_chosen_by: str
+    quality: ModelQuality
     quantized: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         lines = [f"wrote {self.path} ({self.size_bytes / 1024:.0f} KiB); onnx.checker passed"]
         lines += [f"  max |onnxruntime - torch| on {name}: {value:.2e}" for name, value in self.parity.items()]
+        lines.append(f"  {self.inference_windows} windows per track ({self.windows_chosen_by})")
+        lines.append(f"  {self.quality.describe()}")
         if self.quantized:
             q = self.quantized
             lines.append(f"wrote {q['path']} ({q['size_bytes'] / 1024:.0f} KiB, INT8): max |int8 - float| "
                          f"{q['max_abs_difference']:.3f}, top-1 agreement {q['top1_agreement']:.1%} "
                          f"on {q['windows']} {q['windows_kind']} windows")
-        return lines
+        return lines + [f"WARNING: {warning}" for warning in self.warnings]
+
+
+@dataclass(frozen=True)
+class ModelQuality:
+    """The held-out figures a checkpoint carries, read as a user of the model file would need them."""
+
+    top1_accuracy: float | None
+    tracks: int
+    held_out: str  # which tracks: the test tracks, or every track out of fold
+    genres: int
+
+    @classmethod
+    def of(cls, checkpoint: dict) -> ModelQuality:
+        figures = checkpoint.get("metrics") or {}
+        key = next((key for key in figures if key.endswith("_tracks")), "test_tracks")
+        return cls(figures.get("top1_accuracy"), int(figures.get(key, 0)), key.replace("_", " "),
+                   len(checkpoint["labels"]))
+
+    @property
+    def chance(self) -> float:
+        return 1 / max(self.genres, 1)
+
+    def describe(self) -> str:
+        if self.top1_accuracy is None:
+            return "no held-out figures (the run had no test tracks)"
+        return (f"held-out top-1 accuracy {self.top1_accuracy:.3f} on {self.tracks} {self.held_out} "
+                f"(chance: {self.chance:.3f} for {self.genres} genres)")
+
+    def near_chance(self) -> bool:
+        """Not shown to beat guessing: below twice chance, or a one-sided binomial test against chance at
+        5 % does not reject it (a few lucky test tracks prove nothing)."""
+        from scipy.stats import binomtest
+
+        if self.top1_accuracy is None or self.tracks == 0:
+            return True
+        hits = round(self.top1_accuracy * self.tracks)
+        return (self.top1_accuracy < 2 * self.chance
+                or binomtest(hits, self.tracks, self.chance, alternative="greater").pvalue >= 0.05)
 
 
 class Probabilities(torch.nn.Module):
@@ -181,20 +226,50 @@ def check_parity(model: GenreModel, path: Path, inputs: dict[str, np.ndarray]) -
     return differences
 
 
+def calibration_problems(checkpoint: dict) -> list[str]:
+    """What would make the tagger's --min-confidence mean nothing with this model: no calibration fitted on
+    held-out tracks, or a temperature at the end of its range (the probabilities carry no usable signal)."""
+    from trainer.calibrate import TEMPERATURE_RANGE
+
+    calibration = checkpoint.get("calibration")
+    if not calibration:
+        return ["no calibration: the run had no validation tracks, so the tagger would write a genre on every "
+                "file whatever its confidence (train with --val-fraction above 0, or refit after --folds)"]
+    if calibration["temperature"] >= TEMPERATURE_RANGE[1] * 0.99:
+        return [f"the calibration temperature is {calibration['temperature']:g}, the end of its range: the "
+                "model's probabilities say almost nothing about whether it is right"]
+    return []
+
+
+def _windows(checkpoint: dict, asked: int | None) -> tuple[int, str]:
+    """Windows per track for the metadata, and what chose them."""
+    if asked is not None:
+        return asked, "--windows"
+    if checkpoint.get("inference_windows"):
+        return int(checkpoint["inference_windows"]), "the run's choice on held-out tracks other than its test tracks"
+    return DEFAULT_INFERENCE_WINDOWS, "the tagger's default; the run chose none"
+
+
 def export_checkpoint(
-    source: Path, destination: Path, quantize: str | None = None, inference_windows: int = DEFAULT_INFERENCE_WINDOWS,
-    model_version: str | None = None,
+    source: Path, destination: Path, quantize: str | None = None, inference_windows: int | None = None,
+    model_version: str | None = None, force: bool = False,
 ) -> ExportReport:
     """Export ``source`` (run directory or checkpoint file) to ``destination`` and verify it.
 
-    Raises ExportError when onnxruntime and PyTorch differ by more than ``PARITY_TOLERANCE``.
+    Raises ExportError when onnxruntime and PyTorch differ by more than ``PARITY_TOLERANCE``, and (unless
+    ``force``) when the model has no usable calibration or its INT8 copy disagrees with it; a model whose
+    held-out accuracy is near chance is exported with a warning.
     """
     try:
         model, checkpoint = load_checkpoint(source)
     except (FileNotFoundError, KeyError, RuntimeError) as error:
         raise ExportError(f"cannot load checkpoint: {error}") from error
+    problems = calibration_problems(checkpoint)
+    if problems and not force:
+        raise ExportError(f"{problems[0]}; nothing written (--force exports it anyway)")
+    windows, chosen_by = _windows(checkpoint, inference_windows)
     version = model_version or f"{source.resolve().name}"
-    write_onnx(model, metadata_for(model, checkpoint, inference_windows, version), destination)
+    write_onnx(model, metadata_for(model, checkpoint, windows, version), destination)
     rng = np.random.default_rng(0)
     inputs = {"random windows": (0.1 * rng.standard_normal((4, model.audio.window_samples))).astype(np.float32)}
     real = real_windows(source, model)
@@ -205,10 +280,32 @@ def export_checkpoint(
     if not worst <= PARITY_TOLERANCE:
         destination.unlink(missing_ok=True)
         raise ExportError(f"onnxruntime differs from PyTorch by {worst:.2e} > {PARITY_TOLERANCE:g}; file removed")
-    report = ExportReport(destination, destination.stat().st_size, parity)
+    quality = ModelQuality.of(checkpoint)
+    report = ExportReport(destination, destination.stat().st_size, parity, windows, chosen_by, quality,
+                          warnings=list(problems))
+    if quality.near_chance():
+        report.warnings.append(f"this model is not shown to beat guessing ({quality.describe()}): do not tag a "
+                               "library with it")
     if quantize == "int8":
         from export.quantize import quantize_int8
 
         calibration, kind = real if real is not None else (inputs["random windows"], "random")
         report.quantized = quantize_int8(destination, calibration, kind)
+        _judge_int8(report, force)
     return report
+
+
+def _judge_int8(report: ExportReport, force: bool) -> None:
+    """An INT8 copy that often picks another genre than the float model is not the same model: it is removed
+    (the float model stays), unless ``force`` keeps it with a warning."""
+    agreement = report.quantized["top1_agreement"]
+    if agreement >= INT8_AGREEMENT:
+        return
+    message = (f"the INT8 copy agrees with the float model on only {agreement:.1%} of top-1 genres "
+               f"(at least {INT8_AGREEMENT:.0%} needed)")
+    if force:
+        report.warnings.append(f"{message}; kept because of --force")
+        return
+    Path(report.quantized["path"]).unlink(missing_ok=True)
+    raise ExportError(f"{message}: it was removed; {report.path} was written and checked (--force keeps the "
+                      "INT8 copy)")

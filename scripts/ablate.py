@@ -106,11 +106,11 @@ def load_variant(work: Path, name: str, splits: list[int]) -> dict:
 def judge(variant: dict, baseline: dict, replicates: int = 2000) -> dict:
     """Pooled top-1 difference against the baseline on the same tracks, with a bootstrap interval."""
     difference = variant["hits"].astype(float) - baseline["hits"]
-    samples = stats.bootstrap_indices(np.arange(len(difference)), replicates, 0)
+    weights = stats.bootstrap_weights(np.arange(len(difference)), replicates, 0)
     return {
         "pooled_top1": float(variant["hits"].mean()),
         "delta": float(difference.mean()),
-        "delta_interval": stats.mean_interval(difference, samples),
+        "delta_interval": stats.mean_interval(difference, weights),
         "mcnemar_p": stats.mcnemar_p(variant["hits"], baseline["hits"]),
     }
 

@@ -39,13 +39,13 @@ from trainer.audio_params import AudioParams  # noqa: E402
 from trainer.baseline import fit_and_score  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data.prepare import cross_validation_splits, prepare  # noqa: E402
-from trainer.refit import refit  # noqa: E402
+from trainer.refit import pooled_window_sweep, refit  # noqa: E402
 from trainer.run_dir import METRICS, read_json  # noqa: E402
+from trainer.train import WINDOW_TOLERANCE  # noqa: E402
 
 MODELS = ROOT / "tagger" / "models"
 ABLATIONS = ROOT / "runs" / "ablations" / "ablations.md"
 LICENSE_NOTICE = ROOT / "trainer" / "backbones" / "musicnn_msd.LICENSE"
-WINDOW_TOLERANCE = 0.02  # top-1 a shipped model may give up for fewer windows per track
 
 
 def log(message: str) -> None:
@@ -67,23 +67,9 @@ def baseline_on_folds(base: TrainConfig, splits: list, replicates: int) -> dict:
         tracks += [track.id for track in data.sides["test"].tracks]
         correct += list(result["test_predictions"] == data.sides["test"].targets.argmax(1))
     hits = np.array(correct)[np.argsort(tracks, kind="stable")]
-    samples = stats.bootstrap_indices(np.array(sorted(tracks)), replicates, 0)
-    return {"top1_accuracy": float(hits.mean()), "top1_interval": stats.mean_interval(hits, samples),
+    weights = stats.bootstrap_weights(np.array(sorted(tracks)), replicates, 0)
+    return {"top1_accuracy": float(hits.mean()), "top1_interval": stats.mean_interval(hits, weights),
             "tracks": len(tracks)}
-
-
-def window_sweep(unit: Path) -> dict[int, float]:
-    """Pooled top-1 by windows per track over a cross-validation's folds."""
-    runs = [read_json(run / METRICS) for run in compare.fold_runs(unit)]
-    counts = set.intersection(*(set(run["test_track_by_window_count"]) for run in runs))
-    total = sum(len(run["test_tracks"]) for run in runs)
-    return {int(count): sum(run["test_track_by_window_count"][count]["top1_accuracy"] * len(run["test_tracks"])
-                            for run in runs) / total for count in sorted(counts, key=int)}
-
-
-def fewest_good_windows(sweep: dict[int, float]) -> int:
-    best = max(sweep.values())
-    return min(count for count, top1 in sweep.items() if top1 >= best - WINDOW_TOLERANCE)
 
 
 def ship(name: str, comparison: dict, work: Path, shipped_as: str) -> dict:
@@ -92,12 +78,12 @@ def ship(name: str, comparison: dict, work: Path, shipped_as: str) -> dict:
     run = work / f"final-{name}"
     if not (run / METRICS).is_file():
         refit(unit, run, log)
-    sweep = window_sweep(unit)
-    windows = fewest_good_windows(sweep)
-    report = export_checkpoint(run, MODELS / f"{shipped_as}.onnx", quantize="int8", inference_windows=windows,
+    sweep = pooled_window_sweep([read_json(fold / METRICS) for fold in compare.fold_runs(unit)])
+    report = export_checkpoint(run, MODELS / f"{shipped_as}.onnx", quantize="int8",  # windows: the refit's choice
                                model_version=f"gtzan-part-{name}-{time.strftime('%Y%m%d')}")
     export_lines = [line.replace(f"{ROOT}{os.sep}", "") for line in report.lines()]  # no machine's paths in the card
-    return {"name": name, "unit": unit, "run": run, "sweep": sweep, "windows": windows, "export": export_lines}
+    return {"name": name, "unit": unit, "run": run, "sweep": sweep, "windows": report.inference_windows,
+            "export": export_lines}
 
 
 def speed(path: Path) -> float:

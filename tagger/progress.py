@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 import click
@@ -16,16 +16,16 @@ class Progress:
     """tqdm's bar on standard error (count, percentage, rate, ETA) when it is a terminal; nothing otherwise
     or when ``enabled`` is False (``--quiet``), so logs and pipes get plain lines only."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, unit: str = "file", description: str | None = None) -> None:
         self.bar = None
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
             size = os.get_terminal_size(sys.stderr.fileno())
             sized = size.columns > 0 and size.lines > 0  # a serial console may report no size: tqdm would hide
-            self.bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=sized, smoothing=0.05,
-                            ncols=None if sized else FALLBACK_SIZE[0], nrows=None if sized else FALLBACK_SIZE[1],
-                            leave=False)
+            self.bar = tqdm(total=total, unit=unit, desc=description, file=sys.stderr, dynamic_ncols=sized,
+                            smoothing=0.05, ncols=None if sized else FALLBACK_SIZE[0],
+                            nrows=None if sized else FALLBACK_SIZE[1], leave=False)
 
     def advance(self) -> None:
         if self.bar is not None:
@@ -41,6 +41,21 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+Each = TypeVar("Each")
+
+
+def tracked(items: Iterable[Each], total: int, description: str, unit: str) -> Iterator[Each]:
+    """``items`` one by one, with a bar on a terminal while they are worked through: long loops that
+    would otherwise be silent for minutes (the trainer's batches, its feature cache filling)."""
+    progress = Progress(total, enabled=True, unit=unit, description=description)
+    try:
+        for item in items:
+            yield item
+            progress.advance()
+    finally:
+        progress.close()
 
 
 class HasPath(Protocol):

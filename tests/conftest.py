@@ -140,7 +140,8 @@ def tiny_model(tmp_path_factory) -> Path:
                            AudioParams()).eval()
     save_checkpoint(folder / "checkpoint.pt", model, LABELS, [0.5] * len(LABELS),
                     {"metrics": {"top1_accuracy": 0.0}, "training_data": "untrained test model"})
-    export_checkpoint(folder / "checkpoint.pt", folder / "tiny.onnx", inference_windows=2, model_version="test")
+    export_checkpoint(folder / "checkpoint.pt", folder / "tiny.onnx", inference_windows=2, model_version="test",
+                      force=True)  # untrained and uncalibrated: what --force is for
     return folder / "tiny.onnx"
 
 

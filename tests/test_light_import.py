@@ -23,3 +23,18 @@ def test_shipped_default_model_loads_without_torch():
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_trainer_without_its_packages_says_in_one_line_what_to_install(tmp_path):
+    """The light install has no torch: `trainer train` names the extra and the CPU build instead of a traceback."""
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = None  # as in the light install: importing it fails\n"
+        "from trainer.cli import main\n"
+        "main()\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", code, "train", "--data", str(tmp_path), "--out",
+                               str(tmp_path / "run")], capture_output=True, text=True, check=False)
+    assert finished.returncode == 1 and "Traceback" not in finished.stderr, finished.stderr
+    assert finished.stderr.count("\n") == 1 and "genre-tagger[train]" in finished.stderr
+    assert "download.pytorch.org/whl/cpu" in finished.stderr

@@ -68,6 +68,14 @@ def test_train_evaluate_export(synthetic_dataset, tmp_path):
     assert set(metrics["thresholds"]) == {"high", "low", "noise"}
     history = json.loads((run / "history.json").read_text())
     assert history[-1]["train_loss"] < history[0]["train_loss"]
+    epoch_lines = [line for line in result.output.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == len(history) and all("train loss" in line and "val loss" in line
+                                                    for line in epoch_lines)
+
+    cached = tmp_path / "cache" / "waveforms"
+    assert len(list(cached.glob("*.npy"))) == 24 and np.load(next(cached.glob("*.npy"))).dtype == np.float16
+    shown = runner.invoke(trainer_main, ["cache", "--cache-dir", str(tmp_path / "cache")])
+    assert shown.exit_code == 0 and "waveforms" in shown.output and "    24 files" in shown.output, shown.output
 
     evaluated = runner.invoke(trainer_main, ["evaluate", str(run), "--json"], catch_exceptions=False)
     assert evaluated.exit_code == 0
@@ -78,4 +86,7 @@ def test_train_evaluate_export(synthetic_dataset, tmp_path):
                                             "--quantize", "int8"], catch_exceptions=False)
     assert exported.exit_code == 0, exported.output
     assert "real test windows" in exported.output and "onnx.checker passed" in exported.output
+
+    cleared = runner.invoke(trainer_main, ["cache", "--cache-dir", str(tmp_path / "cache"), "--clear"])
+    assert cleared.exit_code == 0 and "MiB freed" in cleared.output and not cached.exists()
     assert (tmp_path / "m.onnx").is_file() and (tmp_path / "m.int8.onnx").is_file()

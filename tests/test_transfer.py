@@ -86,7 +86,7 @@ def test_feature_cache_computes_once_per_waveform_and_frozen_weights(tmp_path, m
     assert first.shape == (3, 200)
     with torch.no_grad():
         direct = model.eval().frozen_part(torch.from_numpy(waveform.reshape(3, -1))).numpy()
-    np.testing.assert_allclose(first, direct, atol=1e-5)
+    np.testing.assert_allclose(first, direct, rtol=1e-3, atol=1e-4)  # stored in half precision
 
     monkeypatch.setattr(FrozenFeatureCache, "_compute", lambda *_: pytest.fail("recomputed a cached waveform"))
     np.testing.assert_array_equal(cache.windows(waveform.copy()), first)

@@ -13,13 +13,31 @@ from tagger.model import DEFAULT_INFERENCE_WINDOWS
 from trainer.config import BACKBONES, SCHEDULES, TUNINGS, TrainConfig
 
 RECIPE = TrainConfig(data="", out="")  # the defaults of every training option: the shipped recipe
+TRAINING_MODULES = frozenset({"torch", "librosa", "sklearn", "scipy", "onnx", "onnxscript", "matplotlib"})
+TRAINING_INSTALL = ("pip install 'genre-tagger[train]' --extra-index-url https://download.pytorch.org/whl/cpu "
+                    "(the CPU build of torch; see the README)")
 
 
 def _log(message: str) -> None:
     click.echo(message, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TrainerGroup(click.Group):
+    """Commands whose training packages are missing (the tagger's light install) end in one line that says
+    how to install them, not in a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as error:
+            missing = (error.name or "").partition(".")[0]
+            if missing not in TRAINING_MODULES:
+                raise
+            raise click.ClickException(f"the trainer needs {missing}, which comes with the training install: "
+                                       f"{TRAINING_INSTALL}") from error
+
+
+@click.group(cls=TrainerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Train genre models from audio, compare them, and export the winner to ONNX."""
 
@@ -41,29 +59,47 @@ def _recipe(field: str) -> dict[str, Any]:
     return {"default": getattr(RECIPE, field), "show_default": True}
 
 
-def _training_options(function):
-    """The options `train` and `compare` share (compare sets attention and loss itself)."""
+CACHE_HELP = ("Cache of decoded waveforms and frozen-backbone features [default: "
+              "$XDG_CACHE_HOME/genre-tagger/trainer, else ~/.cache/genre-tagger/trainer]; `trainer cache` shows "
+              "its size and clears it.")
+DATA_HELP = ("Your labelled music: a folder with a subfolder per genre, a CSV manifest (path,genres[,artist]), or a "
+             "tagged library with --labels-from-tags.")
+
+
+def _training_options(data_required: bool):
+    """The options `train` and `compare` share (compare sets attention and loss itself); ``--data`` is
+    required by train, and by compare unless it compares existing --runs."""
+    return lambda function: _with_training_options(function, data_required)
+
+
+def _with_training_options(function, data_required: bool):
     options = [
-        click.option("--data", type=click.Path(exists=True, path_type=Path),
-                     help="Folder per genre, a CSV manifest (path,genres[,artist]), or a tagged library."),
+        click.option("--data", type=click.Path(exists=True, path_type=Path), required=data_required,
+                     help=DATA_HELP if data_required else f"{DATA_HELP} Needed unless --runs is given."),
         click.option("--labels-from-tags", is_flag=True, help="Take labels from the files' existing genre tags."),
-        click.option("--epochs", type=click.IntRange(1), **_recipe("epochs")),
-        click.option("--batch-size", type=click.IntRange(1), **_recipe("batch_size")),
-        click.option("--lr", "learning_rate", type=float, **_recipe("learning_rate")),
-        click.option("--weight-decay", type=float, **_recipe("weight_decay")),
+        click.option("--epochs", type=click.IntRange(1), **_recipe("epochs"),
+                     help="Most passes over the training tracks (early stopping may end sooner)."),
+        click.option("--batch-size", type=click.IntRange(1), **_recipe("batch_size"), help="Windows per step."),
+        click.option("--lr", "learning_rate", type=float, **_recipe("learning_rate"),
+                     help="AdamW's learning rate (of the head, for a pretrained backbone)."),
+        click.option("--weight-decay", type=float, **_recipe("weight_decay"), help="AdamW's decoupled weight decay."),
         click.option("--patience", type=click.IntRange(1), **_recipe("patience"),
                      help="Early-stopping patience (epochs)."),
         click.option("--select-by", type=click.Choice(["f1", "loss"]), **_recipe("select_by"),
                      help="Validation measure for early stopping and the kept checkpoint."),
         click.option("--seed", type=int, **_recipe("seed"), help="Weights, batch order, augmentation."),
         click.option("--split-seed", type=int, **_recipe("split_seed"), help="The train/val/test split."),
-        click.option("--val-fraction", type=click.FloatRange(0, 0.5), **_recipe("val_fraction")),
-        click.option("--test-fraction", type=click.FloatRange(0, 0.5), **_recipe("test_fraction")),
-        click.option("--group-by", type=click.Choice(["track", "artist"]), **_recipe("group_by")),
+        click.option("--val-fraction", type=click.FloatRange(0, 0.5), **_recipe("val_fraction"),
+                     help="Share of tracks held out for early stopping, thresholds and calibration."),
+        click.option("--test-fraction", type=click.FloatRange(0, 0.5), **_recipe("test_fraction"),
+                     help="Share of tracks held out for the final figures (never seen in training)."),
+        click.option("--group-by", type=click.Choice(["track", "artist"]), **_recipe("group_by"),
+                     help="Split whole tracks, or whole artists (no artist on both sides) where known."),
         click.option("--max-per-class", type=click.IntRange(1), help="Undersample training tracks per genre."),
         click.option("--min-tracks", type=click.IntRange(1), **_recipe("min_tracks"),
                      help="Drop rarer genres."),
-        click.option("--dropout", type=click.FloatRange(0, 0.9), **_recipe("dropout")),
+        click.option("--dropout", type=click.FloatRange(0, 0.9), **_recipe("dropout"),
+                     help="Dropout before the dense layers."),
         click.option("--frequency-channel/--no-frequency-channel", **_recipe("frequency_channel"),
                      help="Scratch CNN: give it each mel band's position as a second input channel."),
         click.option("--channels", type=_parse_channels, metavar="A,B,C", default=",".join(map(str, RECIPE.channels)),
@@ -71,7 +107,8 @@ def _training_options(function):
                      help="Scratch CNN: output channels of its three convolution blocks."),
         click.option("--hidden", type=click.IntRange(1), **_recipe("hidden"),
                      help="Width of the first dense layer (scratch CNN, musicnn's attention head)."),
-        click.option("--label-smoothing", type=click.FloatRange(0, 0.5), **_recipe("label_smoothing")),
+        click.option("--label-smoothing", type=click.FloatRange(0, 0.5), **_recipe("label_smoothing"),
+                     help="Pull the training targets this far from 0 and 1."),
         click.option("--lr-schedule", type=click.Choice(SCHEDULES), **_recipe("lr_schedule"),
                      help="plateau: ReduceLROnPlateau on validation loss; cosine; onecycle."),
         click.option("--time-shift/--no-time-shift", **_recipe("time_shift"),
@@ -94,8 +131,7 @@ def _training_options(function):
         click.option("--feature-cache/--no-feature-cache", **_recipe("feature_cache"),
                      help="Compute a frozen backbone's outputs once per window and keep them (fast; no waveform "
                           "augmentation), or run it on every augmented batch."),
-        click.option("--cache-dir", type=click.Path(file_okay=False),
-                     help="Cache of decoded waveforms and frozen-backbone features."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), help=CACHE_HELP),
         click.option("--threads", type=click.IntRange(1), help="Torch CPU threads [default: torch's choice]."),
         click.option("--device", **_recipe("device"), help="auto (CUDA when available), cpu or cuda."),
     ]
@@ -105,24 +141,24 @@ def _training_options(function):
 
 
 @main.command()
-@_training_options
+@_training_options(data_required=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
 @click.option("--backbone", type=click.Choice(BACKBONES), **_recipe("backbone"),
-              help="scratch: the seed's CNN, learned from nothing; musicnn-msd: musicnn's network pretrained on the "
-                   "Million Song Dataset, with a genre head.")
+              help="scratch: a small CNN (three convolution blocks over the log-mel spectrogram) learned from "
+                   "nothing; musicnn-msd: musicnn's network pretrained on the Million Song Dataset, with a genre "
+                   "head.")
 @click.option("--tuning", type=click.Choice(TUNINGS), **_recipe("tuning"),
               help="What of a pretrained backbone learns: nothing (frozen), its mid and back end (partial), all.")
 @click.option("--attention/--no-attention", **_recipe("attention"),
               help="scratch: channel and spatial attention in every block; musicnn-msd: an attention head on "
                    "its frame features instead of a linear head on its embedding.")
-@click.option("--loss", type=click.Choice(["bce", "focal"]), **_recipe("loss"))
+@click.option("--loss", type=click.Choice(["bce", "focal"]), **_recipe("loss"),
+              help="bce: binary cross-entropy with class weights; focal: asymmetric focal loss.")
 def train(**options) -> None:
     """Train one configuration; writes config, split, metrics, curves, confusion matrix and checkpoint."""
     from trainer.data.sources import DatasetError
     from trainer.train import train as run_training
 
-    if options["data"] is None:
-        raise click.UsageError("--data is required")
     options["data"], options["out"] = str(options["data"]), str(options["out"])
     try:
         run_training(TrainConfig(**options), _log)
@@ -138,7 +174,7 @@ def _given(options: dict[str, Any]) -> frozenset[str]:
 
 
 @main.command()
-@_training_options
+@_training_options(data_required=False)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory.")
 @click.option("--runs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Compare these existing runs instead of training (repeat the option).")
@@ -149,7 +185,8 @@ def _given(options: dict[str, Any]) -> frozenset[str]:
               "every fold, every track is tested once, the statistics run over all pooled tracks.")
 @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Trainings per configuration.")
 @click.option("--bootstrap", type=click.IntRange(100), default=2000, show_default=True, help="Bootstrap replicates.")
-@click.option("--permutations", type=click.IntRange(100), default=2000, show_default=True)
+@click.option("--permutations", type=click.IntRange(100), default=2000, show_default=True,
+              help="Permutations of the paired permutation test.")
 def compare(out, runs, configs, folds, seeds, bootstrap, permutations, **options) -> None:
     """Train configurations on one split (or on every fold of a cross-validation) and compare them on the same
     test tracks, with honest statistics."""
@@ -229,22 +266,40 @@ def evaluate(run_dir, data, as_json) -> None:
                    f"samples {track['samples']['f1']:.3f}")
 
 
+@main.command("cache")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help=CACHE_HELP)
+@click.option("--clear", is_flag=True, help="Delete the cached waveforms and features (they are made again when "
+              "needed).")
+def cache_command(cache_dir, clear) -> None:
+    """Where the trainer's cache is and how big it is; --clear empties it."""
+    from trainer.data.cache import cache_parts, cache_root, clear_cache
+
+    root = cache_root(cache_dir)
+    for part in cache_parts(root):
+        click.echo(f"{part.name:16} {part.files:6d} files {part.size / 2**20:10.1f} MiB  {part.path}")
+    if clear:
+        click.echo(f"cleared: {clear_cache(root) / 2**20:.1f} MiB freed")
+
+
 @main.command("export")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="ONNX file to write.")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Also quantize the CNN weights to INT8.")
-@click.option("--windows", "inference_windows", type=click.IntRange(1), default=DEFAULT_INFERENCE_WINDOWS,
-              show_default=True,
-              help="Windows per track the tagger should analyse (stored in the metadata).")
+@click.option("--windows", "inference_windows", type=click.IntRange(1),
+              help="Windows per track the tagger should analyse (stored in the metadata) [default: the run's "
+                   f"choice on its validation tracks, else {DEFAULT_INFERENCE_WINDOWS}].")
 @click.option("--model-version", help="Version string stored in the metadata [default: from the run].")
-def export_command(source, out, quantize, inference_windows, model_version) -> None:
-    """Export a run directory or checkpoint to one self-describing ONNX file, checked against PyTorch."""
+@click.option("--force", is_flag=True, help="Export a model without a usable calibration, and keep an INT8 copy "
+              "that disagrees with the float model.")
+def export_command(source, out, quantize, inference_windows, model_version, force) -> None:
+    """Export a run directory or checkpoint to one self-describing ONNX file, checked against PyTorch; say
+    how good the model was on held-out tracks, and warn when that is near chance."""
     from export.onnx_export import ExportError, export_checkpoint
 
     try:
         report = export_checkpoint(source, out, quantize=quantize, inference_windows=inference_windows,
-                                   model_version=model_version)
+                                   model_version=model_version, force=force)
     except ExportError as error:
         raise click.ClickException(str(error)) from error
     for line in report.lines():
-        click.echo(line)
+        click.echo(line, err=line.startswith("WARNING"))

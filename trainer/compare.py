@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from trainer import stats
 from trainer.config import TrainConfig
@@ -115,11 +114,10 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
             if run["tracks"] != reference["tracks"]:
                 raise ValueError(f"{name}: evaluated on other test tracks; compare runs of one split only")
     targets = reference["targets"]
-    samples = stats.bootstrap_indices(reference["groups"], replicates, seed)
+    weights = stats.bootstrap_weights(reference["groups"], replicates, seed)
     predictions = {name: runs[0]["predictions"] for name, runs in loaded.items()}
-    replicate_f1 = {
-        name: stats.replicate_scores(stats.weighted_f1, targets, p.decided, samples) for name, p in predictions.items()
-    }
+    counts = {name: stats.ClassCounts.per_track(targets, p.decided) for name, p in predictions.items()}
+    replicate_f1 = {name: stats.replicate_scores(stats.weighted_f1_of, counts[name], weights) for name in predictions}
     configurations: dict[str, dict[str, Any]] = {}
     for candidate in candidates:
         p = predictions[candidate.name]
@@ -133,14 +131,14 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
             "weighted_f1_interval": stats.interval(replicate_f1[candidate.name]),
             "macro_f1": stats.macro_f1(targets, p.decided),
             "macro_f1_interval": stats.interval(
-                stats.replicate_scores(stats.macro_f1, targets, p.decided, samples)),
+                stats.replicate_scores(stats.macro_f1_of, counts[candidate.name], weights)),
             "top1_accuracy": float(correct.mean()),
-            "top1_interval": stats.mean_interval(correct, samples),
+            "top1_interval": stats.mean_interval(correct, weights),
             "seed_weighted_f1": seed_f1,
             "seed_mean": float(np.mean(seed_f1)),
             "seed_std": float(np.std(seed_f1, ddof=1)) if len(seed_f1) > 1 else None,
-            "per_genre_f1": dict(zip(reference["labels"], map(float, f1_score(
-                targets, p.decided, average=None, zero_division=0)), strict=True)),
+            "per_genre_f1": dict(zip(reference["labels"], map(float, counts[candidate.name].total().per_class_f1()),
+                                     strict=True)),
         }
     pairs: list[dict[str, Any]] = []
     for first, second in itertools.combinations([c.name for c in candidates], 2):
@@ -151,9 +149,8 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
             "difference": configurations[first]["weighted_f1"] - configurations[second]["weighted_f1"],
             "difference_interval": stats.interval(differences),
             "bootstrap_p": stats.paired_bootstrap_p(differences),
-            "permutation_p": stats.paired_permutation_p(
-                stats.weighted_f1, targets, predictions[first].decided, predictions[second].decided, permutations,
-                seed),
+            "permutation_p": stats.paired_permutation_p(stats.weighted_f1_of, counts[first], counts[second],
+                                                        permutations, seed),
             "mcnemar_p": stats.mcnemar_p(stats.top1_correct(targets, predictions[first]),
                                          stats.top1_correct(targets, predictions[second])),
             "naive_replicate_t_test_p": stats.naive_replicate_t_test_p(replicate_f1[first], replicate_f1[second]),
@@ -246,7 +243,7 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         "| pair | Δ weighted F1 [95 % CI] | paired bootstrap p (Holm) | permutation p (Holm) | McNemar top-1 p (Holm) "
-        "| seed's t-test over replicates p (invalid) |",
+        "| naive t-test over replicates p (invalid) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for p in result["pairs"]:
@@ -261,9 +258,10 @@ def markdown(result: dict) -> str:
     winner = result["winner"]
     lines += ["", f"**Winner: {winner['name']}** (best {winner['by'].replace('_', ' ')}).", ""]
     lines += [f"- {verdict}" for verdict in winner["verdict"]]
-    lines += ["", "The last column is the seed's method, shown to expose it: a t-test that treats bootstrap "
-              "replicates as independent samples. Its p-value falls toward 0 as replicates are added, whatever "
-              "the true difference, so it must not be used to claim significance."]
+    lines += ["", "The last column is a common mistake (the first version of this project made it), shown to "
+              "expose it: a t-test that treats bootstrap replicates as independent samples. Its p-value falls "
+              "toward 0 as replicates are added, whatever the true difference, so it must not be used to claim "
+              "significance."]
     return "\n".join(lines) + "\n"
 
 

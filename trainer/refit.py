@@ -22,11 +22,19 @@ from trainer.compare import fold_runs, load_pooled
 from trainer.config import TrainConfig
 from trainer.data.split import Split
 from trainer.run_dir import CHECKPOINT, CONFIG, HISTORY, METRICS, read_json, save_checkpoint, write_json
-from trainer.train import PROBE, best_epoch, start_run, summary_metrics, timed_fit
+from trainer.train import PROBE, best_epoch, fewest_good_windows, start_run, summary_metrics, timed_fit
 
 Log = Callable[[str], None]
 # Where a refit model's figures come from (its metrics' key for the number of tracks): no held-out tracks remain.
 CROSS_VALIDATED_TRACKS = "cross_validated_tracks"
+
+
+def pooled_window_sweep(runs: list[dict]) -> dict[int, float]:
+    """Pooled top-1 by windows per track over a cross-validation's folds (every track tested once)."""
+    counts = set.intersection(*(set(run["test_track_by_window_count"]) for run in runs))
+    total = sum(len(run["test_tracks"]) for run in runs)
+    return {int(count): sum(run["test_track_by_window_count"][count]["top1_accuracy"] * len(run["test_tracks"])
+                            for run in runs) / total for count in sorted(counts, key=int)}
 
 
 def median_epochs(kept: list[int]) -> int:
@@ -48,6 +56,7 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
                     if all(history.is_file() for history in probe_histories) else None)
     pooled = load_pooled(cross_validation)
     labels = pooled["labels"]
+    window_sweep = pooled_window_sweep([read_json(run / METRICS) for run in runs])
     thresholds = metrics.tune_thresholds(pooled["targets"], pooled["probabilities"])
     calibration = calibrate(pooled["targets"], pooled["probabilities"],
                             f"out-of-fold probabilities of {len(pooled['tracks'])} tracks ({len(runs)} folds)")
@@ -62,7 +71,8 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
         "thresholds": dict(zip(labels, map(float, thresholds), strict=True)),
         "calibration": calibration.to_dict(),
         "cross_validation": {"folds": len(runs), "runs": [str(run) for run in runs], "kept_epochs": kept_epochs,
-                             "pooled_track": cross_validated},
+                             "pooled_track": cross_validated,
+                             "pooled_top1_by_window_count": {str(count): top1 for count, top1 in window_sweep.items()}},
         **timed_fit(inputs, data, config, run, log, probe_epochs),
     }
     write_json(run / METRICS, result)
@@ -71,6 +81,7 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
         "training_data": f"{data.description}; all {len(pooled['tracks'])} tracks, after {len(runs)}-fold "
                          "cross-validation",
         "calibration": calibration.to_dict(),
+        "inference_windows": fewest_good_windows(window_sweep),
     })
     log(f"cross-validated (pooled over {len(runs)} folds): top-1 {cross_validated['top1_accuracy']:.3f}, "
         f"weighted F1 {cross_validated['weighted']['f1']:.3f}")

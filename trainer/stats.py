@@ -12,19 +12,63 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from sklearn.metrics import f1_score
 
 from trainer.metrics import decide
 
-Metric = Callable[[np.ndarray, np.ndarray], float]  # (targets, predictions) over a subset of tracks
+PERMUTATION_BLOCK = 1000  # permutations scored at once: bounds the memory of the swap matrices
 
 
-def weighted_f1(targets: np.ndarray, predictions: np.ndarray) -> float:
-    return float(f1_score(targets, predictions, average="weighted", zero_division=0))
+@dataclass(frozen=True)
+class ClassCounts:
+    """True positives, false positives and false negatives per class, ``[..., classes]``: per track, or summed
+    over a weighted set of tracks. Every F1 here is computed from these counts, so a thousand bootstrap
+    replicates are one matrix product instead of a thousand calls to scikit-learn (13 ms each)."""
+
+    true_positive: np.ndarray
+    false_positive: np.ndarray
+    false_negative: np.ndarray
+
+    @classmethod
+    def per_track(cls, targets: np.ndarray, decided: np.ndarray) -> ClassCounts:
+        truth, guess = targets.astype(bool), decided.astype(bool)
+        return cls((truth & guess).astype(np.float64), (~truth & guess).astype(np.float64),
+                   (truth & ~guess).astype(np.float64))
+
+    def weighed(self, weights: np.ndarray) -> ClassCounts:
+        """Counts summed over tracks with ``weights`` ``[replicates, tracks]`` (how often each track is drawn)."""
+        return ClassCounts(weights @ self.true_positive, weights @ self.false_positive, weights @ self.false_negative)
+
+    def total(self) -> ClassCounts:
+        return self.weighed(np.ones(len(self.true_positive)))
+
+    def per_class_f1(self) -> np.ndarray:
+        """F1 of each class; 0 where a class has neither true nor predicted tracks (scikit-learn's
+        ``zero_division=0``)."""
+        denominator = 2 * self.true_positive + self.false_positive + self.false_negative
+        return np.divide(2 * self.true_positive, denominator, out=np.zeros_like(denominator), where=denominator > 0)
 
 
-def macro_f1(targets: np.ndarray, predictions: np.ndarray) -> float:
-    return float(f1_score(targets, predictions, average="macro", zero_division=0))
+Metric = Callable[[ClassCounts], np.ndarray]  # summed counts [..., classes] -> a score per row [...]
+
+
+def weighted_f1_of(counts: ClassCounts) -> np.ndarray:
+    """Per-class F1 weighted by each class's support (its true tracks); 0 when no track has a label."""
+    support = counts.true_positive + counts.false_negative
+    total = support.sum(axis=-1)
+    weighted = (counts.per_class_f1() * support).sum(axis=-1)
+    return np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
+
+
+def macro_f1_of(counts: ClassCounts) -> np.ndarray:
+    return counts.per_class_f1().mean(axis=-1)
+
+
+def weighted_f1(targets: np.ndarray, decided: np.ndarray) -> float:
+    return float(weighted_f1_of(ClassCounts.per_track(targets, decided).total()))
+
+
+def macro_f1(targets: np.ndarray, decided: np.ndarray) -> float:
+    return float(macro_f1_of(ClassCounts.per_track(targets, decided).total()))
 
 
 @dataclass(frozen=True)
@@ -43,17 +87,20 @@ def top1_correct(targets: np.ndarray, predictions: Predictions) -> np.ndarray:
     return targets[np.arange(len(targets)), predictions.top1] == 1
 
 
-def bootstrap_indices(groups: np.ndarray, replicates: int, seed: int) -> list[np.ndarray]:
-    """Track indices of ``replicates`` resamples that draw whole groups with replacement."""
+def bootstrap_weights(groups: np.ndarray, replicates: int, seed: int) -> np.ndarray:
+    """``[replicates, tracks]``: how often each track is drawn by resamples that draw whole groups with
+    replacement. Every model is scored under the same weights (the paired design)."""
     rng = np.random.default_rng(seed)
-    unique = np.unique(groups)
-    members = {group: np.flatnonzero(groups == group) for group in unique}
+    unique, group_of_track = np.unique(groups, return_inverse=True)
     draws = rng.integers(0, len(unique), size=(replicates, len(unique)))
-    return [np.concatenate([members[unique[i]] for i in row]) for row in draws]
+    drawn = np.zeros((replicates, len(unique)))
+    np.add.at(drawn, (np.arange(replicates)[:, None], draws), 1)
+    return drawn[:, group_of_track]
 
 
-def replicate_scores(metric: Metric, targets: np.ndarray, decided: np.ndarray, samples: list[np.ndarray]) -> np.ndarray:
-    return np.array([metric(targets[index], decided[index]) for index in samples])
+def replicate_scores(metric: Metric, counts: ClassCounts, weights: np.ndarray) -> np.ndarray:
+    """The metric on each resample of the tracks."""
+    return metric(counts.weighed(weights))
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -62,9 +109,9 @@ def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def mean_interval(values: np.ndarray, samples: list[np.ndarray], level: float = 0.95) -> tuple[float, float]:
-    """Bootstrap interval of the mean of per-track ``values`` (hits, differences) over ``samples``."""
-    return interval(np.array([values[index].mean() for index in samples]), level)
+def mean_interval(values: np.ndarray, weights: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Bootstrap interval of the mean of per-track ``values`` (hits, differences) under resample ``weights``."""
+    return interval(weights @ values.astype(np.float64) / weights.sum(axis=1), level)
 
 
 def with_interval(value: float, bounds: Sequence[float], spec: str = ".3f") -> str:
@@ -85,19 +132,25 @@ def paired_bootstrap_p(differences: np.ndarray) -> float:
     return float(min(1.0, 2 * min(below, above)))
 
 
-def paired_permutation_p(
-    metric: Metric, targets: np.ndarray, first: np.ndarray, second: np.ndarray, permutations: int, seed: int
-) -> float:
-    """Two-sided paired permutation test: swap the two models' predictions on random tracks."""
-    observed = abs(metric(targets, first) - metric(targets, second))
+def paired_permutation_p(metric: Metric, first: ClassCounts, second: ClassCounts, permutations: int,
+                         seed: int) -> float:
+    """Two-sided paired permutation test: swap the two models' predictions (per-track counts) on random tracks."""
+    observed = abs(float(metric(first.total()) - metric(second.total())))
     rng = np.random.default_rng(seed)
+    tracks = len(first.true_positive)
     extreme = 0
-    for _ in range(permutations):
-        swap = rng.random(len(targets)) < 0.5
-        a = np.where(swap[:, None], second, first)
-        b = np.where(swap[:, None], first, second)
-        extreme += abs(metric(targets, a) - metric(targets, b)) >= observed - 1e-12
+    for start in range(0, permutations, PERMUTATION_BLOCK):
+        swapped = (rng.random((min(PERMUTATION_BLOCK, permutations - start), tracks)) < 0.5).astype(np.float64)
+        kept = 1 - swapped
+        a = ClassCounts(*(kept @ f + swapped @ s for f, s in _fields(first, second)))
+        b = ClassCounts(*(swapped @ f + kept @ s for f, s in _fields(first, second)))
+        extreme += int(np.sum(np.abs(metric(a) - metric(b)) >= observed - 1e-12))
     return (extreme + 1) / (permutations + 1)
+
+
+def _fields(first: ClassCounts, second: ClassCounts) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(first.true_positive, second.true_positive), (first.false_positive, second.false_positive),
+            (first.false_negative, second.false_negative)]
 
 
 def mcnemar_p(first_correct: np.ndarray, second_correct: np.ndarray) -> float:

@@ -14,11 +14,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from tagger.model import DEFAULT_THRESHOLD
+from tagger.progress import tracked
 from trainer import metrics, plots
 from trainer.audio_params import AudioParams, audio_for
 from trainer.calibrate import calibrate
 from trainer.config import TrainConfig
-from trainer.data.cache import default_cache_dir
+from trainer.data.cache import FROZEN_FEATURES, cache_root
 from trainer.data.features import FeatureWindows, FrozenFeatureCache
 from trainer.data.prepare import PreparedData, SplitData, prepare
 from trainer.data.split import SPLITS, Split, group_key
@@ -65,8 +66,7 @@ class Inputs:
         self.cache: FrozenFeatureCache | None = None
         self.cached_sides: dict[int, FeatureWindows] = {}
         if model.has_frozen_weights() and config.feature_cache:
-            root = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
-            self.cache = FrozenFeatureCache(root / "frozen-features", model)
+            self.cache = FrozenFeatureCache(cache_root(config.cache_dir) / FROZEN_FEATURES, model)
             if config.augmentation().active or config.time_shift:
                 log("the frozen part's outputs are cached per window, so waveform augmentation and time shift "
                     "do not apply (--no-feature-cache applies them, running the frozen part on every batch)")
@@ -79,8 +79,8 @@ class Inputs:
         if self.cache is None:
             return windows_of(side, self.model.audio)
         if id(side) not in self.cached_sides:
-            self.cached_sides[id(side)] = FeatureWindows([self.cache.windows(w) for w in side.waveforms],
-                                                         side.targets)
+            waveforms = tracked(side.waveforms, len(side.waveforms), "backbone features", "track")
+            self.cached_sides[id(side)] = FeatureWindows([self.cache.windows(w) for w in waveforms], side.targets)
         return self.cached_sides[id(side)]
 
     def training(self, side: SplitData) -> WindowDataset | FeatureWindows:
@@ -107,14 +107,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _epoch(inputs: Inputs, loader, loss_fn, device: torch.device, optimizer=None, schedule: Schedule | None = None,
-           ) -> tuple[float, np.ndarray, np.ndarray]:
-    """One pass; trains when an optimizer is given. Returns (mean loss, probabilities, targets)."""
+def _epoch(inputs: Inputs, loader, loss_fn, device: torch.device, description: str, optimizer=None,
+           schedule: Schedule | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    """One pass, with a bar of its batches on a terminal; trains when an optimizer is given. Returns (mean
+    loss, probabilities, targets)."""
     training = optimizer is not None
     inputs.model.train(training)
     total, count, outputs, targets = 0.0, 0, [], []
     with torch.set_grad_enabled(training):
-        for batch, target, _ in loader:
+        for batch, target, _ in tracked(loader, len(loader), description, "batch"):
             logits = inputs.forward(batch.to(device, non_blocking=True))
             loss = loss_fn(logits, target.to(device, non_blocking=True))
             if training:
@@ -159,7 +160,8 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
         entry: dict = {"epoch": epoch}
         sides = [("train", train_loader, optimizer)] + ([("val", val_loader, None)] if val_loader else [])
         for side, loader, side_optimizer in sides:
-            loss, probabilities, targets = _epoch(inputs, loader, loss_fn, device, side_optimizer, schedule)
+            loss, probabilities, targets = _epoch(inputs, loader, loss_fn, device, f"epoch {epoch} {side}",
+                                                  side_optimizer, schedule)
             f1, accuracy = metrics.quick_scores(targets, probabilities)
             entry.update({f"{side}_loss": loss, f"{side}_f1": f1, f"{side}_accuracy": accuracy})
         entry.update(lr=optimizer.param_groups[0]["lr"], seconds=time.monotonic() - started)
@@ -203,13 +205,10 @@ def best_epoch(history: list[dict], select_by: str) -> int:
 
 
 def describe_epoch(entry: dict) -> str:
-    """One log line: training figures, then validation figures after a slash when there are any."""
-    def pair(measure: str, form: str) -> str:
-        values = [entry[key] for key in (f"train_{measure}", f"val_{measure}") if key in entry]
-        return "/".join(format(value, form) for value in values)
-
-    return (f"epoch {entry['epoch']:3d}  loss {pair('loss', '.4f')}  F1 {pair('f1', '.3f')}  "
-            f"acc {pair('accuracy', '.3f')}  lr {entry['lr']:.1e}  {entry['seconds']:.1f}s")
+    """One log line: the training figures, then the validation figures when there are any, each named."""
+    sides = [f"{side} loss {entry[f'{side}_loss']:.4f} F1 {entry[f'{side}_f1']:.3f} acc {entry[f'{side}_accuracy']:.3f}"
+             for side in ("train", "val") if f"{side}_loss" in entry]
+    return f"epoch {entry['epoch']:3d}  {'  |  '.join(sides)}  lr {entry['lr']:.1e}  {entry['seconds']:.1f}s"
 
 
 def evaluate_side(inputs: Inputs, side: SplitData, thresholds: np.ndarray, labels: list[str]) -> dict:
@@ -226,6 +225,19 @@ def evaluate_side(inputs: Inputs, side: SplitData, thresholds: np.ndarray, label
 
 
 WINDOW_COUNTS = (1, 2, 3, 5, 8)
+WINDOW_TOLERANCE = 0.02  # top-1 a model may give up for fewer windows per track (faster scans)
+
+
+def fewest_good_windows(top1_by_count: dict[int, float]) -> int:
+    """The fewest windows per track whose top-1 is within WINDOW_TOLERANCE of the best count's."""
+    best = max(top1_by_count.values())
+    return min(count for count, top1 in top1_by_count.items() if top1 >= best - WINDOW_TOLERANCE)
+
+
+def chosen_windows(sweep: dict[str, dict]) -> int | None:
+    """Windows per track for the tagger, from a sweep on held-out tracks other than the test tracks; None
+    when there was none to sweep."""
+    return fewest_good_windows({int(count): row["top1_accuracy"] for count, row in sweep.items()}) if sweep else None
 
 
 @torch.no_grad()
@@ -258,6 +270,7 @@ def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: 
     test = evaluate_side(inputs, data.sides["test"], thresholds, data.labels)
     calibration = calibrate(data.sides["val"].targets, val["track_probabilities"],
                             f"{len(data.sides['val'].tracks)} validation tracks")
+    validation_sweep = window_count_sweep(model, data.sides["val"], thresholds, data.labels)
     result = {
         "labels": data.labels,
         "thresholds": dict(zip(data.labels, map(float, thresholds), strict=True)),
@@ -265,6 +278,7 @@ def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: 
         "test": {"window": test["window"], "track": test["track"]},
         "validation_track": val["track"],
         "test_track_by_window_count": window_count_sweep(model, data.sides["test"], thresholds, data.labels),
+        "validation_track_by_window_count": validation_sweep,
         "test_tracks": [track.id for track in data.sides["test"].tracks],
         "test_track_probabilities": test["track_probabilities"].round(6).tolist(),
         "test_targets": data.sides["test"].targets.astype(int).tolist(),
@@ -275,7 +289,7 @@ def finish_run(inputs: Inputs, data: PreparedData, run: Path, extra: dict, log: 
     plots.plot_confusion(matrix, data.labels, run / CONFUSION, "test tracks, top-1")
     save_checkpoint(run / CHECKPOINT, model, data.labels, [float(t) for t in thresholds],
                     {"metrics": summary_metrics(result["test"]["track"]), "training_data": data.description,
-                     "calibration": calibration.to_dict()})
+                     "calibration": calibration.to_dict(), "inference_windows": chosen_windows(validation_sweep)})
     log(test["track"]["classification_report"])
     log(format_summary(result))
     return result
