@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS changes (
     status TEXT NOT NULL CHECK (status IN ({statuses})), changed REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_by_run ON changes(run_id, status);
+CREATE INDEX IF NOT EXISTS changes_by_path ON changes(path, status);
 CREATE TABLE IF NOT EXISTS in_place (
     change_id INTEGER PRIMARY KEY REFERENCES changes(id), offset INTEGER NOT NULL, before BLOB NOT NULL,
     after BLOB NOT NULL
@@ -144,6 +145,15 @@ class ChangeJournal:
                    ChangeStatus(row[6]))
             for row in rows
         ]
+
+    def last_written(self, path: str) -> Change | None:
+        """The latest change written into ``path`` and not undone: what the tagger last left in it."""
+        row = self._db.execute("SELECT MAX(id) FROM changes WHERE path=? AND status=?",
+                               (stored_path(path), ChangeStatus.DONE)).fetchone()
+        return None if row[0] is None else self.changes(change_id=int(row[0]))[0]
+
+    def has_run(self, run_id: int) -> bool:
+        return self._db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
 
     def last_undoable_run(self) -> int | None:
         row = self._db.execute("SELECT MAX(run_id) FROM changes WHERE status=?", (ChangeStatus.DONE,)).fetchone()

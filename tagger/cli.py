@@ -8,14 +8,18 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tagger import scan_options
 from tagger.exit_status import ExitStatus
 from tagger.scan_options import BY_NAME, DECISION, GENRE_OPTIONS, SETTINGS, ScanOption
+
+if TYPE_CHECKING:
+    from tagger.state import StateStore
 
 
 def run() -> None:
@@ -64,13 +68,19 @@ def _resolve_model(_context: click.Context, _parameter: click.Parameter, value: 
         raise click.BadParameter(str(error)) from error
 
 
+class NotAModelError(click.ClickException):
+    """The --model given is not a model the tagger can use: a usage error, said in one line."""
+
+    exit_code = ExitStatus.USAGE
+
+
 def _load_model(model_path: Path, threads: int = 1):
     from tagger.model import GenreModel, ModelError
 
     try:
         return GenreModel(model_path, threads=threads)
     except ModelError as error:
-        raise click.ClickException(str(error)) from error
+        raise NotAModelError(str(error)) from error
 
 
 def _open_store(state_dir: Path | None, *, reading_will_do: bool = False):
@@ -184,11 +194,43 @@ def _option_names(command: click.Command) -> set[str]:
     return {parameter.name for parameter in command.params if parameter.name}
 
 
+class ScanCommand(click.Command):
+    """``tagger scan``, whose --help ends with what a person needs beside the options: the formats, the
+    exit statuses, and where the state lives on this machine (resolved when help is asked for)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from tagger.formats import FORMATS
+        from tagger.settings import config_path
+        from tagger.state import default_state_dir
+        from tagger.state_base import StateError
+        from tagger.xdg import NoHomeError
+
+        def where(find: Callable[[], Path]) -> str:
+            try:
+                return str(find())
+            except (StateError, NoHomeError) as error:
+                return str(error)
+
+        with formatter.section("Formats"):
+            formatter.write_dl([(f.name, " ".join(sorted(f.suffixes)) + ("" if f.tags else " (analysed; no genre "
+                                                                                       "tag written)"))
+                                for f in FORMATS])
+        with formatter.section("Exit status"):
+            formatter.write_dl([(str(int(status)), status.meaning) for status in ExitStatus])
+        with formatter.section("Files"):
+            formatter.write_dl([
+                ("state", f"{where(default_state_dir)}: cached results and the undo journal (--state-dir, else "
+                          "$TAGGER_STATE_DIR, else $XDG_STATE_HOME/genre-tagger, else ~/.local/state/genre-tagger)"),
+                ("settings", f"{where(config_path)} ($TAGGER_CONFIG, else $XDG_CONFIG_HOME/genre-tagger/"
+                             "config.toml, else ~/.config/genre-tagger/config.toml; `tagger config` shows them)"),
+            ])
+
+
 SCAN_FLAGS = ("write_tags", "model", *DECISION, "mode", "id3v23", "separator", "jobs", "windows")
 ANALYSIS_FLAGS = ("force", "analyse_all", "exclude")
 
 
-@main.command()
+@main.command(cls=ScanCommand)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_declared(*SCAN_FLAGS)
 @click.option("--report", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
@@ -289,11 +331,10 @@ def undo(run_id, list_runs, force, state_dir):
         return
     with _state_errors_end_the_command():
         settle_pending(store)  # a change a crash left pending is undoable like any other
-    if run_id is not None and run_id not in {row[0] for row in store.journal.runs_with_changes()}:
-        raise click.UsageError(f"run {run_id} changed no tags (`tagger undo --list` shows the runs that did)")
-    run_id = run_id if run_id is not None else store.journal.last_undoable_run()
-    if run_id is None:
-        raise click.ClickException("no run with tag changes to undo")
+    run_id, nothing = _run_to_undo(store, run_id)
+    if nothing:
+        click.echo(f"nothing to undo: {nothing} (`tagger undo --list` shows the runs)", err=True)
+        return
     with _state_errors_end_the_command():
         outcomes = undo_run(store, run_id, force=force)
     for outcome in outcomes:
@@ -304,6 +345,22 @@ def undo(run_id, list_runs, force, state_dir):
     store.close()
     if restored < len(outcomes):
         sys.exit(ExitStatus.SOME_FAILED)
+
+
+def _run_to_undo(store: StateStore, asked: int | None) -> tuple[int, str]:
+    """The run to undo (the one asked for, else the latest with changes left to restore), or why there is
+    nothing to: the same answer whether the run was named or not. A run that does not exist is a usage error."""
+    undoable = {row[0]: row[3] or 0 for row in store.journal.runs_with_changes()}
+    run_id = asked if asked is not None else store.journal.last_undoable_run() or max(undoable, default=None)
+    if run_id is None:
+        return 0, "no run has changed tags yet"
+    if run_id not in undoable:
+        if not store.journal.has_run(run_id):
+            raise click.UsageError(f"there is no run {run_id} (`tagger undo --list` shows the runs)")
+        return run_id, f"run {run_id} changed no tags"
+    if undoable[run_id] == 0:
+        return run_id, f"run {run_id}'s changes were undone already"
+    return run_id, ""
 
 
 @main.command()

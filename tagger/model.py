@@ -163,6 +163,14 @@ def _json_object(metadata: dict[str, str], key: str) -> dict[str, Any]:
     return value
 
 
+def _load_failure(path: Path, error: Exception) -> str:
+    """onnxruntime's reason a file does not load, in one line a person can act on."""
+    if type(error).__name__ == "InvalidProtobuf" or "protobuf" in str(error).lower():  # no graph in it
+        return f"{path} is not an ONNX model (onnxruntime cannot parse it)"
+    lines = str(error).strip().splitlines()
+    return f"cannot load model {path}: {lines[0] if lines else type(error).__name__}"
+
+
 class GenreModel:
     """An onnxruntime session over a model file, with its metadata.
 
@@ -185,7 +193,7 @@ class GenreModel:
                 str(self.path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"cannot load model {self.path}: {error}") from error
+            raise ModelError(_load_failure(self.path, error)) from error
         metadata = self.session.get_modelmeta().custom_metadata_map
         self.info = parse_metadata(metadata, model_id(self.path))
         self._check_interface()

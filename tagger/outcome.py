@@ -38,6 +38,7 @@ class Plan:
     blocked: str = ""  # why its tags are not written whatever the model says, or ""
     heard_to_be_sure: bool = False  # blocked, but only the decoder can tell a damaged file (an error) from
     # audio whose tags we may not write (skipped)
+    ours: bool = False  # its genres are the ones this tagger last wrote into it with this model
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,16 @@ def settled_before_listening(plan: Plan, mode: Mode, analyse_all: bool = False) 
     if analyse_all:
         return None
     if mode is Mode.FILL_EMPTY and own_genres(plan.existing):
-        return Outcome(Status.KEPT, list(plan.existing))
+        return Outcome(_left_alone(plan), list(plan.existing))
     if plan.blocked and not plan.heard_to_be_sure:
         return Outcome(Status.SKIPPED, reason=plan.blocked)
     return None
+
+
+def _left_alone(plan: Plan) -> Status:
+    """A file fill-empty leaves as it is: ``kept`` when its genres are its owner's choice, ``unchanged`` when
+    they are what this tagger wrote with this model (nothing for a person to reconsider)."""
+    return Status.UNCHANGED if plan.ours else Status.KEPT
 
 
 SETTINGS_DROP_ALL = "your settings (genres.map, genres.allow) drop every genre chosen"
@@ -86,5 +93,5 @@ class OutcomeRule:
         target = combine(plan.existing, decision.genres, self.mode)
         if target == plan.existing:
             kept = self.mode is Mode.FILL_EMPTY and own_genres(plan.existing)
-            return Outcome(Status.KEPT if kept else Status.UNCHANGED, target)
+            return Outcome(_left_alone(plan) if kept else Status.UNCHANGED, target)
         return Outcome(Status.WOULD_TAG, target)

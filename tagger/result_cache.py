@@ -1,12 +1,12 @@
 """Cached per-file results: a rescan skips unchanged files, and finds a moved or copied file again.
 
-Results are keyed by path, size, mtime and model id; a file that moved or was copied is found by its
-size and its content identity (a hash of its size and of samples of its bytes).
+Results are keyed by path, size, mtime and model id; a file that moved or was copied, or whose tags
+changed (a write, an undo, another program), is found by its content identity: the audio's fingerprint,
+which no tag edit changes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from tagger.sniff import add_samples
+from tagger.sniff import audio_fingerprint
 from tagger.state_base import describe, stored_path
 
 SCHEMA = """
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS results (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_id TEXT NOT NULL,
     scores TEXT NOT NULL, updated REAL NOT NULL, content_identity TEXT
 );
-CREATE INDEX IF NOT EXISTS results_by_size ON results(size, model_id);
+CREATE INDEX IF NOT EXISTS results_by_identity ON results(content_identity, model_id);
 """
 
 
@@ -41,13 +41,10 @@ class FileKey:
 
     @cached_property
     def content_identity(self) -> str:
-        """The file's content identity, wherever it lies: a hash of its size and of 64 KiB at its start,
-        middle and end (its audio, not only the tag and cover art that lead an MP3). Reads at most 192 KiB, once per
-        key: a cache miss and the store of the fresh result that follows it share the reading."""
-        digest = hashlib.sha256(str(self.size).encode())
-        with open(self.path, "rb") as handle:
-            add_samples(digest, handle, 0, self.size)
-        return digest.hexdigest()[:32]
+        """The file's content identity, wherever it lies and whatever its tags say: the fingerprint of its
+        audio (``tagger.sniff.audio_fingerprint``: at most 192 KiB read), once per key, so a cache miss and
+        the store of the fresh result that follows it share the reading."""
+        return audio_fingerprint(Path(self.path))
 
 
 def _identity_or_none(key: FileKey) -> str | None:
@@ -67,26 +64,23 @@ class ResultCache:
         self.error: str | None = None
 
     def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
-        """Scores of this version of this file: at its path, or (moved, renamed, copied) under another path
-        with the same size and content identity, which is then remembered at this path too."""
+        """Scores of this version of this file: at its path, or by its content identity (moved, renamed,
+        copied, or its tags edited since), which is then remembered at this path too."""
         row = self._db.execute(
             "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
             (stored_path(key.path), key.size, key.mtime_ns, model_id),
         ).fetchone()
         if row:
             return json.loads(row[0])
-        candidates = self._db.execute(
-            "SELECT content_identity, scores FROM results WHERE size=? AND model_id=? AND content_identity IS NOT NULL",
-            (key.size, model_id),
-        ).fetchall()
-        identity = _identity_or_none(key) if candidates else None
+        identity = _identity_or_none(key)
         if identity is None:
             return None
-        for stored, scores in candidates:
-            if stored == identity:
-                self._insert(key, model_id, scores, identity)
-                return json.loads(scores)
-        return None
+        found = self._db.execute("SELECT scores FROM results WHERE content_identity=? AND model_id=? LIMIT 1",
+                                 (identity, model_id)).fetchone()
+        if found is None:
+            return None
+        self._insert(key, model_id, found[0], identity)
+        return json.loads(found[0])
 
     def store_scores(self, key: FileKey, model_id: str, scores: list[float]) -> None:
         self._insert(key, model_id, json.dumps(scores), _identity_or_none(key))

@@ -197,7 +197,14 @@ class Scanner:
         except tags.TagError as error:  # a damaged file, or a tag we cannot parse: the decoder tells which
             return Plan(blocked=f"{error}; file left as it was", heard_to_be_sure=True)
         read_only = "the file is read-only; left as it is" if atomic.is_read_only(path) else ""
-        return Plan(split_values(previous, self.options.separator), blocked=read_only, previous=previous)
+        return Plan(split_values(previous, self.options.separator), blocked=read_only, previous=previous,
+                    ours=bool(previous) and self._written_by_us(path, handler, previous))
+
+    def _written_by_us(self, path: Path, handler: tags.GenreTags, previous: list[str]) -> bool:
+        """Whether the file's genres are what this tagger last wrote into it, with this model."""
+        change = self.store.journal.last_written(str(path))
+        return (change is not None and change.after.get("model") == self.info.model_id
+                and handler.holds(previous, change.after["genres"]))
 
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
         return analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
@@ -254,7 +261,7 @@ class Scanner:
         ``done`` where the new file is in place, ``abandoned`` where the original is."""
         change_id = self.store.journal.pending(
             self.run_id, str(path), handler.name, handler.snapshot(path),
-            {"genres": genres, "audio": audio_fingerprint(path)},
+            {"genres": genres, "audio": audio_fingerprint(path), "model": self.info.model_id},
         )
         try:
             tags.write_genres(path, handler, genres, expected=identity,

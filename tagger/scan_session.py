@@ -64,6 +64,10 @@ class ScanEnding:
         reasons = [] if self.verbose else skip_reasons(results)
         if reasons:
             lines += ["skipped, and why (-v names each file):", *map(printable, reasons)]
+        uncertain = sum(result.status == Status.UNCERTAIN for result in results)
+        if uncertain and not self.verbose:
+            lines.append(f"{uncertain} file(s) uncertain: their top genre was below --min-confidence, so nothing "
+                         "was written (-v names each with its best guess)")
         if self.stopped_by:
             lines.append(f"{self.stopped_by}: {self.found - len(results)} file(s) not handled; "
                          "every change made so far is complete and journalled")

@@ -51,11 +51,15 @@ def _refuse_a_newer(database: sqlite3.Connection) -> None:
 
 
 def _migrate(database: sqlite3.Connection) -> None:
-    """Bring an earlier layout to this one, keeping its rows. Version 2: the result cache's
-    ``fingerprint`` column is named ``content_identity`` (the journal's audio fingerprint is another thing)."""
+    """Bring an earlier layout to this one, keeping its rows. Version 2: the result cache finds a file again
+    by its audio's fingerprint (column ``content_identity``, indexed) where version 1 compared a hash of
+    its raw bytes among files of one size (``fingerprint``); those old values match nothing now, so they are
+    cleared, and each row still serves its own path."""
     columns = {row[1] for row in database.execute("PRAGMA table_info(results)")}
     if "fingerprint" in columns:
         database.execute("ALTER TABLE results RENAME COLUMN fingerprint TO content_identity")
+        database.execute("UPDATE results SET content_identity=NULL")
+        database.execute("DROP INDEX IF EXISTS results_by_size")
 
 
 def _create_schema(database: sqlite3.Connection) -> None:

@@ -65,7 +65,7 @@ def test_a_broken_contract_is_one_line_before_any_file_is_touched(case, tiny_mod
     before = digest(song)
     result = CliRunner().invoke(main, ["scan", str(song), "--write-tags", "--mode", "replace", "--min-confidence",
                                        "0", "--model", str(model), "--state-dir", str(tmp_path / "state")])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # a usage error: the --model given is not a usable model
     message = result.output.strip().splitlines()
     assert len(message) == 1 and message[0].startswith("Error:") and named in message[0], result.output
     assert digest(song) == before
@@ -85,4 +85,14 @@ def test_outputs_outside_zero_one_are_refused(tmp_path, tiny_model):
     path = tmp_path / "logits.onnx"
     onnx.save(graph, str(path))
     result = CliRunner().invoke(main, ["info", "--model", str(path)])
-    assert result.exit_code == 1 and "not probabilities in [0, 1]" in result.output
+    assert result.exit_code == 2 and "not probabilities in [0, 1]" in result.output
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model at all\n", b"\x08\x07" * 100])
+def test_a_file_that_is_not_onnx_is_a_one_line_usage_error(tmp_path, content):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(content)
+    for command in (["info", "--model", str(path)], ["predict", str(path), "--model", str(path)]):
+        result = CliRunner().invoke(main, command)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and "is not an ONNX model" in lines[0], result.output

@@ -5,9 +5,10 @@ import json
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
-from mutagen.id3 import ID3
+from mutagen.id3 import ID3, TIT2
 
 from tagger.cli import main
 from tests.conftest import LABELS
@@ -118,6 +119,29 @@ def test_by_default_own_genres_stay_and_placeholders_count_as_none(make_audio, t
     assert "tagged 2" in result.output and "kept 1" in result.output
     assert ID3(str(curated))["TCON"].text == ["Shoegaze"]
     assert set(ID3(str(vague), translate=False)["TCON"].text[0].split("; ")) <= GENRE_NAMES  # v2.3 joins with "; "
+
+
+def test_a_rescan_calls_the_genres_this_model_wrote_unchanged_not_kept(make_audio, tiny_model, state_dir):
+    """Fill-empty leaves both alone, but only the owner's genres are theirs to reconsider (kept)."""
+    curated = make_audio("lib/curated.mp3")
+    add_id3(curated, 4, genre="Shoegaze")
+    for name in ("v23.mp3", "song.flac", "song.m4a"):
+        make_audio(f"lib/{name}")
+    first = scan(curated.parent, "--write-tags", "--id3v23", "--top-k", "3", "--model", tiny_model,
+                 "--state-dir", state_dir)
+    assert first.exit_code == 0 and "tagged 3" in first.output, first.output
+    again = scan(curated.parent, "--model", tiny_model, "--state-dir", state_dir)
+    assert "unchanged 3, kept 1" in again.output, again.output
+    assert "1 file(s) kept the genres they had" in again.output
+    tags = ID3(str(curated.with_name("v23.mp3")))
+    tags.setall("TCON", [type(tags["TCON"])(encoding=3, text=["Blues"])])
+    tags.save(v2_version=3)  # the owner's choice now: kept
+    edited = scan(curated.parent, "--model", tiny_model, "--state-dir", state_dir)
+    assert "unchanged 2, kept 2" in edited.output, edited.output
+    undo = CliRunner().invoke(main, ["undo", "--state-dir", str(state_dir)])
+    assert undo.exit_code == 1 and "restored 2 of 3" in undo.output, undo.output  # the edited file is left
+    undone = scan(curated.parent, "--model", tiny_model, "--state-dir", state_dir)
+    assert "would-tag 2, unchanged 0, kept 2" in undone.output, undone.output
 
 
 def test_merge_drops_placeholders(make_audio, tiny_model, state_dir):
@@ -245,6 +269,24 @@ def test_a_moved_or_copied_library_is_not_analysed_again(make_audio, tiny_model,
         assert again.exit_code == 0 and ", 3 from cache:" in again.output, again.output
 
 
+def test_tags_written_undone_or_edited_elsewhere_do_not_cost_a_new_analysis(make_audio, tiny_model, state_dir,
+                                                                           tmp_path):
+    """The cache knows a file by its audio: a write, an undo or another program's tag edit leaves it known."""
+    for name in ("a.mp3", "b.flac", "c.ogg", "d.m4a"):
+        make_audio(f"music/{name}")
+    music = tmp_path / "music"
+    written = scan(music, "--write-tags", "--model", tiny_model, "--state-dir", state_dir)
+    assert written.exit_code == 0 and "tagged 4" in written.output, written.output
+    assert CliRunner().invoke(main, ["undo", "--state-dir", str(state_dir)]).exit_code == 0
+    after_undo = scan(music, "--model", tiny_model, "--state-dir", state_dir)
+    assert after_undo.exit_code == 0 and "none analysed, 4 from cache" in after_undo.output, after_undo.output
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=["A title of some length"]))
+    tags.save(str(music / "a.mp3"))  # another program's edit: the file grows
+    edited = scan(music, "--model", tiny_model, "--state-dir", state_dir)
+    assert edited.exit_code == 0 and "none analysed, 4 from cache" in edited.output, edited.output
+
+
 def test_a_different_file_of_the_same_size_is_analysed(make_audio, tiny_model, state_dir, tmp_path):
     """Two WAVs of one length have one size; their content tells them apart."""
     first = make_audio("one/song.wav", frequencies=(220.0,))
@@ -283,7 +325,7 @@ def test_a_state_database_of_a_newer_tagger_is_refused_in_one_line_and_never_cha
 
 
 def test_a_state_database_of_the_first_layout_keeps_its_cached_results(make_audio, tiny_model, tmp_path):
-    """Version 1 named the cache's content identity ``fingerprint``: its rows are migrated, not lost."""
+    """Version 1's cache compared a raw-byte ``fingerprint``: its rows are migrated and serve their paths."""
     import sqlite3
 
     from tagger.state import SCHEMA_VERSION
@@ -295,8 +337,7 @@ def test_a_state_database_of_the_first_layout_keeps_its_cached_results(make_audi
     database.execute("PRAGMA user_version=1")
     database.commit()
     database.close()
-    moved = song.rename(song.with_name("moved.mp3"))  # found again only by its content identity
-    again = scan(moved, "--model", tiny_model, "--state-dir", tmp_path, "-v")
+    again = scan(song, "--model", tiny_model, "--state-dir", tmp_path, "-v")
     assert again.exit_code == 0 and "from cache" in again.output, again.output
     database = sqlite3.connect(tmp_path / "state.sqlite3")
     assert database.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
@@ -311,6 +352,8 @@ def test_below_min_confidence_nothing_is_written_and_the_file_is_uncertain(make_
     assert unsure.exit_code == 0, unsure.output
     assert "uncertain 1" in unsure.output and "is below --min-confidence 1" in unsure.output
     assert digest(song) == before
+    quiet = scan(song, "--min-confidence", "1.0", "--model", tiny_model, "--state-dir", state_dir)
+    assert "1 file(s) uncertain" in quiet.output and "-v names each" in quiet.output, quiet.output
     predicted = CliRunner().invoke(main, ["predict", str(song), "--model", str(tiny_model), "--min-confidence", "1"])
     assert re.search(r"uncertain: top genre \S+ at 0\.\d\d is below --min-confidence 1; a scan writes nothing",
                      predicted.output), predicted.output
@@ -370,7 +413,22 @@ def test_mistakes_about_the_state_directory_runs_and_report_are_one_line_errors(
                    tmp_path / "missing" / "report.json")
     assert nowhere.exit_code == 2 and "no directory" in nowhere.output
     unknown = CliRunner().invoke(main, ["undo", "999", "--state-dir", str(tmp_path / "state")])
-    assert unknown.exit_code == 2 and "run 999 changed no tags" in unknown.output
+    assert unknown.exit_code == 2 and "there is no run 999" in unknown.output
+
+
+def test_undo_twice_and_undo_of_an_undone_run_answer_alike(make_audio, tiny_model, state_dir):
+    song = make_audio("lib/song.mp3")
+    undo = ["undo", "--state-dir", str(state_dir)]
+    nothing_yet = CliRunner().invoke(main, undo)
+    assert nothing_yet.exit_code == 0 and "nothing to undo: no run has changed tags yet" in nothing_yet.output
+    assert scan(song, "--model", tiny_model, "--state-dir", state_dir).exit_code == 0  # run 1: a dry run
+    assert scan(song, "--write-tags", "--model", tiny_model, "--state-dir", state_dir).exit_code == 0  # run 2
+    assert CliRunner().invoke(main, undo).exit_code == 0
+    again, named = CliRunner().invoke(main, undo), CliRunner().invoke(main, [*undo, "2"])
+    assert again.exit_code == named.exit_code == 0 and again.output == named.output
+    assert "nothing to undo: run 2's changes were undone already" in again.output
+    dry = CliRunner().invoke(main, [*undo, "1"])
+    assert dry.exit_code == 0 and "nothing to undo: run 1 changed no tags" in dry.output
 
 
 def test_fill_empty_analyses_only_the_files_without_genres(make_audio, tiny_model, tmp_path):
@@ -399,3 +457,28 @@ def test_fill_empty_analyses_only_the_files_without_genres(make_audio, tiny_mode
     records = json.loads(report.read_text())
     assert all(record["analysed"] and set(record["scores"]) == set(LABELS) for record in records)
     assert "8 analysed" in result.output
+
+
+def test_scan_help_names_the_formats_exit_statuses_and_where_the_state_is(tmp_path, monkeypatch):
+    from tagger.exit_status import ExitStatus
+    from tagger.formats import FORMATS
+
+    monkeypatch.setenv("TAGGER_STATE_DIR", str(tmp_path / "my-state"))
+    shown = CliRunner().invoke(main, ["scan", "--help"], terminal_width=200)
+    assert shown.exit_code == 0
+    for audio_format in FORMATS:
+        assert all(suffix in shown.output for suffix in audio_format.suffixes), audio_format.name
+    for status in ExitStatus:
+        assert f"  {int(status)}  " in shown.output and status.meaning in shown.output
+    assert str(tmp_path / "my-state") in shown.output and "TAGGER_CONFIG" in shown.output
+    assert "Worker processes" in shown.output  # --jobs says what it is
+
+
+def test_the_readme_table_lists_every_option_of_scan():
+    from tagger.cli import scan as scan_command
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme[readme.index("Options of `tagger scan`:"):readme.index("On a terminal a progress bar")]
+    for parameter in scan_command.params:
+        if isinstance(parameter, click.Option) and parameter.name != "help":
+            assert f"`{parameter.opts[-1]}" in table, parameter.opts
