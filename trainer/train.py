@@ -138,7 +138,8 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
 
     "Best" is the validation macro F1 by default (``select_by``): with a few validation tracks the
     class-weighted loss is a noisy guide that picks under-trained early epochs. The curves are re-plotted
-    after every epoch so a long run can be watched.
+    after an epoch when PLOT_EVERY_SECONDS have passed since the last plot (every epoch of a long run, so
+    it can be watched; a plot costs about a second), and at the end.
     """
     model = inputs.model
     device = resolve_device(config.device)
@@ -155,6 +156,7 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
     schedule = Schedule(config.lr_schedule, optimizer, config.epochs, len(train_loader), config.lr_patience)
     history: list[dict] = []
     best_score, best_state, stale = -float("inf"), copy.deepcopy(model.state_dict()), 0
+    plotted = -float("inf")
     for epoch in range(1, config.epochs + 1):
         started = time.monotonic()
         entry: dict = {"epoch": epoch}
@@ -175,15 +177,19 @@ def fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log:
             stale += 1
         log(describe_epoch(entry) + ("  *" if improved else ""))
         write_json(run / HISTORY, history)
-        plots.plot_curves(history, run / CURVES)
+        if time.monotonic() - plotted >= PLOT_EVERY_SECONDS:
+            plots.plot_curves(history, run / CURVES)
+            plotted = time.monotonic()
         if stale >= config.patience:
             log(f"early stop: no better validation {config.select_by} for {config.patience} epochs")
             break
+    plots.plot_curves(history, run / CURVES)
     model.load_state_dict(best_state)
     model.to("cpu")
     return history
 
 
+PLOT_EVERY_SECONDS = 15.0
 IMPROVEMENT = 1e-4  # the least change of the selection score that counts as better
 
 
