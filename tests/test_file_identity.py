@@ -115,13 +115,13 @@ def test_holes_of_a_sparse_file_stay_holes(tagged_song, tmp_path):
     sparse = tmp_path / "sparse.mp3"
     shutil.copy(tagged_song, sparse)
     with open(sparse, "r+b") as handle:
-        handle.truncate(1 << 30)  # a 1 GiB hole after the audio
+        handle.truncate(1 << 28)  # a 256 MiB hole after the audio
     allocated = os.stat(sparse).st_blocks
-    if allocated * 512 >= 1 << 29:
+    if allocated * 512 >= 1 << 27:
         pytest.skip("this file system does not keep sparse files")
     tags.write_genres(sparse, handler_for(sparse), ["Jazz"])
-    assert os.stat(sparse).st_size == 1 << 30
-    assert os.stat(sparse).st_blocks <= allocated + 64  # a few blocks of tag, not a GiB of zeros
+    assert os.stat(sparse).st_size == 1 << 28
+    assert os.stat(sparse).st_blocks <= allocated + 64  # a few blocks of tag, not 256 MiB of zeros
     assert handler_for(sparse).read_genres(sparse) == ["Jazz"]
 
 

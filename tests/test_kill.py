@@ -19,9 +19,9 @@ from mutagen.id3 import ID3
 from tests.conftest import tone, write_audio
 from tests.tagtools import add_id3, digest, id3_frames_except_genre, mp3_audio_bytes
 
-FILES = 24
+FILES = 12
 # (the write during which the process dies, whether it dies before or after that file is replaced)
-KILL_POINTS = ((1, "before"), (1, "after"), (9, "before"), (16, "after"), (FILES, "before"), (FILES, "after"))
+KILL_POINTS = ((1, "before"), (1, "after"), (5, "before"), (8, "after"), (FILES, "before"), (FILES, "after"))
 
 KILLING_SCAN = """
 import os, signal, sys

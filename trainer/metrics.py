@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from tagger.genres import choose
+from tagger.genres import below_confidence, choose
 from tagger.model import DEFAULT_THRESHOLD
 
 AVERAGES = ("macro", "weighted", "samples")
@@ -98,3 +98,30 @@ def quick_scores(targets: np.ndarray, probabilities: np.ndarray) -> tuple[float,
     predictions = decide(probabilities, np.full(targets.shape[1], DEFAULT_THRESHOLD))
     f1 = f1_score(targets.astype(np.int64), predictions, average="macro", zero_division=0)
     return float(f1), float(np.mean(top1_hits(targets, probabilities)))
+
+
+def written_genres(probabilities: np.ndarray, confidence: np.ndarray, thresholds: np.ndarray, top_k: int,
+                   min_confidence: float | None) -> np.ndarray:
+    """What a scan writes on each track, multi-hot [tracks, classes]: the tagger's choice (thresholds,
+    ``top_k``) from ``probabilities``, and nothing where the calibrated top probability (``confidence``
+    [tracks, classes]) is below ``min_confidence`` (the track is then ``uncertain``)."""
+    written = np.zeros_like(probabilities, dtype=np.int64)
+    limits = np.broadcast_to(thresholds, probabilities.shape)
+    for row, scores in enumerate(probabilities):
+        if not below_confidence(confidence[row], min_confidence):
+            written[row, choose(scores, limits[row], top_k)] = 1
+    return written
+
+
+def tagging_figures(targets: np.ndarray, probabilities: np.ndarray, written: np.ndarray) -> dict[str, np.ndarray]:
+    """Per track, what a person meets in their library: whether anything was written (coverage), how many
+    genres were written and how many of them are right (precision of the written genres), and, where a
+    second genre was written, whether it is right."""
+    truth = targets.astype(bool)
+    masked = np.where(written == 1, probabilities, -np.inf)
+    second = np.argsort(-masked, axis=1, kind="stable")[:, 1]
+    has_second = written.sum(axis=1) >= 2
+    return {"covered": written.any(axis=1).astype(np.float64), "written": written.sum(axis=1).astype(np.float64),
+            "right": (written.astype(bool) & truth).sum(axis=1).astype(np.float64),
+            "seconds": has_second.astype(np.float64),
+            "second_right": (has_second & truth[np.arange(len(truth)), second]).astype(np.float64)}

@@ -256,14 +256,19 @@ def window_count_sweep(model: GenreModel, side: SplitData, thresholds: np.ndarra
     window = model.audio.window_samples
     longest = max((len(waveform) for waveform in side.waveforms), default=0)
     most = len(grid_starts(longest, window, model.audio.hop_samples))
+    counts = [count for count in WINDOW_COUNTS if count <= most]
+    by_count: dict[int, list[np.ndarray]] = {count: [] for count in counts}
+    model.eval()
+    for waveform in side.waveforms:
+        starts = {count: window_starts(len(waveform), window, count) for count in counts}
+        distinct = sorted({start for chosen in starts.values() for start in chosen})  # each window heard once
+        excerpts = np.stack([fit_length(waveform[s : s + window], window) for s in distinct])
+        heard = dict(zip(distinct, torch.sigmoid(model(torch.from_numpy(excerpts))).numpy(), strict=True))
+        for count in counts:
+            by_count[count].append(np.mean([heard[start] for start in starts[count]], axis=0))
     result = {}
-    for count in (count for count in WINDOW_COUNTS if count <= most):
-        probabilities = []
-        for waveform in side.waveforms:
-            excerpts = np.stack([fit_length(waveform[s : s + window], window)
-                                 for s in window_starts(len(waveform), window, count)])
-            probabilities.append(torch.sigmoid(model.eval()(torch.from_numpy(excerpts))).mean(0).numpy())
-        scores = metrics.evaluate(side.targets, np.stack(probabilities), thresholds, labels)
+    for count in counts:
+        scores = metrics.evaluate(side.targets, np.stack(by_count[count]), thresholds, labels)
         result[str(count)] = {"top1_accuracy": scores["top1_accuracy"], "f1_weighted": scores["weighted"]["f1"]}
     return result
 
