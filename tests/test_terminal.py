@@ -11,6 +11,7 @@ import re
 import select
 import signal
 import struct
+import subprocess
 import sys
 import time
 from types import SimpleNamespace
@@ -143,3 +144,15 @@ def test_a_scan_stopped_early_still_shows_what_it_settled_in_path_order():
     assert shown == ["elsewhere"]
     order.flush()
     assert shown == ["elsewhere", "b", "d"]
+
+
+def test_a_long_loop_of_the_trainer_shows_a_bar_with_its_rate_and_time_left():
+    """What the trainer wraps its decoding, feature and batch loops in: a bar at a terminal, nothing in a pipe."""
+    loop = ("import time\nfrom tagger.progress import tracked\n"
+            "for _ in tracked(range(5), 5, 'epoch 3 train', 'batch'):\n    time.sleep(0.1)\nprint('done')\n")
+    shown, code = in_terminal(["-c", loop])
+    assert code == 0 and "done" in shown, shown
+    assert re.search(r"epoch 3 train: +\d+%\|[^|]*\| \d/5 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(?:s/batch|batch/s)\]",
+                     shown), shown
+    piped = subprocess.run([sys.executable, "-c", loop], capture_output=True, text=True, check=True)
+    assert piped.stderr == "" and piped.stdout == "done\n"
