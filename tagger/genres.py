@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tagger.vocabulary import without_duplicates
+
+if TYPE_CHECKING:  # numpy is not imported at run time here: `tagger --help` and settings need none of it
+    import numpy as np
 
 
 class Mode(str, Enum):
@@ -42,14 +44,14 @@ def choose(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> lis
     A genre is chosen when its probability reaches its threshold; at most ``top_k`` are kept, and the
     most probable genre is always chosen, so every analysed track gets a genre.
     """
-    order = [int(index) for index in np.argsort(-probabilities, kind="stable")]
+    order = sorted(range(len(probabilities)), key=lambda index: -float(probabilities[index]))  # stable
     chosen = [index for index in order if probabilities[index] >= thresholds[index]]
     return (chosen or order[:1])[: max(1, top_k)]
 
 
 def below_confidence(probabilities: np.ndarray, min_confidence: float | None) -> bool:
     """Whether the model is too unsure to write anything: its top genre's probability is below the minimum."""
-    return min_confidence is not None and float(np.max(probabilities)) < min_confidence
+    return min_confidence is not None and float(max(probabilities)) < min_confidence
 
 
 def explain(probabilities: np.ndarray, thresholds: np.ndarray, top_k: int) -> list[str]:

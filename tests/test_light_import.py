@@ -38,3 +38,18 @@ def test_the_trainer_without_its_packages_says_in_one_line_what_to_install(tmp_p
     assert finished.returncode == 1 and "Traceback" not in finished.stderr, finished.stderr
     assert finished.stderr.count("\n") == 1 and "genre-tagger[train]" in finished.stderr
     assert "download.pytorch.org/whl/cpu" in finished.stderr
+
+
+def test_the_command_line_and_its_help_load_no_numpy():
+    """`tagger --help`, `tagger config` and usage errors answer before numpy (a tenth of a second) is loaded."""
+    code = (
+        "import sys\n"
+        "from tagger.cli import main\n"
+        "assert 'numpy' not in sys.modules, 'tagger.cli imported numpy'\n"
+        "try:\n"
+        "    main(['scan', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "assert 'numpy' not in sys.modules, 'scan --help imported numpy'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
