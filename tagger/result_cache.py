@@ -82,8 +82,11 @@ class ResultCache:
         self._insert(key, model_id, found[0], identity)
         return json.loads(found[0])
 
-    def store_scores(self, key: FileKey, model_id: str, scores: list[float]) -> None:
-        self._insert(key, model_id, json.dumps(scores), _identity_or_none(key))
+    def store_scores(self, key: FileKey, model_id: str, scores: list[float], content_identity: str | None = None,
+                     ) -> None:
+        """Remember the scores of this version of the file; ``content_identity`` where it is known already (the
+        same audio under tags just written), else it is read."""
+        self._insert(key, model_id, json.dumps(scores), content_identity or _identity_or_none(key))
 
     def _insert(self, key: FileKey, model_id: str, scores: str, identity: str | None) -> None:
         if self.read_only:

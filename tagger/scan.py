@@ -25,7 +25,6 @@ from tagger.outcome import Outcome, OutcomeRule, Plan, Status
 from tagger.recovery import settle_pending_held
 from tagger.result_cache import FileKey
 from tagger.scan_options import ScanOptions
-from tagger.sniff import audio_fingerprint
 from tagger.state import StateStore
 from tagger.workers import analyze_in_processes
 
@@ -230,13 +229,15 @@ class Scanner:
                                                       in zip(self.info.labels, analysis.scores, strict=True)})
         if result.status is Status.WOULD_TAG and self.options.write_tags:
             with self.store.write_lock():
-                return self._write_planned(path, result, analysis.scores, identity)
+                return self._write_planned(path, result, analysis.scores, identity, key)
         return result
 
-    def _write_planned(self, path: Path, result: FileResult, scores: list[float],
-                       identity: atomic.Identity) -> FileResult:
+    def _write_planned(self, path: Path, result: FileResult, scores: list[float], identity: atomic.Identity,
+                       key: FileKey) -> FileResult:
         """Write the genres the outcome chose, under the write lock; the tags are read again first, so a
-        change another program made since the plan is decided on afresh, never overwritten."""
+        change another program made since the plan is decided on afresh, never overwritten. The audio's
+        fingerprint (``key.content_identity``) is read once: the write must leave the audio as planned, so
+        the journal and the cache entry of the new version share it."""
         try:
             plan = self._plan(path)
             outcome = self.rule.after_listening(plan, scores)
@@ -245,23 +246,25 @@ class Scanner:
                                reason=outcome.reason)
             handler = self.tag_handlers.handler_for(path)
             assert handler is not None  # the plan found it
-            self._write(path, handler, join_values(outcome.genres, self.options.separator), identity)
+            self._write(path, handler, join_values(outcome.genres, self.options.separator), identity,
+                        key.content_identity)
         except atomic.WriteRefusedError as error:
             return replace(result, status=Status.SKIPPED, reason=str(error))
         except tags.TagError as error:  # no tag we can edit safely: a valid file, left as it is, with the reason
             return replace(result, status=Status.SKIPPED, reason=f"{error}; file left as it was")
         except OSError as error:
             return replace(result, status=Status.ERROR, error=f"cannot write: {error.strerror or error}")
-        self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores)
+        self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores, key.content_identity)
         return replace(result, status=Status.TAGGED, genres=outcome.genres, previous=plan.previous)
 
-    def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity) -> None:
-        """Journal (the change, and the audio's fingerprint so undo can tell a replaced file), write,
+    def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity,
+               audio: str) -> None:
+        """Journal (the change, and the audio's fingerprint ``audio`` so undo can tell a replaced file), write,
         confirm. A write cut off at any point (an error, Ctrl-C) is settled at once from what the file holds:
         ``done`` where the new file is in place, ``abandoned`` where the original is."""
         change_id = self.store.journal.pending(
             self.run_id, str(path), handler.name, handler.snapshot(path),
-            {"genres": genres, "audio": audio_fingerprint(path), "model": self.info.model_id},
+            {"genres": genres, "audio": audio, "model": self.info.model_id},
         )
         try:
             tags.write_genres(path, handler, genres, expected=identity,

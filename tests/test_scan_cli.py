@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from mutagen.id3 import ID3, TIT2
+from mutagen.id3 import ID3, TCON, TIT2
 
 from tagger.cli import main
 from tests.conftest import LABELS
@@ -134,7 +134,7 @@ def test_a_rescan_calls_the_genres_this_model_wrote_unchanged_not_kept(make_audi
     assert "unchanged 3, kept 1" in again.output, again.output
     assert "1 file(s) kept the genres they had" in again.output
     tags = ID3(str(curated.with_name("v23.mp3")))
-    tags.setall("TCON", [type(tags["TCON"])(encoding=3, text=["Blues"])])
+    tags.setall("TCON", [TCON(encoding=3, text=["Blues"])])
     tags.save(v2_version=3)  # the owner's choice now: kept
     edited = scan(curated.parent, "--model", tiny_model, "--state-dir", state_dir)
     assert "unchanged 2, kept 2" in edited.output, edited.output

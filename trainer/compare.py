@@ -126,10 +126,10 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
         configurations[candidate.name] = {
             "runs": [str(run) for run in candidate.runs],
             "trainable_parameters": loaded[candidate.name][0]["trainable_parameters"],
-            "weighted_f1": stats.weighted_f1(targets, p.decided),
+            "weighted_f1": float(stats.weighted_f1_of(counts[candidate.name].total())),
             "weighted_f1_bootstrap_mean": float(replicate_f1[candidate.name].mean()),
             "weighted_f1_interval": stats.interval(replicate_f1[candidate.name]),
-            "macro_f1": stats.macro_f1(targets, p.decided),
+            "macro_f1": float(stats.macro_f1_of(counts[candidate.name].total())),
             "macro_f1_interval": stats.interval(
                 stats.replicate_scores(stats.macro_f1_of, counts[candidate.name], weights)),
             "top1_accuracy": float(correct.mean()),

@@ -17,11 +17,7 @@ def decide(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 
     ``thresholds``: one per genre [classes], or a row per prediction [rows, classes] (tracks pooled from
     the folds of a cross-validation, each decided by its own fold's thresholds)."""
-    predictions = np.zeros_like(probabilities, dtype=np.int64)
-    limits = np.broadcast_to(thresholds, probabilities.shape)
-    for row, scores in enumerate(probabilities):
-        predictions[row, choose(scores, limits[row], top_k=len(scores))] = 1
-    return predictions
+    return written_genres(probabilities, probabilities, thresholds, probabilities.shape[1], None)
 
 
 def track_probabilities(window_probabilities: np.ndarray, track_of_window: np.ndarray, n_tracks: int) -> np.ndarray:
@@ -102,9 +98,10 @@ def quick_scores(targets: np.ndarray, probabilities: np.ndarray) -> tuple[float,
 
 def written_genres(probabilities: np.ndarray, confidence: np.ndarray, thresholds: np.ndarray, top_k: int,
                    min_confidence: float | None) -> np.ndarray:
-    """What a scan writes on each track, multi-hot [tracks, classes]: the tagger's choice (thresholds,
-    ``top_k``) from ``probabilities``, and nothing where the calibrated top probability (``confidence``
-    [tracks, classes]) is below ``min_confidence`` (the track is then ``uncertain``)."""
+    """What a scan writes on each track, multi-hot [tracks, classes]: the tagger's choice (thresholds, one per
+    genre or a row per track, and ``top_k``) from ``probabilities``, and nothing where the calibrated top
+    probability (``confidence`` [tracks, classes]) is below ``min_confidence`` (the track is then
+    ``uncertain``)."""
     written = np.zeros_like(probabilities, dtype=np.int64)
     limits = np.broadcast_to(thresholds, probabilities.shape)
     for row, scores in enumerate(probabilities):

@@ -63,14 +63,14 @@ def _decoded(track: Track, cache: WaveformCache, log: Log) -> np.ndarray | None:
         return None
 
 
-def usable_tracks(config: TrainConfig, log: Log) -> tuple[Dataset, list[Track], list[str]]:
-    """The dataset, its tracks without genres rarer than ``min_tracks`` (named in the log), and the genres
-    kept."""
+def usable_tracks(config: TrainConfig, log: Log | None) -> tuple[Dataset, list[Track], list[str]]:
+    """The dataset, its tracks without genres rarer than ``min_tracks``, and the genres kept; the dropped
+    genres are named in ``log`` (where the split is made: once a run, not once a fold)."""
     dataset = load_dataset(Path(config.data), config.labels_from_tags)
     tracks, kept_labels = drop_rare_labels(dataset.tracks, config.min_tracks)
     counts = Counter(label for track in dataset.tracks for label in track.labels)
     dropped = sorted(set(counts) - set(kept_labels))
-    if dropped:
+    if dropped and log is not None:
         log(f"dropped {len(dropped)} genres with fewer than {config.min_tracks} tracks (--min-tracks): "
             + ", ".join(f"{label} ({counts[label]})" for label in dropped))
     return dataset, tracks, kept_labels
@@ -79,7 +79,7 @@ def usable_tracks(config: TrainConfig, log: Log) -> tuple[Dataset, list[Track], 
 def prepare(config: TrainConfig, sample_rate: int, log: Log, split: Split | None = None,
             labels: list[str] | None = None) -> PreparedData:
     """Load, filter, split (unless ``split`` is given, e.g. from a run's split.json) and decode."""
-    dataset, tracks, kept_labels = usable_tracks(config, log)
+    dataset, tracks, kept_labels = usable_tracks(config, log if split is None else None)
     labels = labels or kept_labels
     if split is None:
         split = split_tracks(tracks, config.val_fraction, config.test_fraction, config.split_seed, config.group_by)
