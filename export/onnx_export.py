@@ -7,6 +7,7 @@ half precision (the mel filter bank) are stored as float16 and cast back when on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -142,10 +143,14 @@ def trace_to_onnx(module: torch.nn.Module, window_samples: int, destination: Pat
 
 
 def write_onnx(model: GenreModel, metadata: dict[str, str], destination: Path) -> None:
-    """Trace, attach metadata, check, save."""
+    """Trace, attach metadata, name the embedding (``tagger learn`` fits heads on it), check, save."""
+    from tagger.graph_edit import GraphEditError, expose_embedding
+
     trace_to_onnx(Probabilities(model), model.audio.window_samples, destination)
     graph = onnx.load(str(destination))
     store_exact_constants_in_half(graph)
+    with contextlib.suppress(GraphEditError):  # a head whose last layer is not linear has no embedding to name
+        expose_embedding(graph)
     set_metadata(graph, metadata)
     onnx.checker.check_model(graph, full_check=True)
     onnx.save(graph, str(destination))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from tagger import audio
 from tagger.model import GenreModel
 
@@ -21,10 +23,11 @@ class Analysis:
     scores: list[float] | None = None
     error: str = ""
     skip_reason: str = ""
+    embedding: np.ndarray | None = None  # [windows, width], where the embedding was asked for (`tagger learn`)
 
 
-def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
-    """Decode ``windows`` windows of one file, average the model's probabilities over them and calibrate."""
+def _decoded(path: str, model: GenreModel, windows: int) -> np.ndarray | Analysis:
+    """The file's windows as the model takes them, or the Analysis that says why there are none."""
     info = model.info
     try:
         samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows)
@@ -34,5 +37,21 @@ def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
         return Analysis(path, error=f"cannot read file: {error.strerror or error}")
     if audio.is_silent(samples):
         return Analysis(path, skip_reason="digital silence: nothing to classify")
-    probabilities = info.calibration.apply(model.predict(samples).mean(axis=0))
+    return samples
+
+
+def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
+    """Decode ``windows`` windows of one file, average the model's probabilities over them and calibrate."""
+    samples = _decoded(path, model, windows)
+    if isinstance(samples, Analysis):
+        return samples
+    probabilities = model.info.calibration.apply(model.predict(samples).mean(axis=0))
     return Analysis(path, scores=[round(float(p), 6) for p in probabilities])
+
+
+def embed(path: str, model: GenreModel, windows: int) -> Analysis:
+    """Decode ``windows`` windows of one file and give the model's embedding of each."""
+    samples = _decoded(path, model, windows)
+    if isinstance(samples, Analysis):
+        return samples
+    return Analysis(path, embedding=model.embed(samples))

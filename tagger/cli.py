@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tagger import scan_options
+from tagger import learning, scan_options
 from tagger.exit_status import ExitStatus
 from tagger.scan_options import BY_NAME, DECISION, GENRE_OPTIONS, SETTINGS, ScanOption
 
@@ -186,7 +186,7 @@ def main(context: click.Context) -> None:
     # Each command takes, as its defaults, the settings named like its own options (predict: the decision rule).
     context.default_map = {
         command_name: {name: value for name, value in settings.scan.items() if name in _option_names(command)}
-        for command_name, command in (("scan", scan), ("predict", predict), ("info", info))
+        for command_name, command in (("scan", scan), ("predict", predict), ("info", info), ("learn", learn))
     }
 
 
@@ -361,6 +361,55 @@ def _run_to_undo(store: StateStore, asked: int | None) -> tuple[int, str]:
     if undoable[run_id] == 0:
         return run_id, f"run {run_id}'s changes were undone already"
     return run_id, ""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The model file to write (.onnx); `tagger scan --model FILE` then uses it.")
+@_declared("model")
+@click.option("--windows", type=click.IntRange(1, 64), default=learning.LEARN_WINDOWS, show_default=True,
+              help="Windows embedded per track, and analysed per track by the learned model.")
+@click.option("--min-tracks", type=click.IntRange(2), default=learning.MIN_TRACKS, show_default=True,
+              help="Learn a genre only from at least this many tracks.")
+@click.option("--group-by", type=click.Choice(learning.GROUPINGS), default=learning.GROUPINGS[0], show_default=True,
+              help="Keep each album (or artist) on one side of the cross-validation; without the tag, a track "
+                   "is its own group.")
+@_declared("jobs", "separator", "exclude")
+@_state_dir_option
+@click.pass_obj
+def learn(settings, paths, out, model, windows, min_tracks, group_by, jobs, separator, exclude, state_dir):
+    """Learn your own genres from the genre tags of the files under PATHS, and write them as a model file.
+
+    Needs the `learn` extra: pip install 'genre-tagger[learn]'. Nothing under PATHS is changed.
+    """
+    try:
+        from tagger.learning.learn import LearnError, LearnOptions
+        from tagger.learning.learn import learn as learn_genres
+    except ImportError as error:
+        raise click.ClickException(f"`tagger learn` needs the learn extra ({error.name} is missing): "
+                                   "pip install 'genre-tagger[learn]'") from error
+    from tagger.graph_edit import GraphEditError
+    from tagger.model import ModelError
+    from tagger.printable import printable
+
+    if out.suffix.lower() != ".onnx":
+        raise click.BadParameter(f"{printable(str(out))} is not a .onnx file name", param_hint="--out")
+    base = _load_model(model)
+    store = _open_store(state_dir)
+    options = LearnOptions(out, windows, min_tracks, group_by, jobs, separator or None, tuple(exclude),
+                           settings.vocabulary)
+    try:
+        learned = learn_genres(paths, base, store.embeddings, options,
+                               lambda line: click.echo(printable(line), err=line.startswith("error:")))
+    except (LearnError, ModelError, GraphEditError) as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        store.close()
+    click.echo(f"wrote {printable(str(learned.model.path))}: {len(learned.labels.names)} genres, "
+               f"{learned.model.info.inference_windows} windows per track")
+    click.echo(f"next: tagger scan --model {printable(str(learned.model.path))} FOLDER  (a dry run; "
+               "--write-tags writes)")
 
 
 @main.command()

@@ -32,6 +32,8 @@ DEFAULT_MODEL_NAME = "default"
 DEFAULT_MODEL_PATH = SHIPPED_MODELS / f"{DEFAULT_MODEL_NAME}.onnx"
 INPUT_NAME = "waveform"
 OUTPUT_NAME = "probabilities"
+# An optional second output: what the last layer of the head sees, per window (`tagger learn` fits a head on it).
+EMBEDDING_OUTPUT = "embedding"
 # A genre's probability threshold when the model states none (and before thresholds are tuned).
 DEFAULT_THRESHOLD = 0.5
 # Windows analysed per track when the model states none, and what `trainer export` records by default:
@@ -221,3 +223,17 @@ class GenreModel:
         windows = np.ascontiguousarray(windows, dtype=np.float32)
         (probabilities,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: windows})
         return probabilities
+
+    @property
+    def has_embedding(self) -> bool:
+        return EMBEDDING_OUTPUT in (node.name for node in self.session.get_outputs())
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """The embedding of each waveform window: [n, samples] -> [n, width]. Raises ModelError for a model
+        without that output (an INT8 copy, or a file exported before models had it)."""
+        if not self.has_embedding:
+            raise ModelError(f"model {self.path} gives no {EMBEDDING_OUTPUT!r} output to learn from "
+                             "(the shipped default model does)")
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        (embedding,) = self.session.run([EMBEDDING_OUTPUT], {INPUT_NAME: windows})
+        return embedding

@@ -2,7 +2,8 @@
 
 Results are keyed by path, size, mtime and model id; a file that moved or was copied, or whose tags
 changed (a write, an undo, another program), is found by its content identity: the audio's fingerprint,
-which no tag edit changes.
+which no tag edit changes. The embeddings `tagger learn` fits on are kept the same way, in a table of
+their own (``tagger.embedding_cache``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class FileKey:
         return audio_fingerprint(Path(self.path))
 
 
-def _identity_or_none(key: FileKey) -> str | None:
+def identity_or_none(key: FileKey) -> str | None:
     """None when the file cannot be read now: its result is then found only at its own path."""
     try:
         return key.content_identity
@@ -55,47 +56,62 @@ def _identity_or_none(key: FileKey) -> str | None:
         return None
 
 
-class ResultCache:
-    """The ``results`` table. A cache that cannot be written (read-only, disk full) only costs a later
-    rescan: ``error`` says why, once, and the run goes on."""
+class CachedByContent:
+    """A table of one value per file version and model, found at the file's path or by its content identity.
+    A cache that cannot be written (read-only, disk full) only costs a later run: ``error`` says why, once,
+    and the run goes on."""
+
+    table = ""  # each kind of value has a table of its own
 
     def __init__(self, database: sqlite3.Connection, read_only: bool) -> None:
         self._db, self.read_only = database, read_only
         self.error: str | None = None
 
-    def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
-        """Scores of this version of this file: at its path, or by its content identity (moved, renamed,
+    def _cached(self, key: FileKey, model_id: str) -> str | bytes | None:
+        """The value for this version of this file: at its path, or by its content identity (moved, renamed,
         copied, or its tags edited since), which is then remembered at this path too."""
         row = self._db.execute(
-            "SELECT scores FROM results WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
+            f"SELECT scores FROM {self.table} WHERE path=? AND size=? AND mtime_ns=? AND model_id=?",
             (stored_path(key.path), key.size, key.mtime_ns, model_id),
         ).fetchone()
         if row:
-            return json.loads(row[0])
-        identity = _identity_or_none(key)
+            return row[0]
+        identity = identity_or_none(key)
         if identity is None:
             return None
-        found = self._db.execute("SELECT scores FROM results WHERE content_identity=? AND model_id=? LIMIT 1",
+        found = self._db.execute(f"SELECT scores FROM {self.table} WHERE content_identity=? AND model_id=? LIMIT 1",
                                  (identity, model_id)).fetchone()
         if found is None:
             return None
         self._insert(key, model_id, found[0], identity)
-        return json.loads(found[0])
+        return found[0]
+
+    def _insert(self, key: FileKey, model_id: str, value: str | bytes, identity: str | None) -> None:
+        if self.read_only:
+            return
+        try:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO {self.table} "
+                "(path, size, mtime_ns, model_id, scores, updated, content_identity) VALUES (?,?,?,?,?,?,?)",
+                (stored_path(key.path), key.size, key.mtime_ns, model_id, value, time.time(), identity),
+            )
+        except sqlite3.Error as error:
+            self.error = self.error or describe(error)
+
+
+class ResultCache(CachedByContent):
+    """The ``results`` table: a scan's scores."""
+
+    table = "results"
+
+    def cached_scores(self, key: FileKey, model_id: str) -> list[float] | None:
+        """Scores of this version of this file: at its path, or by its content identity (moved, renamed,
+        copied, or its tags edited since), which is then remembered at this path too."""
+        found = self._cached(key, model_id)
+        return None if found is None else json.loads(found)
 
     def store_scores(self, key: FileKey, model_id: str, scores: list[float], content_identity: str | None = None,
                      ) -> None:
         """Remember the scores of this version of the file; ``content_identity`` where it is known already (the
         same audio under tags just written), else it is read."""
-        self._insert(key, model_id, json.dumps(scores), content_identity or _identity_or_none(key))
-
-    def _insert(self, key: FileKey, model_id: str, scores: str, identity: str | None) -> None:
-        if self.read_only:
-            return
-        try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO results (path, size, mtime_ns, model_id, scores, updated, content_identity) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (stored_path(key.path), key.size, key.mtime_ns, model_id, scores, time.time(), identity),
-            )
-        except sqlite3.Error as error:
-            self.error = self.error or describe(error)
+        self._insert(key, model_id, json.dumps(scores), content_identity or identity_or_none(key))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tagger import worker_start
-from tagger.analysis import Analysis, analyze
+from tagger.analysis import Analysis, analyze, embed
 from tagger.model import GenreModel
 
 CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
@@ -43,10 +43,19 @@ def load(model_path: str, windows: int) -> None:
     _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
 
 
-def _analyze_in_worker(path: str) -> Analysis:
+def _loaded() -> _WorkerState:
     if _worker is None:
         raise RuntimeError("worker used before load ran")
-    return analyze(path, _worker.model, _worker.windows)
+    return _worker
+
+
+def _analyze_in_worker(path: str) -> Analysis:
+    return analyze(path, _loaded().model, _loaded().windows)
+
+
+def embed_in_worker(path: str) -> Analysis:
+    """The ``task`` of ``analyze_in_processes`` that gives each window's embedding instead (`tagger learn`)."""
+    return embed(path, _loaded().model, _loaded().windows)
 
 
 def _executor(jobs: int, model_path: str, windows: int) -> ProcessPoolExecutor:

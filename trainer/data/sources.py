@@ -76,39 +76,20 @@ def from_csv(manifest: Path) -> Dataset:
 
 def from_tags(root: Path) -> Dataset:
     """A music library whose files already carry genre tags (read with the tagger's own readers)."""
-    from tagger.tags import TagError
+    from tagger.tags import TagError, credits
 
     tracks = []
     for path in _audio_files(root):
         handler = handler_for(path)
         try:
             genres = handler.read_genres(path) if handler else []
-            artist = _artist(path)
+            artist = credits.artist(path)
         except (TagError, OSError):
             continue
         labels = tuple(dict.fromkeys(_normalise(g) for g in genres if g.strip()))
         if labels:
             tracks.append(Track(str(path.relative_to(root)), path, labels, artist))
     return Dataset(tracks, description=f"{len(tracks)} genre-tagged tracks under {root.name}/")
-
-
-# The artist field of each tag kind: Vorbis comments and APEv2 (names without case), ID3, MP4, ASF.
-ARTIST_FIELDS = ("artist", "TPE1", "\xa9ART", "Author")
-
-
-def _artist(path: Path) -> str:
-    """The file's first artist, whatever its kind of tag (an artist-grouped split needs it for every format)."""
-    import mutagen
-
-    audio = mutagen.File(str(path))
-    tags = audio.tags if audio is not None else None
-    field = next((key for key in ARTIST_FIELDS if tags is not None and key in tags), None)
-    if tags is None or field is None:
-        return ""
-    value = tags[field]
-    values = getattr(value, "text", value)  # an ID3 frame holds its values in .text
-    first = values[0] if isinstance(values, list) else values
-    return str(first).split("\x00")[0].strip() if values else ""
 
 
 def load_dataset(data: Path, labels_from_tags: bool = False) -> Dataset:
