@@ -368,7 +368,7 @@ def _run_to_undo(store: StateStore, asked: int | None) -> tuple[int, str]:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The model file to write (.onnx); `tagger scan --model FILE` then uses it.")
 @_declared("model")
-@click.option("--windows", type=click.IntRange(1, 64), default=learning.LEARN_WINDOWS, show_default=True,
+@click.option("--windows", type=click.IntRange(1, 64), default=None, show_default="the model's windows per track",
               help="Windows embedded per track, and analysed per track by the learned model.")
 @click.option("--min-tracks", type=click.IntRange(2), default=learning.MIN_TRACKS, show_default=True,
               help="Learn a genre only from at least this many tracks.")

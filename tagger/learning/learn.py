@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger.embedding_cache import EmbeddingCache
-from tagger.learning import LEARN_WINDOWS, MIN_TRACKS
+from tagger.learning import MIN_TRACKS
 from tagger.learning.embeddings import embed_files
 from tagger.learning.head import Examples, cross_validate, fit_head
 from tagger.learning.labels import Labels, choose_labels, read_tagged
@@ -37,7 +37,7 @@ class LearnError(Exception):
 @dataclass(frozen=True)
 class LearnOptions:
     out: Path
-    windows: int = LEARN_WINDOWS
+    windows: int | None = None  # None: the base model's windows per track
     min_tracks: int = MIN_TRACKS
     grouping: str = "album"
     jobs: int = 1
@@ -99,8 +99,9 @@ def learn(paths: Iterable[Path], base: GenreModel, cache: EmbeddingCache, option
     from trainer.metrics import tune_thresholds
 
     labels = _labels(paths, options, say)
+    windows = options.windows or base.info.inference_windows
     say("learning " + ", ".join(f"{name} ({sum(name in t.genres for t in labels.tracks)})" for name in labels.names))
-    embedded, from_cache = embed_files([track.path for track in labels.tracks], base, options.windows, options.jobs,
+    embedded, from_cache = embed_files([track.path for track in labels.tracks], base, windows, options.jobs,
                                        cache, lambda path, reason: say(f"error: {path}: {reason}"))
     say(f"embedded {len(embedded) - from_cache} tracks ({from_cache} found in the cache)")
     examples = _examples(labels, embedded)
@@ -119,7 +120,7 @@ def learn(paths: Iterable[Path], base: GenreModel, cache: EmbeddingCache, option
     head = fit_head(examples, options.seed)
     today = datetime.date.today().isoformat()
     counts = ", ".join(f"{genre.name} {genre.tracks}" for genre in result.genres)
-    values = metadata(base, labels.names, thresholds, options.windows, calibration, result.as_metadata(),
+    values = metadata(base, labels.names, thresholds, windows, calibration, result.as_metadata(),
                       f"{len(examples.targets)} tracks of the user's library, by their own genre tags ({counts}); "
                       f"a head learned by `tagger learn` on {today} on the embedding of {base.info.model_version}",
                       f"learned-{today}-on-{base.info.model_version}")
