@@ -68,6 +68,11 @@ def _resolve_model(_context: click.Context, _parameter: click.Parameter, value: 
         raise click.BadParameter(str(error)) from error
 
 
+def _resolve_model_argument(context: click.Context, parameter: click.Parameter, value: str | None) -> Path | None:
+    """A model named as an argument (``tagger info mine.onnx``), resolved as --model is; None when absent."""
+    return None if value is None else _resolve_model(context, parameter, value)
+
+
 class NotAModelError(click.ClickException):
     """The --model given is not a model the tagger can use: a usage error, said in one line."""
 
@@ -413,14 +418,16 @@ def learn(settings, paths, out, model, windows, min_tracks, group_by, jobs, sepa
 
 
 @main.command()
+@click.argument("model_file", required=False, metavar="[MODEL]", callback=_resolve_model_argument)
 @_declared("model")
-def info(model):
-    """Show what the model predicts and how it was made (its metadata)."""
+def info(model_file, model):
+    """Show what MODEL (a shipped model's name or a model file; default: --model) predicts and how it was
+    made (its metadata)."""
     import json
 
     from tagger.printable import printable
 
-    loaded = _load_model(model)
+    loaded = _load_model(model_file or model)
     meta = loaded.info
     click.echo(f"model file:     {printable(str(loaded.path))}")
     click.echo(f"model id:       {meta.model_id}  (version {meta.model_version})")
@@ -435,8 +442,19 @@ def info(model):
     click.echo("genres and thresholds (calibrated):")
     for name, threshold in zip(meta.genre_names, meta.threshold_array(), strict=True):
         click.echo(f"  {printable(name):<14} {threshold:.2f}")
-    if meta.metrics:
-        click.echo("held-out metrics: " + json.dumps(meta.metrics, sort_keys=True))
+    per_genre = meta.metrics.get("per_genre")
+    overall = {key: value for key, value in meta.metrics.items() if key != "per_genre"}
+    if overall:
+        click.echo("held-out metrics: " + json.dumps(overall, sort_keys=True))
+    if per_genre is not None:  # a learned model's cross-validated figures, genre by genre
+        from tagger.learning.report import genre_table
+
+        try:
+            lines = genre_table({str(name): row for name, row in per_genre.items()})
+        except (AttributeError, KeyError, TypeError, ValueError):  # not what `tagger learn` writes
+            lines = ["  per genre: " + json.dumps(per_genre, sort_keys=True)]
+        for line in lines:
+            click.echo(printable(line))
     for part, notice in meta.licenses.items():
         click.echo(f"licence of {printable(part)}:")
         for line in notice.strip().splitlines():

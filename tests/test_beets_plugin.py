@@ -19,6 +19,11 @@ MODEL_GENRES = {label.capitalize() for label in LABELS}  # the tiny model's genr
 @pytest.fixture
 def beet(tmp_path, tiny_model):
     """beet(*arguments) -> CompletedProcess, with a configuration and a library under this test's folder."""
+    return beet_with(tmp_path, tiny_model)
+
+
+def beet_with(tmp_path, model):
+    """The ``beet`` of a library under ``tmp_path`` whose plugin uses ``model``."""
     config = tmp_path / "beets"
     config.mkdir()
     (config / "config.yaml").write_text(
@@ -27,7 +32,7 @@ def beet(tmp_path, tiny_model):
         "plugins: [audiogenre]\n"
         "threaded: no\n"
         "import: {write: yes, copy: no, move: no, autotag: no, log: null}\n"
-        f"audiogenre: {{model: '{tiny_model}', min_confidence: 0}}\n"
+        f"audiogenre: {{model: '{model}', min_confidence: 0}}\n"
     )
     environment = {**os.environ, "BEETSDIR": str(config), "HOME": str(tmp_path)}
 

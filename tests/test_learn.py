@@ -217,3 +217,16 @@ def test_learning_loads_no_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert finished.returncode == 0, finished.stderr
+
+
+def test_the_beets_plugin_takes_a_learned_model_unchanged(learned, tmp_path):
+    pytest.importorskip("beets")
+    from tests.test_beets_plugin import beet_with
+
+    root, _ = learned
+    beet = beet_with(tmp_path, root / "mine.onnx")
+    write_audio(tmp_path / "in" / "hum.mp3", drone(98), RATE)
+    imported = beet("import", "-q", str(tmp_path / "in"))
+    assert imported.returncode == 0, imported.stderr
+    listed = beet("ls", "-f", "$genres")
+    assert listed.returncode == 0 and listed.stdout.strip() == "Drone", listed.stdout + listed.stderr

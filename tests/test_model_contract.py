@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from tagtools import digest
 
 from tagger.cli import main
-from tagger.model import MetadataKeys
+from tagger.model import OUTPUT_NAME, MetadataKeys
 
 
 def _with_metadata(tiny_model, tmp_path, **changes: str | None):
@@ -77,7 +77,7 @@ def test_outputs_outside_zero_one_are_refused(tmp_path, tiny_model):
     from onnx import helper
 
     graph = onnx.load(str(tiny_model))
-    (output,) = graph.graph.output
+    output = next(output for output in graph.graph.output if output.name == OUTPUT_NAME)  # not the embedding
     producer = next(node for node in graph.graph.node if output.name in node.output)
     producer.output[list(producer.output).index(output.name)] = "raw"
     graph.graph.node.append(helper.make_node("Mul", ["raw", "minus_three"], [output.name]))

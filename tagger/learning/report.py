@@ -45,12 +45,20 @@ class CrossValidatedFigures:
                  f"both sides: the top genre is right for {self.top1:.1%} (95 % interval {low:.1%}-{high:.1%})",
                  f"at its --min-confidence a scan would tag {self.coverage:.0%} of such tracks, and "
                  f"{self.written_precision:.0%} of the genres it writes would be right",
-                 "", f"  {'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>7}"]
-        lines += [f"  {g.name[:24]:<24} {g.tracks:>6} {g.precision:>9.2f} {g.recall:>7.2f}" for g in self.genres]
+                 "", *genre_table(self.as_metadata()["per_genre"])]
         if self.confused:
             lines += ["", "most confused (tracks of the first genre given the second):"]
             lines += [f"  {truth} -> {given}: {count}" for truth, given, count in self.confused]
         return lines
+
+
+def genre_table(per_genre: dict[str, dict]) -> list[str]:
+    """Lines of a table of genre -> {tracks, precision, recall}, as `learn` prints it and `info` shows it
+    from a model file's metrics (where a value that is not a number raises ValueError or TypeError)."""
+    lines = [f"  {'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>7}"]
+    lines += [f"  {name[:24]:<24} {int(row['tracks']):>6} {float(row['precision']):>9.2f} {float(row['recall']):>7.2f}"
+              for name, row in per_genre.items()]
+    return lines
 
 
 def figures(targets: np.ndarray, probabilities: np.ndarray, calibrated: np.ndarray, names: list[str], folds: int,
