@@ -17,7 +17,7 @@ from tagger import tags
 from tagger.cli import main
 from tagger.formats import handler_for
 from tagger.learning import embeddings
-from tagger.learning.head import Examples, group_folds
+from tagger.learning.head import Examples, cross_validate, group_folds
 from tagger.learning.labels import choose_labels, read_tagged
 from tagger.model import EMBEDDING_OUTPUT, GenreModel
 from tagger.state import StateStore
@@ -136,6 +136,18 @@ def test_an_album_is_one_group_in_every_format_and_folds_keep_it_on_one_side(tmp
     assert sorted(held_out) == list(range(30))  # every track held out once
     for training, test in folds:
         assert not set(groups[training]) & set(groups[test])
+
+
+def test_a_genre_on_one_album_is_held_out_whole_and_the_folds_still_fit():
+    rng = np.random.default_rng(0)
+    genre = np.repeat([0, 1, 2], 8)
+    embeddings = rng.standard_normal((24, 6)) + 3 * np.eye(6)[genre]  # [tracks, width]: one window a track
+    groups = np.array(["album:only"] * 8 + [f"album:{index // 2}" for index in range(16)])
+    examples = Examples(embeddings, np.eye(3)[genre], np.arange(24), groups)
+    validation = cross_validate(examples)
+    assert validation.folds == 5 and np.allclose(validation.probabilities.sum(axis=1), 1)
+    assert (validation.probabilities[:8].argmax(axis=1) != 0).all()  # never heard: never its genre
+    assert (validation.probabilities[8:].argmax(axis=1) == genre[8:]).mean() > 0.8
 
 
 def test_learn_prints_what_to_expect_then_writes_a_model_the_tagger_takes(learned, tmp_path):

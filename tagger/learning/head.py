@@ -18,6 +18,7 @@ C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)  # inverse regularisation strengths tried
 FOLDS = 5  # outer folds estimating accuracy, and inner folds choosing C; fewer where there are fewer groups
 MAX_ITERATIONS = 2000
 MIN_SPREAD = 1e-3  # the embedding's units are a batch norm's: about 1
+ABSENT_LOGIT = -1e4  # a genre a fold's training tracks lack gets no probability there
 
 
 @dataclass(frozen=True)
@@ -72,20 +73,23 @@ def _fitted(examples: Examples, regularisation: float, n_genres: int) -> Head:
     from sklearn.linear_model import LogisticRegression
 
     inputs, genres, weights = _rows(examples)
+    weights_out = np.zeros((inputs.shape[1], n_genres))
+    bias = np.full(n_genres, ABSENT_LOGIT)
+    present = np.unique(genres)
+    if len(present) == 1:  # a fold whose training tracks hold one genre: it is all the head can say
+        bias[present] = 0.0
+        return Head(weights_out, bias, regularisation)
     mean, spread = inputs.mean(axis=0), inputs.std(axis=0)
     # A feature (nearly) constant over these tracks is left unscaled: dividing by its tiny spread would
     # blow rounding noise up into a feature that the head could fit.
     scale = np.where(spread < MIN_SPREAD, 1.0, spread)
     model = LogisticRegression(C=regularisation, max_iter=MAX_ITERATIONS)
     model.fit((inputs - mean) / scale, genres, sample_weight=weights)
-    present = model.classes_
     if len(present) == 2:  # scikit-learn keeps one row for two classes: the second's logit against the first's
         coefficients = np.vstack([-model.coef_[0] / 2, model.coef_[0] / 2])
         intercepts = np.array([-model.intercept_[0] / 2, model.intercept_[0] / 2])
     else:
         coefficients, intercepts = model.coef_, model.intercept_
-    weights_out = np.zeros((inputs.shape[1], n_genres))
-    bias = np.full(n_genres, -1e4)  # a genre a fold's training tracks lack gets no probability there
     weights_out[:, present] = (coefficients / scale).T
     bias[present] = intercepts - (coefficients * (mean / scale)).sum(axis=1)
     return Head(weights_out, bias, regularisation)

@@ -93,11 +93,24 @@ def _examples(labels: Labels, embedded: dict[Path, np.ndarray]) -> Examples:
                     np.array([labels.tracks[index].group for index in kept]))
 
 
+def _say_single_group_genres(examples: Examples, names: list[str], grouping: str, say: Say) -> None:
+    """Name the genres whose tracks all share one album (or artist): cross-validation holds that group out
+    whole, so their figures say how the head does on other albums, from none of them."""
+    for index, name in enumerate(names):
+        groups = set(examples.groups[examples.targets[:, index] == 1])
+        if len(groups) == 1:
+            say(f"note: every track of {name} is on one {grouping}: its figures below are for music it never "
+                "heard an example of; tag tracks of other albums for a truer figure")
+
+
 def learn(paths: Iterable[Path], base: GenreModel, cache: EmbeddingCache, options: LearnOptions, say: Say) -> Learned:
     """Learn the genres of the files under ``paths`` and write the model to ``options.out``."""
     from trainer.calibrate import calibrate
     from trainer.metrics import tune_thresholds
 
+    if not base.has_embedding:
+        raise LearnError(f"the model {base.path} gives no embedding to learn from; the shipped default does "
+                         "(leave out --model)")
     labels = _labels(paths, options, say)
     windows = options.windows or base.info.inference_windows
     say("learning " + ", ".join(f"{name} ({sum(name in t.genres for t in labels.tracks)})" for name in labels.names))
@@ -107,6 +120,7 @@ def learn(paths: Iterable[Path], base: GenreModel, cache: EmbeddingCache, option
     examples = _examples(labels, embedded)
     if len({int(np.argmax(row)) for row in examples.targets}) < 2 or len(np.unique(examples.groups)) < 2:
         raise LearnError("too few tracks could be embedded to learn from (see the errors above)")
+    _say_single_group_genres(examples, labels.names, options.grouping, say)
     validation = cross_validate(examples, options.seed)
     thresholds = tune_thresholds(examples.targets, validation.probabilities)
     calibration = calibrate(examples.targets, validation.probabilities,
