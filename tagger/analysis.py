@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tagger import audio
 from tagger.model import GenreModel
+
+if TYPE_CHECKING:
+    from tagger.remote import RemoteFile
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,13 @@ class Analysis:
     embedding: np.ndarray | None = None  # [windows, width], where the embedding was asked for (`tagger learn`)
 
 
-def _decoded(path: str, model: GenreModel, windows: int) -> np.ndarray | Analysis:
-    """The file's windows as the model takes them, or the Analysis that says why there are none."""
+def _decoded(path: str, model: GenreModel, windows: int, source: Path | RemoteFile | None = None,
+             ) -> np.ndarray | Analysis:
+    """The file's windows as the model takes them, or the Analysis that says why there are none; ``source``
+    reads it where that is not the local file at ``path`` (an object in storage)."""
     info = model.info
     try:
-        samples = audio.read_windows(Path(path), info.sample_rate, info.window_seconds, windows)
+        samples = audio.read_windows(source or Path(path), info.sample_rate, info.window_seconds, windows)
     except audio.DecodeError as error:
         return Analysis(path, error=str(error))
     except OSError as error:
@@ -40,9 +46,9 @@ def _decoded(path: str, model: GenreModel, windows: int) -> np.ndarray | Analysi
     return samples
 
 
-def analyze(path: str, model: GenreModel, windows: int) -> Analysis:
+def analyze(path: str, model: GenreModel, windows: int, source: Path | RemoteFile | None = None) -> Analysis:
     """Decode ``windows`` windows of one file, average the model's probabilities over them and calibrate."""
-    samples = _decoded(path, model, windows)
+    samples = _decoded(path, model, windows, source)
     if isinstance(samples, Analysis):
         return samples
     probabilities = model.info.calibration.apply(model.predict(samples).mean(axis=0))

@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soxr
@@ -18,6 +19,9 @@ import soxr
 from tagger import sniff
 from tagger.decoders import AudioSource, DecodeError, FFmpegSource, open_audio
 from tagger.formats import LIBSNDFILE, format_for
+
+if TYPE_CHECKING:  # an object in storage reads like a local file (tagger.remote)
+    from tagger.remote import AudioPath
 
 # Below this peak level (about -100 dBFS) a track is treated as digital silence.
 SILENCE_PEAK = 1e-5
@@ -45,7 +49,7 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def _open(path: Path) -> AudioSource:
+def _open(path: AudioPath) -> AudioSource:
     audio_format = format_for(path)
     return open_audio(path, audio_format.decoder if audio_format else LIBSNDFILE)
 
@@ -86,7 +90,7 @@ def window_starts(total: int, window: int, count: int) -> list[int]:
     return sorted({int(min(max(centre - window / 2, 0), total - window)) for centre in centres})
 
 
-def read_windows(path: Path, sample_rate: int, window_seconds: float, count: int) -> np.ndarray:
+def read_windows(path: AudioPath, sample_rate: int, window_seconds: float, count: int) -> np.ndarray:
     """Decode ``count`` windows of ``path`` as float32 mono at ``sample_rate``: shape [n, samples].
 
     The windows are decoded by seeking to each. Where that cannot be (the container does not say how long
@@ -114,7 +118,7 @@ class _NotBySeekingError(DecodeError):
     the stream does not have (the windows read nothing)."""
 
 
-def _windows_by_seeking(path: Path, window_seconds: float, count: int) -> Windows:
+def _windows_by_seeking(path: AudioPath, window_seconds: float, count: int) -> Windows:
     audio_format = format_for(path)  # by name: only an Ogg file pays for the look at its last page
     if audio_format is not None and audio_format.container == sniff.OGG and sniff.ogg_is_chained(path):
         raise _NotBySeekingError("chained or multiplexed Ogg streams: libsndfile reads the first alone")
@@ -128,7 +132,7 @@ def _windows_by_seeking(path: Path, window_seconds: float, count: int) -> Window
         return source.samplerate, windows
 
 
-def _windows_from_the_start(path: Path, window_seconds: float, count: int, cause: DecodeError) -> Windows:
+def _windows_from_the_start(path: AudioPath, window_seconds: float, count: int, cause: DecodeError) -> Windows:
     """The windows by decoding the whole stream twice, with FFmpeg and no seek: once to learn its length,
     once to keep the windows (never the whole track in memory). ``cause`` stands where FFmpeg fails too."""
     try:

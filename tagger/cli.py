@@ -191,7 +191,8 @@ def main(context: click.Context) -> None:
     # Each command takes, as its defaults, the settings named like its own options (predict: the decision rule).
     context.default_map = {
         command_name: {name: value for name, value in settings.scan.items() if name in _option_names(command)}
-        for command_name, command in (("scan", scan), ("predict", predict), ("info", info), ("learn", learn))
+        for command_name, command in (("scan", scan), ("predict", predict), ("info", info), ("learn", learn),
+                                      ("batch", batch), ("apply", apply))
     }
 
 
@@ -248,8 +249,16 @@ ANALYSIS_FLAGS = ("force", "analyse_all", "exclude")
 @click.pass_obj
 def scan(settings, paths, report, state_dir, verbose, quiet, **values):
     """Predict genres for the audio files under PATHS and (with --write-tags) write them into the tags."""
+    _scan_with(settings, paths, report, state_dir, verbose, quiet, values)
+
+
+def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir: Path | None, verbose: bool,
+               quiet: bool, values: dict, scanner_for: Callable | None = None) -> None:
+    """A scan of ``paths`` from the command line's values, to its exit status; ``scanner_for(model)``: the
+    Scanner factory that hears the files, where not the decoder and the model (`tagger apply`)."""
     from tagger.recovery import settle_pending
     from tagger.report import ReportError, check_destination
+    from tagger.scan import Scanner
     from tagger.scan_options import ScanOptions
     from tagger.scan_session import Presentation, run_scan
 
@@ -261,6 +270,7 @@ def scan(settings, paths, report, state_dir, verbose, quiet, **values):
             raise click.BadParameter(str(error), param_hint="--report") from error
     options = ScanOptions.from_values(values, settings.vocabulary)
     model = _load_model(values["model"])
+    scanner = scanner_for(model) if scanner_for else Scanner
     store = _open_store(state_dir, reading_will_do=not options.write_tags)
     _note_outputs_inside(paths, {"the state directory (cache and undo journal)": store.path.parent,
                                  "the report": None if report is None or presentation.report_to_stdout else report})
@@ -268,8 +278,8 @@ def scan(settings, paths, report, state_dir, verbose, quiet, **values):
         with _state_errors_end_the_command():
             if not store.read_only:
                 settle_pending(store)
-            status = run_scan(paths, options, tuple(values["exclude"]), model, store, presentation,
-                              _discard_closed_output)
+            status = run_scan(paths, options, tuple(values.get("exclude", ())), model, store, presentation,
+                              _discard_closed_output, scanner)
     finally:
         store.close()
     if status is not ExitStatus.OK:
@@ -289,6 +299,86 @@ def _note_outputs_inside(roots: tuple[Path, ...], outputs: dict[str, Path | None
         if inside is not None:
             click.echo(f"note: {what} {printable(str(place))} is inside the scanned folder {printable(str(inside))}",
                        err=True)
+
+
+def _cluster_extra_missing(error: ImportError) -> click.ClickException:
+    return click.ClickException(f"this command needs the cluster extra ({error.name} is missing): "
+                                "pip install 'genre-tagger[cluster]'")
+
+
+@main.command()
+@click.argument("source")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="The results: a folder of Parquet parts, added to as the run goes (a rerun resumes).")
+@_declared("model", *DECISION, "windows", "exclude")
+@click.option("--address", envvar="RAY_ADDRESS", help="A Ray cluster to run on (ray://HOST:PORT, or RAY_ADDRESS) "
+              "[default: a local Ray instance on this machine's cores].")
+@click.option("--actors", type=click.IntRange(1), help="Model sessions analysing at once [default: one per CPU "
+              "of the cluster].")
+@click.pass_obj
+def batch(settings, source, out, model, threshold, top_k, min_confidence, windows, exclude, address, actors):
+    """Analyse the audio SOURCE names on a Ray cluster and write the results as a Parquet table; nothing is
+    written into the audio files (`tagger apply` does that).
+
+    SOURCE: a folder, a glob, a prefix in object storage (s3://bucket/music/), or a manifest (.txt with a
+    path or URI per line, .csv or .parquet with a path column). Needs the cluster extra.
+    """
+    try:
+        from tagger.batch.analyser import RuleSettings
+        from tagger.batch.results import ResultsError
+        from tagger.batch.run import run_batch
+        from tagger.batch.sources import SourceError
+    except ImportError as error:
+        raise _cluster_extra_missing(error) from error
+    from tagger.model import ModelError
+    from tagger.printable import printable
+
+    vocabulary = settings.vocabulary
+    rule = RuleSettings(threshold, min_confidence, top_k, dict(vocabulary.mapping), vocabulary.allow, windows)
+
+    def say(line: str) -> None:
+        click.echo(printable(line), err=True)
+
+    try:
+        summary = run_batch(source, out, model, rule, tuple(exclude), address, actors, say)
+    except (SourceError, ResultsError, ModelError) as error:
+        raise click.ClickException(str(error)) from error
+    for line in summary.lines():
+        say(line)
+
+
+@main.command()
+@click.argument("results", type=click.Path(exists=True, path_type=Path))
+@_declared("write_tags", "model", *DECISION, "mode", "id3v23", "separator")
+@click.option("--report", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Write FILE.json or FILE.csv, as `tagger scan --report`.")
+@_state_dir_option
+@click.option("-v", "--verbose", is_flag=True, help="List every file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file lines.")
+@click.pass_obj
+def apply(settings, results, report, state_dir, verbose, quiet, **values):
+    """Write the genres of a `tagger batch` table into the local files it names, exactly as `tagger scan
+    --write-tags` would (dry run unless --write-tags; fill-empty unless --mode; `tagger undo` restores)."""
+    import functools
+
+    try:
+        from tagger.batch.apply import ApplyScanner, rows_by_path
+        from tagger.batch.results import ResultsError
+    except ImportError as error:
+        raise _cluster_extra_missing(error) from error
+
+    loaded = _load_model(values["model"])
+    try:
+        rows = rows_by_path(results, loaded.info.model_id, loaded.info.labels)
+    except ResultsError as error:
+        raise click.ClickException(str(error)) from error
+    present = tuple(Path(path) for path in rows if os.path.lexists(path))
+    for path in sorted(set(rows) - set(map(str, present))):
+        click.echo(f"error: {path}: no such file (named in {results})", err=True)
+    if not present:
+        raise click.ClickException(f"none of the files {results} names is here")
+    _scan_with(settings, present, report, state_dir, verbose, quiet, {**values, "force": True},
+               lambda model: functools.partial(ApplyScanner, rows))
 
 
 @main.command("config")

@@ -12,12 +12,15 @@ import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import soundfile
 
 from tagger.formats import FFMPEG
+
+if TYPE_CHECKING:  # an object in storage reads like a local file (tagger.remote)
+    from tagger.remote import AudioPath
 
 
 class DecodeError(Exception):
@@ -39,14 +42,23 @@ class AudioSource(Protocol):
     def close(self) -> None: ...
 
 
+def _input(path: AudioPath) -> Any:
+    """What a decoder opens: a local file by its name, an object in storage (``tagger.remote``) as a seekable
+    file object, so that only the byte ranges a decoder reads are fetched."""
+    return None if isinstance(path, Path) else path.open("rb")
+
+
 class SndfileSource:
     """libsndfile: MP3, FLAC, Ogg Vorbis/Opus, WAV, AIFF."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: AudioPath) -> None:
+        self._file = _input(path)
         try:
             # Bytes: soundfile encodes a str path strictly, which fails on a name that is not valid UTF-8.
-            self.handle = soundfile.SoundFile(os.fsencode(path))
+            self.handle = soundfile.SoundFile(os.fsencode(path) if isinstance(path, Path) else self._file)
         except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
+            if self._file is not None:
+                self._file.close()
             raise DecodeError(f"cannot decode audio: {one_line(error)}") from error
         self.samplerate, self.frames = self.handle.samplerate, self.handle.frames
 
@@ -59,6 +71,8 @@ class SndfileSource:
 
     def close(self) -> None:
         self.handle.close()
+        if self._file is not None:
+            self._file.close()
 
 
 # A transform codec's first frame after a seek is wrong (it overlaps the frame before, which was not decoded):
@@ -71,13 +85,17 @@ class FFmpegSource:
     """PyAV: AAC and ALAC in MP4/M4A, WMA, WavPack, Monkey's Audio, Musepack, DSD. Seeks to the key frame
     a little before ``start`` and decodes from there, dropping the samples before it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: AudioPath) -> None:
         import av
 
         self._errors: tuple[type[BaseException], ...] = (av.FFmpegError, OSError, ValueError)
+        self._file = _input(path)
         try:
-            self.container: Any = av.open(str(path), metadata_errors="ignore")
+            self.container: Any = av.open(str(path) if isinstance(path, Path) else self._file,
+                                          metadata_errors="ignore")
         except self._errors as error:
+            if self._file is not None:
+                self._file.close()
             raise DecodeError(f"cannot decode audio: {one_line(error)}") from error
         if not self.container.streams.audio:
             self.close()
@@ -149,9 +167,11 @@ class FFmpegSource:
 
     def close(self) -> None:
         self.container.close()
+        if self._file is not None:
+            self._file.close()
 
 
-def _open_source(path: Path, decoder: str) -> AudioSource:
+def _open_source(path: AudioPath, decoder: str) -> AudioSource:
     """The registry's decoder, and FFmpeg where libsndfile cannot read a file of a format it usually reads
     (Ogg FLAC, some MP3 and WAV variants); libsndfile's error stands when FFmpeg cannot read it either."""
     if decoder == FFMPEG:
@@ -165,10 +185,10 @@ def _open_source(path: Path, decoder: str) -> AudioSource:
             raise sndfile_error from None
 
 
-def open_audio(path: Path, decoder: str) -> AudioSource:
+def open_audio(path: AudioPath, decoder: str) -> AudioSource:
     """Open ``path`` with the registry's decoder for its format (``libsndfile`` or ``ffmpeg``)."""
     try:
-        if os.stat(path).st_size == 0:  # libsndfile would only guess "possibly a pipe?"
+        if path.stat().st_size == 0:  # libsndfile would only guess "possibly a pipe?"
             raise DecodeError("the file is empty (0 bytes)")
     except OSError as error:
         raise DecodeError(f"cannot read file: {error.strerror or error}") from error

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tagger import sniff
 from tagger.tags.apev2 import APEV2
@@ -17,6 +18,9 @@ from tagger.tags.base import GenreTags
 from tagger.tags.id3 import AIFF_ID3, DSF_ID3, MP3_ID3, ID3Genres
 from tagger.tags.mp4 import MP4_TAGS
 from tagger.tags.vorbis import FLAC_VORBIS, OGG_VORBIS
+
+if TYPE_CHECKING:  # an object in storage reads like a local file (tagger.remote)
+    from tagger.remote import AudioPath
 
 # Decoders (tagger.decoders): libsndfile seeks sample-accurately and is the faster where it can read a format;
 # FFmpeg, through PyAV, reads the rest.
@@ -56,7 +60,7 @@ _BY_SUFFIX = {suffix: audio_format for audio_format in FORMATS for suffix in aud
 HANDLERS_BY_NAME = {audio_format.tags.name: audio_format.tags for audio_format in FORMATS if audio_format.tags}
 
 
-def format_for(path: Path) -> AudioFormat | None:
+def format_for(path: AudioPath) -> AudioFormat | None:
     """The registered format of ``path`` by its suffix, or None when it is not an audio file we know."""
     return _BY_SUFFIX.get(path.suffix.lower())
 

@@ -97,9 +97,11 @@ class ScanEnding:
 
 
 def run_scan(paths: tuple[Path, ...], options: ScanOptions, exclude: tuple[str, ...], model: GenreModel,
-             store: StateStore, presentation: Presentation, on_closed_output: Callable[[], None]) -> ExitStatus:
+             store: StateStore, presentation: Presentation, on_closed_output: Callable[[], None],
+             scanner: Callable[[GenreModel, StateStore, ScanOptions, int], Scanner] = Scanner) -> ExitStatus:
     """Scan ``paths`` and say how it went; the exit status. ``on_closed_output`` silences the closed
-    standard output when the reader of the output went away."""
+    standard output when the reader of the output went away; ``scanner``: how files are heard (`tagger
+    apply` hears them in a results table)."""
     run_id = store.journal.begin_run(" ".join(["tagger", *sys.argv[1:]]))
     try:
         found = list(discover(paths, remove_stale_copies=options.write_tags, exclude=exclude))
@@ -113,7 +115,7 @@ def run_scan(paths: tuple[Path, ...], options: ScanOptions, exclude: tuple[str, 
         return ExitStatus.OK
     ending = ScanEnding(options, run_id, presentation.verbose, len(found))
     try:
-        _scan_found(found, Scanner(model, store, options, run_id), ending, presentation, on_closed_output)
+        _scan_found(found, scanner(model, store, options, run_id), ending, presentation, on_closed_output)
     finally:
         store.journal.finish_run(run_id)
     ending.cache_error = store.cache.error or ""

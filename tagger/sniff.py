@@ -16,10 +16,12 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tagger import chunks
+
+if TYPE_CHECKING:  # an object in storage reads like a local file (tagger.remote)
+    from tagger.remote import AudioPath
 
 ID3V2_HEADER, ID3V1_SIZE, APE_FOOTER = 10, 128, 32
 APE_PREAMBLE, APE_HAS_HEADER = b"APETAGEX", 0x80000000
@@ -60,11 +62,11 @@ def _is_adts_frame(header: bytes) -> bool:
     return len(header) >= 4 and header[0] == 0xFF and header[1] & 0xF6 == 0xF0 and (header[2] >> 2) & 0xF < 13
 
 
-def sniff(path: Path) -> Container | None:
+def sniff(path: AudioPath) -> Container | None:
     """The container of ``path`` by its content, or None when it is none we know. A leading ID3v2 tag is
     looked past (FLAC files sometimes carry one); the first container of ``CONTAINERS`` that recognises
     what follows wins."""
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         start = id3v2_end(handle.read(ID3V2_HEADER))
         handle.seek(start)
         data = handle.read(MAGIC_BYTES)
@@ -135,10 +137,10 @@ def _asf_object(handle: BinaryIO, size: int, wanted: bytes) -> tuple[int, int] |
     return None
 
 
-def audio_span(path: Path, container: Container | None) -> tuple[int, int]:
+def audio_span(path: AudioPath, container: Container | None) -> tuple[int, int]:
     """The byte range of ``path`` that holds its audio and no tags (the whole file where we cannot tell)."""
     size = path.stat().st_size
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         start = id3v2_end(handle.read(ID3V2_HEADER))
         span = container.audio_span(handle, start, size) if container else None
     return span or (0, size)
@@ -169,11 +171,11 @@ def _flac_audio_start(handle: BinaryIO, start: int) -> int:
     return blocks[-1].end if blocks else start + len(chunks.FLAC_MARKER)
 
 
-def _ogg_payloads(path: Path) -> bytes:
+def _ogg_payloads(path: AudioPath) -> bytes:
     """The payloads of the last Ogg audio pages, without their page headers (sequence numbers and checksums
     change when a tag edit adds a header page; the audio they carry does not)."""
     size = path.stat().st_size
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         handle.seek(max(0, size - OGG_TAIL_BYTES))
         tail = handle.read()
     payloads, position = [], tail.find(b"OggS")
@@ -194,11 +196,11 @@ OGG_SERIAL = slice(14, 18)  # a page header's stream serial number
 OGG_TAIL_SEARCH = 64 * 1024
 
 
-def ogg_is_chained(path: Path) -> bool:
+def ogg_is_chained(path: AudioPath) -> bool:
     """Whether the Ogg file's last page belongs to another logical stream than its first (streams chained
     one after another: a recorded radio stream, concatenated tracks). libsndfile reads only the first."""
     size = path.stat().st_size
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         first = handle.read(27)
         handle.seek(max(0, size - OGG_TAIL_SEARCH))
         tail = handle.read()
@@ -208,7 +210,7 @@ def ogg_is_chained(path: Path) -> bool:
     return tail[last:][OGG_SERIAL] != first[OGG_SERIAL]
 
 
-def audio_fingerprint(path: Path) -> str:
+def audio_fingerprint(path: AudioPath) -> str:
     """A hash of the audio alone, sampled (length, and 64 KiB at its start, middle and end): the same after
     any tag edit, different for another recording. Reads at most 192 KiB (512 KiB for Ogg)."""
     container = sniff(path)
@@ -218,7 +220,7 @@ def audio_fingerprint(path: Path) -> str:
         return digest.hexdigest()[:32]
     start, end = audio_span(path, container)
     digest.update(str(end - start).encode())
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         add_samples(digest, handle, start, end)
     return digest.hexdigest()[:32]
 

@@ -1,0 +1,79 @@
+"""One Ray actor's work: hold one onnxruntime session, and turn a batch of URIs into result rows by the
+tagger's own pipeline (byte ranges of the windows, the format registry's decoders, the model, the
+decision rule). A file that cannot be read or decoded becomes a row with its error, never a failed task."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tagger.analysis import analyze
+from tagger.decision import DecisionRule
+from tagger.model import GenreModel
+from tagger.outcome import Status
+from tagger.remote import open_uri
+from tagger.sniff import audio_fingerprint
+from tagger.vocabulary import GenreVocabulary
+
+from .results import score_column
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """The decision settings a scan would use, carried to the actors."""
+
+    threshold: float | None
+    min_confidence: float | None
+    top_k: int
+    mapping: dict[str, str]
+    allow: tuple[str, ...] | None
+    windows: int | None
+
+
+class TrackAnalyser:
+    """The callable class of ``map_batches``: built once per actor, called per batch."""
+
+    def __init__(self, model_bytes: bytes, settings: RuleSettings) -> None:
+        handle, path = tempfile.mkstemp(suffix=".onnx")
+        with os.fdopen(handle, "wb") as file:
+            file.write(model_bytes)
+        self.model = GenreModel(Path(path), threads=1)
+        os.unlink(path)
+        info = self.model.info
+        self.windows = settings.windows or info.inference_windows
+        self.rule = DecisionRule.for_model(info, settings.threshold, settings.min_confidence, settings.top_k,
+                                           GenreVocabulary(settings.mapping, settings.allow))
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
+        rows = [self.row(str(uri), None if size < 0 else int(size)) for uri, size in zip(batch["uri"], batch["size"],
+                                                                                          strict=True)]
+        return {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
+
+    def row(self, uri: str, size: int | None) -> dict:
+        """The result row of one track."""
+        labels = self.model.info.labels
+        row: dict[str, Any] = {"uri": uri, "size": size, "fingerprint": None, "model_id": self.model.info.model_id,
+                               "genres": [], "status": Status.ERROR.value, "reason": "", "error": "",
+                               "bytes_read": 0, **{score_column(label): None for label in labels}}
+        source = open_uri(uri, size)
+        try:
+            row["size"] = source.stat().st_size
+            row["fingerprint"] = audio_fingerprint(source)
+        except OSError as error:
+            row["error"] = f"cannot read file: {error.strerror or error}"
+            return row
+        analysis = analyze(uri, self.model, self.windows, source)
+        row["bytes_read"] = getattr(source, "bytes_read", 0)
+        if analysis.scores is None:
+            row["status"] = Status.SKIPPED.value if analysis.skip_reason else Status.ERROR.value
+            row["reason"], row["error"] = analysis.skip_reason, analysis.error
+            return row
+        decision = self.rule.decide(analysis.scores)
+        row.update({score_column(label): score for label, score in zip(labels, analysis.scores, strict=True)})
+        row["genres"] = decision.genres
+        row["status"] = (Status.UNCERTAIN if decision.uncertain else Status.TAGGED).value
+        row["reason"] = decision.uncertain
+        return row

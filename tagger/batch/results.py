@@ -1,0 +1,82 @@
+"""The results of `tagger batch`: a Parquet table, one row per track, written in parts as the run goes.
+
+RESULTS is a folder of ``part-*.parquet`` files (pandas, DuckDB, Spark and pyarrow read it as one table).
+Each part is written under a temporary name and renamed, so a run that is stopped leaves only whole parts,
+and a rerun over the same SOURCE with the same model skips the tracks they hold (resume). One column per
+genre, ``score:<label>``, holds its calibrated probability.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+PART_GLOB = "part-*.parquet"
+SCORE_PREFIX = "score:"
+COLUMNS = ("uri", "size", "fingerprint", "model_id", "genres", "status", "reason", "error", "bytes_read")
+
+
+class ResultsError(Exception):
+    """The results table cannot be used as given."""
+
+
+def score_column(label: str) -> str:
+    return f"{SCORE_PREFIX}{label}"
+
+
+def schema(labels: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([("uri", pa.string()), ("size", pa.int64()), ("fingerprint", pa.string()),
+                      ("model_id", pa.string()), ("genres", pa.list_(pa.string())), ("status", pa.string()),
+                      ("reason", pa.string()), ("error", pa.string()), ("bytes_read", pa.int64()),
+                      *((score_column(label), pa.float64()) for label in labels)])
+
+
+def parts(folder: Path) -> list[Path]:
+    return sorted(folder.glob(PART_GLOB)) if folder.is_dir() else []
+
+
+def read_rows(results: Path, columns: list[str] | None = None) -> Iterator[dict]:
+    """Every row of a results folder (or of one Parquet file), part by part."""
+    import pyarrow.parquet as parquet
+
+    files = [results] if results.is_file() else parts(results)
+    if not files:
+        raise ResultsError(f"{results}: no results (no {PART_GLOB} files)")
+    for file in files:
+        yield from parquet.read_table(file, columns=columns).to_pylist()
+
+
+def done_uris(results: Path, model_id: str) -> set[str]:
+    """The tracks a earlier run over this folder finished with this model."""
+    if not parts(results):
+        return set()
+    return {row["uri"] for row in read_rows(results, ["uri", "model_id"]) if row["model_id"] == model_id}
+
+
+class PartWriter:
+    """Writes rows into new parts of a results folder, each part whole or not at all."""
+
+    def __init__(self, folder: Path, labels: list[str]) -> None:
+        if folder.exists() and not folder.is_dir():
+            raise ResultsError(f"{folder} is a file: RESULTS names a folder of Parquet parts")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.schema = folder, schema(labels)
+        self._prefix = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        self._count = 0
+
+    def write(self, rows: list[dict]) -> Path:
+        import pyarrow as pa
+        import pyarrow.parquet as parquet
+
+        path = self.folder / f"{self._prefix}-{self._count:05d}.parquet"
+        self._count += 1
+        temporary = path.with_name(f".{path.name}.tmp")
+        parquet.write_table(pa.Table.from_pylist(rows, schema=self.schema), temporary)
+        os.replace(temporary, path)
+        return path

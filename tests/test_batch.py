@@ -1,0 +1,143 @@
+"""`tagger batch` on a local Ray instance and `tagger apply`: the scan's analysis at catalogue scale, results in
+Parquet, resumed without duplicates, applied and undone through the scan's own writer, and objects in S3 read
+by byte ranges (a local S3 server started by the test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from tagger.cli import main
+from tests.conftest import tone, write_audio
+from tests.tagtools import digest
+
+pytest.importorskip("ray")
+pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+
+FORMATS = (".mp3", ".flac", ".ogg", ".m4a", ".wv")
+
+
+def batch(*arguments: str):
+    return CliRunner().invoke(main, ["batch", *arguments, "--actors", "2"], catch_exceptions=False)
+
+
+def rows(results) -> list[dict]:
+    return pyarrow_parquet.read_table(results).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("catalogue")
+    for index, suffix in enumerate(FORMATS):
+        write_audio(root / "music" / f"song{index}{suffix}", tone(8.0, frequencies=(110.0 * (index + 1), 330.0),
+                                                                   seed=index))
+    (root / "music" / "broken.flac").write_bytes(b"fLaC this is not a stream")
+    return root
+
+
+@pytest.fixture(scope="module")
+def analysed(library):
+    """One batch over the folder, run once for the tests that read its results."""
+    result = batch(str(library / "music"), "--out", str(library / "results"))
+    assert result.exit_code == 0, result.output
+    return library / "results", result.output
+
+
+def test_batch_gives_what_a_scan_gives_and_a_row_per_file(library, analysed, tmp_path):
+    results, output = analysed
+    table = {row["uri"]: row for row in rows(results)}
+    assert len(table) == len(FORMATS) + 1 and "analysed 6 tracks" in output
+    broken = table[str(library / "music" / "broken.flac")]
+    assert broken["status"] == "error" and broken["error"]
+    report = tmp_path / "report.json"
+    scanned = CliRunner().invoke(main, ["scan", str(library / "music"), "--mode", "replace", "--report",
+                                        str(report), "--state-dir", str(tmp_path / "state")])
+    assert scanned.exit_code == 1, scanned.output  # the broken file fails the scan too
+    for record in json.loads(report.read_text()):
+        if record["status"] == "error":
+            continue
+        row = table[record["path"]]
+        assert row["genres"] == record["genres"] and row["status"] == "tagged", record["path"]
+        for label, score in record["scores"].items():
+            assert abs(row[f"score:{label}"] - score) < 1e-5
+        assert row["size"] == os.path.getsize(record["path"]) and len(row["fingerprint"]) == 32
+
+
+def test_a_rerun_resumes_without_duplicates(library, analysed, tmp_path):
+    results, _ = analysed
+    resumed = tmp_path / "results"
+    shutil.copytree(results, resumed)
+    parts = sorted(resumed.glob("part-*.parquet"))
+    table = pyarrow_parquet.read_table(parts[0])
+    pyarrow_parquet.write_table(table.slice(0, 2), parts[0])  # as if the run had stopped after two tracks
+    (resumed / ".part-cut-short.parquet.tmp").write_bytes(b"half a part")  # a part whose write was cut off
+    again = batch(str(library / "music"), "--out", str(resumed))
+    assert again.exit_code == 0, again.output
+    uris = [row["uri"] for row in rows(resumed)]
+    assert sorted(uris) == sorted(set(uris)) and len(uris) == len(FORMATS) + 1
+    assert "analysed 4 tracks" in again.output and "2 done by an earlier run" in again.output
+    done = batch(str(library / "music"), "--out", str(resumed))
+    assert done.exit_code == 0 and "are in" in done.output
+
+
+def test_apply_writes_through_the_scans_writer_and_undo_restores_every_byte(library, analysed, tmp_path):
+    results, _ = analysed
+    music = tmp_path / "music"
+    shutil.copytree(library / "music", music)
+    table = pyarrow_parquet.read_table(results).to_pylist()
+    for row in table:  # the results name the copies, as if the batch had run on them
+        row["uri"] = str(music / os.path.basename(row["uri"]))
+    moved = tmp_path / "moved.parquet"
+    pyarrow_parquet.write_table(pyarrow_parquet.read_table(results).from_pylist(table), moved)
+    before = {path.name: digest(path) for path in music.iterdir()}
+    write_audio(music / "song1.flac", tone(8.0, frequencies=(999.0,)))  # changed since it was analysed
+    state = str(tmp_path / "state")
+
+    dry = CliRunner().invoke(main, ["apply", str(moved), "--state-dir", state, "-v"])
+    assert "would-tag" in dry.output and "changed since `tagger batch` analysed it" in dry.output
+    assert all(digest(path) == before[path.name] for path in music.iterdir() if path.name != "song1.flac")
+    written = CliRunner().invoke(main, ["apply", str(moved), "--write-tags", "--state-dir", state])
+    assert written.exit_code == 1 and "tagged 4" in written.output, written.output  # all but the changed and
+    assert "`tagger batch` could not analyse it" in written.output  # the broken file
+    undone = CliRunner().invoke(main, ["undo", "--state-dir", state])
+    assert undone.exit_code == 0, undone.output
+    assert all(digest(path) == before[path.name] for path in music.iterdir() if path.name != "song1.flac")
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch):
+    """A local S3 server (moto's) with a bucket, and the environment that points pyarrow and Ray at it."""
+    pytest.importorskip("moto")
+    boto3 = pytest.importorskip("boto3")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION":
+                        "us-east-1", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=endpoint)
+    client.create_bucket(Bucket="catalogue")
+    yield client
+    server.stop()
+
+
+def test_objects_in_s3_are_read_by_byte_ranges(s3_bucket, tmp_path):
+    sizes = {}
+    for index, suffix in enumerate((".flac", ".m4a")):
+        path = write_audio(tmp_path / f"long{index}{suffix}", tone(90.0, seed=index))
+        s3_bucket.upload_file(str(path), "catalogue", f"music/long{index}{suffix}")
+        sizes[f"s3://catalogue/music/long{index}{suffix}"] = path.stat().st_size
+    result = batch("s3://catalogue/music/", "--out", str(tmp_path / "results"))
+    assert result.exit_code == 0, result.output
+    table = {row["uri"]: row for row in rows(tmp_path / "results")}
+    assert set(table) == set(sizes)
+    for uri, size in sizes.items():
+        assert table[uri]["status"] == "tagged" and table[uri]["size"] == size
+        assert 0 < table[uri]["bytes_read"] < size / 2, (uri, table[uri]["bytes_read"], size)
