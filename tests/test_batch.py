@@ -141,3 +141,26 @@ def test_objects_in_s3_are_read_by_byte_ranges(s3_bucket, tmp_path):
     for uri, size in sizes.items():
         assert table[uri]["status"] == "tagged" and table[uri]["size"] == size
         assert 0 < table[uri]["bytes_read"] < size / 2, (uri, table[uri]["bytes_read"], size)
+
+
+def test_a_decoder_that_kills_its_worker_costs_that_file_alone(tmp_path):
+    import subprocess
+    import sys
+
+    from tagger.batch.run import CRASHED
+    from tests.test_workers import SEGFAULTING_DECODER
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SEGFAULTING_DECODER)  # imported by every process, Ray's workers too
+    files = [write_audio(tmp_path / "lib" / f"{name}.flac", tone(5.0, seed=index))
+             for index, name in enumerate(["a", "b", "crash", "d", "e", "f", "g", "h", "i", "j"])]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])}
+    finished = subprocess.run([sys.executable, "-m", "tagger", "batch", str(tmp_path / "lib"), "--out",
+                               str(tmp_path / "results"), "--actors", "2"], capture_output=True, text=True,
+                              env=environment, timeout=600, check=False)
+    assert finished.returncode == 0, finished.stderr
+    table = {os.path.basename(row["uri"]): row for row in rows(tmp_path / "results")}
+    assert len(table) == len(files)
+    assert table["crash.flac"]["status"] == "error" and table["crash.flac"]["error"] == CRASHED
+    assert all(row["status"] == "tagged" for name, row in table.items() if name != "crash.flac")
