@@ -253,9 +253,9 @@ def scan(settings, paths, report, state_dir, verbose, quiet, **values):
 
 
 def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir: Path | None, verbose: bool,
-               quiet: bool, values: dict, scanner_for: Callable | None = None) -> None:
-    """A scan of ``paths`` from the command line's values, to its exit status; ``scanner_for(model)``: the
-    Scanner factory that hears the files, where not the decoder and the model (`tagger apply`)."""
+               quiet: bool, values: dict, scanner: Callable | None = None) -> None:
+    """A scan of ``paths`` from the command line's values, to its exit status; ``scanner``: what builds the
+    Scanner that hears the files, where not the decoder and the model (`tagger apply`)."""
     from tagger.recovery import settle_pending
     from tagger.report import ReportError, check_destination
     from tagger.scan import Scanner
@@ -270,7 +270,6 @@ def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir
             raise click.BadParameter(str(error), param_hint="--report") from error
     options = ScanOptions.from_values(values, settings.vocabulary)
     model = _load_model(values["model"])
-    scanner = scanner_for(model) if scanner_for else Scanner
     store = _open_store(state_dir, reading_will_do=not options.write_tags)
     _note_outputs_inside(paths, {"the state directory (cache and undo journal)": store.path.parent,
                                  "the report": None if report is None or presentation.report_to_stdout else report})
@@ -279,7 +278,7 @@ def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir
             if not store.read_only:
                 settle_pending(store)
             status = run_scan(paths, options, tuple(values.get("exclude", ())), model, store, presentation,
-                              _discard_closed_output, scanner)
+                              _discard_closed_output, scanner or Scanner)
     finally:
         store.close()
     if status is not ExitStatus.OK:
@@ -301,9 +300,10 @@ def _note_outputs_inside(roots: tuple[Path, ...], outputs: dict[str, Path | None
                        err=True)
 
 
-def _cluster_extra_missing(error: ImportError) -> click.ClickException:
-    return click.ClickException(f"this command needs the cluster extra ({error.name} is missing): "
-                                "pip install 'genre-tagger[cluster]'")
+def _extra_missing(extra: str, error: ImportError) -> click.ClickException:
+    """The one line for a command whose optional dependencies are not installed."""
+    return click.ClickException(f"this command needs the {extra} extra ({error.name} is missing): "
+                                f"pip install 'genre-tagger[{extra}]'")
 
 
 @main.command()
@@ -329,7 +329,7 @@ def batch(settings, source, out, model, threshold, top_k, min_confidence, window
         from tagger.batch.run import run_batch
         from tagger.batch.sources import SourceError
     except ImportError as error:
-        raise _cluster_extra_missing(error) from error
+        raise _extra_missing("cluster", error) from error
     from tagger.model import ModelError
     from tagger.printable import printable
 
@@ -365,7 +365,7 @@ def apply(settings, results, report, state_dir, verbose, quiet, **values):
         from tagger.batch.apply import ApplyScanner, rows_by_path
         from tagger.batch.results import ResultsError
     except ImportError as error:
-        raise _cluster_extra_missing(error) from error
+        raise _extra_missing("cluster", error) from error
 
     loaded = _load_model(values["model"])
     try:
@@ -378,7 +378,7 @@ def apply(settings, results, report, state_dir, verbose, quiet, **values):
     if not present:
         raise click.ClickException(f"none of the files {results} names is here")
     _scan_with(settings, present, report, state_dir, verbose, quiet, {**values, "force": True},
-               lambda model: functools.partial(ApplyScanner, rows))
+               functools.partial(ApplyScanner, rows))
 
 
 @main.command("config")
@@ -482,8 +482,7 @@ def learn(settings, paths, out, model, windows, min_tracks, group_by, jobs, sepa
         from tagger.learning.learn import LearnError, LearnOptions
         from tagger.learning.learn import learn as learn_genres
     except ImportError as error:
-        raise click.ClickException(f"`tagger learn` needs the learn extra ({error.name} is missing): "
-                                   "pip install 'genre-tagger[learn]'") from error
+        raise _extra_missing("learn", error) from error
     from tagger.graph_edit import GraphEditError
     from tagger.model import ModelError
     from tagger.printable import printable
