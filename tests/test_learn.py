@@ -113,6 +113,16 @@ def test_genres_are_read_as_the_scan_reads_them(tmp_path):
     assert [file.genres for file in labels.tracks] == [("Rap",)] * 3
 
 
+def test_the_trainer_reads_tags_as_learn_does(tmp_path):
+    from trainer.data.sources import from_tags
+
+    samples = drone(0, seconds=1.0)
+    for index, genres in enumerate([["Hip Hop"], ["hip-hop"], ["Hip Hop", "Jazz"], ["Other"]]):
+        tagged_file(tmp_path / f"{index}.flac", samples, genres)
+    dataset = from_tags(tmp_path)
+    assert sorted(track.labels for track in dataset.tracks) == [("hip hop",), ("hip hop",), ("hip hop", "jazz")]
+
+
 def test_the_most_frequent_spelling_names_a_genre(tmp_path):
     samples = drone(0, seconds=1.0)
     files = [tagged_file(tmp_path / f"{index}.mp3", samples, [name])

@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagger.formats import handler_for, is_audio_file
+from tagger.formats import is_audio_file
 
 LABEL_SEPARATOR = ";"
 
@@ -75,20 +75,17 @@ def from_csv(manifest: Path) -> Dataset:
 
 
 def from_tags(root: Path) -> Dataset:
-    """A music library whose files already carry genre tags (read with the tagger's own readers)."""
-    from tagger.tags import TagError, credits
+    """A music library whose files already carry genre tags, read as `tagger scan` and `tagger learn` read
+    them (``tagger.learning.labels``): placeholders are no genre, and the spellings of one genre ("Hip Hop",
+    "hip-hop", an alias) are one label, the library's most frequent spelling in lower case. A file whose
+    tags cannot be read is left out."""
+    from tagger.learning.labels import choose_labels, read_tagged
+    from tagger.tags import credits
+    from tagger.vocabulary import GenreVocabulary
 
-    tracks = []
-    for path in _audio_files(root):
-        handler = handler_for(path)
-        try:
-            genres = handler.read_genres(path) if handler else []
-            artist = credits.artist(path)
-        except (TagError, OSError):
-            continue
-        labels = tuple(dict.fromkeys(_normalise(g) for g in genres if g.strip()))
-        if labels:
-            tracks.append(Track(str(path.relative_to(root)), path, labels, artist))
+    reading = read_tagged(_audio_files(root), GenreVocabulary(), None, "track")
+    tracks = [Track(str(file.path.relative_to(root)), file.path, tuple(map(_normalise, file.genres)),
+                    credits.artist(file.path)) for file in choose_labels(reading.tagged, min_tracks=1).tracks]
     return Dataset(tracks, description=f"{len(tracks)} genre-tagged tracks under {root.name}/")
 
 
