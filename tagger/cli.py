@@ -343,6 +343,8 @@ def batch(settings, source, out, model, threshold, top_k, min_confidence, window
         summary = run_batch(source, out, model, rule, tuple(exclude), address, actors, say)
     except (SourceError, ResultsError, ModelError) as error:
         raise click.ClickException(str(error)) from error
+    except OSError as error:  # storage that cannot be listed (no credentials, no such bucket), an unwritable --out
+        raise click.ClickException(f"{error.strerror or error}") from error
     for line in summary.lines():
         say(line)
 
@@ -498,6 +500,8 @@ def learn(settings, paths, out, model, windows, min_tracks, group_by, jobs, sepa
                                lambda line: click.echo(printable(line), err=line.startswith("error:")))
     except (LearnError, ModelError, GraphEditError) as error:
         raise click.ClickException(str(error)) from error
+    except OSError as error:  # the model file cannot be written there
+        raise click.ClickException(f"cannot write {printable(str(out))}: {error.strerror or error}") from error
     finally:
         store.close()
     click.echo(f"wrote {printable(str(learned.model.path))}: {len(learned.labels.names)} genres, "

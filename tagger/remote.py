@@ -68,8 +68,17 @@ class RemoteFile:
         return self.uri
 
     def stat(self) -> RemoteStat:
+        """The object's size; FileNotFoundError where there is no such object (or it is a folder)."""
         if self._size is None:
-            self._size = int(self.filesystem.get_file_info(self.path).size)
+            from pyarrow import fs
+
+            try:
+                info = self.filesystem.get_file_info(self.path)
+            except Exception as error:  # pyarrow's errors for a refused or failed request
+                raise OSError(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
+            if info.type != fs.FileType.File:
+                raise FileNotFoundError(f"no such object: {self.uri}")
+            self._size = int(info.size)
         return RemoteStat(self._size)
 
     def open(self, mode: str = "rb") -> io.BufferedReader:
