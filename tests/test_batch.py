@@ -164,3 +164,16 @@ def test_a_decoder_that_kills_its_worker_costs_that_file_alone(tmp_path):
     assert len(table) == len(files)
     assert table["crash.flac"]["status"] == "error" and table["crash.flac"]["error"] == CRASHED
     assert all(row["status"] == "tagged" for name, row in table.items() if name != "crash.flac")
+
+
+def test_a_manifest_names_objects_and_one_that_is_not_there_is_an_error_row(s3_bucket, tmp_path):
+    path = write_audio(tmp_path / "there.flac", tone(6.0))
+    s3_bucket.upload_file(str(path), "catalogue", "music/there.flac")
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text("# what the label sent\ns3://catalogue/music/there.flac\ns3://catalogue/music/gone.flac\n")
+    result = batch(str(manifest), "--out", str(tmp_path / "results"))
+    assert result.exit_code == 0, result.output
+    table = {row["uri"]: row for row in rows(tmp_path / "results")}
+    assert table["s3://catalogue/music/there.flac"]["status"] == "tagged"
+    gone = table["s3://catalogue/music/gone.flac"]
+    assert gone["status"] == "error" and "no such object" in gone["error"]
