@@ -74,7 +74,9 @@ def _rows(items: list[dict], model_bytes: bytes, settings: RuleSettings, actors:
         # stop the run. One retry (a new actor), then the block is let go and its tracks go one by one.
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
             TrackAnalyser, fn_constructor_kwargs={"model_bytes": model_bytes, "settings": settings},
-            batch_size=batch_size, concurrency=min(actors, blocks), num_cpus=1, max_task_retries=1)
+            batch_size=batch_size, num_cpus=1, max_task_retries=1,
+            # One task in flight per actor: an actor that dies takes only the batch it was analysing with it.
+            compute=ray.data.ActorPoolStrategy(size=min(actors, blocks), max_tasks_in_flight_per_actor=1))
     yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
 
 
