@@ -1,9 +1,10 @@
 """`tagger batch` start to end: expand SOURCE, skip what an earlier run finished, stream the rest through a
 pool of Ray actors (one onnxruntime session each), and write the rows in parts as they come back.
 
-A worker process that dies (a decoder crashing on a hostile file) costs its batch: Ray restarts the actor,
-the block is let go (``max_errored_blocks``), and its tracks are analysed again one by one in a second
-pass, so only the file that really kills its worker becomes an error row.
+A worker process that dies (a decoder crashing on a hostile file) costs its batch (and a batch queued on the
+same actor): Ray restarts the actor, the block is let go (``max_errored_blocks``), and the tracks that came
+back from no batch are analysed again one by one, one at a time per actor, so only the file that really
+kills its worker becomes an error row.
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def _start_ray(address: str | None, say: Say) -> None:
     say(f"ray: {int(ray.cluster_resources().get('CPU', 0))} CPUs" + (f" at {address}" if address else " (local)"))
 
 
-def _rows(items: list[dict], model_bytes: bytes, settings: RuleSettings, actors: int, batch_size: int):
-    """The result rows of ``items`` ({uri, size}) as they come back, batch by batch (pyarrow tables)."""
+def _rows(items: list[dict], model_bytes: bytes, settings: RuleSettings, actors: int, batch_size: int,
+          isolated: bool = False):
+    """The result rows of ``items`` ({uri, size}) as they come back, batch by batch (pyarrow tables).
+    ``isolated``: one task in flight per actor, so an actor that dies takes only its own track with it (an
+    actor that dies otherwise also fails the next batch queued on it, whose tracks are then lost too)."""
     import ray
 
     context = ray.data.DataContext.get_current()
@@ -75,8 +79,8 @@ def _rows(items: list[dict], model_bytes: bytes, settings: RuleSettings, actors:
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
             TrackAnalyser, fn_constructor_kwargs={"model_bytes": model_bytes, "settings": settings},
             batch_size=batch_size, num_cpus=1, max_task_retries=1,
-            # One task in flight per actor: an actor that dies takes only the batch it was analysing with it.
-            compute=ray.data.ActorPoolStrategy(size=min(actors, blocks), max_tasks_in_flight_per_actor=1))
+            compute=ray.data.ActorPoolStrategy(size=min(actors, blocks),
+                                               max_tasks_in_flight_per_actor=1 if isolated else None))
     yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
 
 
@@ -123,7 +127,7 @@ def run_batch(source: str, out: Path, model_path: Path, settings: RuleSettings, 
             keep(table.to_pylist())
         lost = [item for item in todo if item["uri"] not in written]
         if lost:  # their batch's worker died: each alone now, so the file that kills it is found
-            for table in _rows(lost, model_bytes, settings, count, 1):
+            for table in _rows(lost, model_bytes, settings, count, 1, isolated=True):
                 keep(table.to_pylist())
             keep([_crashed_row(item, model.info) for item in lost if item["uri"] not in written])
     finally:  # Ctrl-C too: what came back is kept
