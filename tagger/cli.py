@@ -19,6 +19,7 @@ from tagger.exit_status import ExitStatus
 from tagger.scan_options import BY_NAME, DECISION, GENRE_OPTIONS, SETTINGS, ScanOption
 
 if TYPE_CHECKING:
+    from tagger.model import GenreModel
     from tagger.state import StateStore
 
 
@@ -253,9 +254,10 @@ def scan(settings, paths, report, state_dir, verbose, quiet, **values):
 
 
 def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir: Path | None, verbose: bool,
-               quiet: bool, values: dict, scanner: Callable | None = None) -> None:
+               quiet: bool, values: dict, scanner: Callable | None = None, model: GenreModel | None = None) -> None:
     """A scan of ``paths`` from the command line's values, to its exit status; ``scanner``: what builds the
-    Scanner that hears the files, where not the decoder and the model (`tagger apply`)."""
+    Scanner that hears the files, where not the decoder and the model (`tagger apply`); ``model``: the
+    --model already loaded."""
     from tagger.recovery import settle_pending
     from tagger.report import ReportError, check_destination
     from tagger.scan import Scanner
@@ -269,7 +271,7 @@ def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir
         except ReportError as error:
             raise click.BadParameter(str(error), param_hint="--report") from error
     options = ScanOptions.from_values(values, settings.vocabulary)
-    model = _load_model(values["model"])
+    model = model or _load_model(values["model"])
     store = _open_store(state_dir, reading_will_do=not options.write_tags)
     _note_outputs_inside(paths, {"the state directory (cache and undo journal)": store.path.parent,
                                  "the report": None if report is None or presentation.report_to_stdout else report})
@@ -316,7 +318,7 @@ def _extra_missing(extra: str, error: ImportError) -> click.ClickException:
 @click.option("--actors", type=click.IntRange(1), help="Model sessions analysing at once [default: one per CPU "
               "of the cluster].")
 @click.pass_obj
-def batch(settings, source, out, model, threshold, top_k, min_confidence, windows, exclude, address, actors):
+def batch(settings, source, out, address, actors, **values):
     """Analyse the audio SOURCE names on a Ray cluster and write the results as a Parquet table; nothing is
     written into the audio files (`tagger apply` does that).
 
@@ -324,7 +326,6 @@ def batch(settings, source, out, model, threshold, top_k, min_confidence, window
     path or URI per line, .csv or .parquet with a path column). Needs the cluster extra.
     """
     try:
-        from tagger.batch.analyser import RuleSettings
         from tagger.batch.results import ResultsError
         from tagger.batch.run import run_batch
         from tagger.batch.sources import SourceError
@@ -332,15 +333,15 @@ def batch(settings, source, out, model, threshold, top_k, min_confidence, window
         raise _extra_missing("cluster", error) from error
     from tagger.model import ModelError
     from tagger.printable import printable
+    from tagger.scan_options import ScanOptions
 
-    vocabulary = settings.vocabulary
-    rule = RuleSettings(threshold, min_confidence, top_k, dict(vocabulary.mapping), vocabulary.allow, windows)
+    options = ScanOptions.from_values(values, settings.vocabulary)  # the decision rule and windows of a scan
 
     def say(line: str) -> None:
         click.echo(printable(line), err=True)
 
     try:
-        summary = run_batch(source, out, model, rule, tuple(exclude), address, actors, say)
+        summary = run_batch(source, out, values["model"], options, tuple(values["exclude"]), address, actors, say)
     except (SourceError, ResultsError, ModelError) as error:
         raise click.ClickException(str(error)) from error
     except OSError as error:  # storage that cannot be listed (no credentials, no such bucket), an unwritable --out
@@ -380,7 +381,7 @@ def apply(settings, results, report, state_dir, verbose, quiet, **values):
     if not present:
         raise click.ClickException(f"none of the files {results} names is here")
     _scan_with(settings, present, report, state_dir, verbose, quiet, {**values, "force": True},
-               functools.partial(ApplyScanner, rows))
+               functools.partial(ApplyScanner, rows), loaded)
 
 
 @main.command("config")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,37 +14,26 @@ from tagger.decision import DecisionRule
 from tagger.model import GenreModel
 from tagger.outcome import Status
 from tagger.remote import open_uri
+from tagger.scan_options import ScanOptions
 from tagger.sniff import audio_fingerprint
-from tagger.vocabulary import GenreVocabulary
 
-from .results import score_column
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    """The decision settings a scan would use, carried to the actors."""
-
-    threshold: float | None
-    min_confidence: float | None
-    top_k: int
-    mapping: dict[str, str]
-    allow: tuple[str, ...] | None
-    windows: int | None
+from .results import error_row, score_column
 
 
 class TrackAnalyser:
     """The callable class of ``map_batches``: built once per actor, called per batch."""
 
-    def __init__(self, model_bytes: bytes, settings: RuleSettings) -> None:
+    def __init__(self, model_bytes: bytes, options: ScanOptions) -> None:
+        """``options``: the scan's, of which the decision rule and the windows apply."""
         handle, path = tempfile.mkstemp(suffix=".onnx")
         with os.fdopen(handle, "wb") as file:
             file.write(model_bytes)
         self.model = GenreModel(Path(path), threads=1)
         os.unlink(path)
         info = self.model.info
-        self.windows = settings.windows or info.inference_windows
-        self.rule = DecisionRule.for_model(info, settings.threshold, settings.min_confidence, settings.top_k,
-                                           GenreVocabulary(settings.mapping, settings.allow))
+        self.windows = options.windows or info.inference_windows
+        self.rule = DecisionRule.for_model(info, options.threshold, options.min_confidence, options.top_k,
+                                           options.vocabulary)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
         rows = [self.row(str(uri), None if size < 0 else int(size)) for uri, size in zip(batch["uri"], batch["size"],
@@ -55,9 +43,7 @@ class TrackAnalyser:
     def row(self, uri: str, size: int | None) -> dict:
         """The result row of one track."""
         labels = self.model.info.labels
-        row: dict[str, Any] = {"uri": uri, "size": size, "fingerprint": None, "model_id": self.model.info.model_id,
-                               "genres": [], "status": Status.ERROR.value, "reason": "", "error": "",
-                               "bytes_read": 0, **{score_column(label): None for label in labels}}
+        row = error_row(uri, size, self.model.info.model_id, labels)
         source = open_uri(uri, size)
         try:
             row["size"] = source.stat().st_size

@@ -28,6 +28,12 @@ def score_column(label: str) -> str:
     return f"{SCORE_PREFIX}{label}"
 
 
+def error_row(uri: str, size: int | None, model_id: str, labels: list[str], error: str = "") -> dict:
+    """A row with every column and no result: what a track is until (and unless) it is heard."""
+    return {"uri": uri, "size": size, "fingerprint": None, "model_id": model_id, "genres": [], "status": "error",
+            "reason": "", "error": error, "bytes_read": 0, **{score_column(label): None for label in labels}}
+
+
 def schema(labels: list[str]) -> Any:
     import pyarrow as pa
 

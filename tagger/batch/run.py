@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .analyser import RuleSettings, TrackAnalyser
-from .results import PartWriter, done_uris, score_column
+from .analyser import TrackAnalyser
+from .results import PartWriter, done_uris, error_row
 from .sources import expand_source
 
 if TYPE_CHECKING:
-    from tagger.model import ModelInfo
+    from tagger.scan_options import ScanOptions
 
 BATCH_SIZE = 8  # tracks an actor analyses per call: small, so a crash costs little and progress is smooth
 PART_ROWS = 1000  # rows per Parquet part at most
@@ -60,7 +60,7 @@ def _start_ray(address: str | None, say: Say) -> None:
     say(f"ray: {int(ray.cluster_resources().get('CPU', 0))} CPUs" + (f" at {address}" if address else " (local)"))
 
 
-def _rows(items: list[dict], model_bytes: bytes, settings: RuleSettings, actors: int, batch_size: int,
+def _rows(items: list[dict], model_bytes: bytes, options: ScanOptions, actors: int, batch_size: int,
           isolated: bool = False):
     """The result rows of ``items`` ({uri, size}) as they come back, batch by batch (pyarrow tables).
     ``isolated``: one task in flight per actor, so an actor that dies takes only its own track with it (an
@@ -77,14 +77,14 @@ def _rows(items: list[dict], model_bytes: bytes, settings: RuleSettings, actors:
         # Ray retries a task whose actor died for ever by default: a file that kills every decoder would
         # stop the run. One retry (a new actor), then the block is let go and its tracks go one by one.
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-            TrackAnalyser, fn_constructor_kwargs={"model_bytes": model_bytes, "settings": settings},
+            TrackAnalyser, fn_constructor_kwargs={"model_bytes": model_bytes, "options": options},
             batch_size=batch_size, num_cpus=1, max_task_retries=1,
             compute=ray.data.ActorPoolStrategy(size=min(actors, blocks),
                                                max_tasks_in_flight_per_actor=1 if isolated else None))
     yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
 
 
-def run_batch(source: str, out: Path, model_path: Path, settings: RuleSettings, exclude: tuple[str, ...],
+def run_batch(source: str, out: Path, model_path: Path, options: ScanOptions, exclude: tuple[str, ...],
               address: str | None, actors: int | None, say: Say) -> BatchSummary:
     import ray
 
@@ -123,21 +123,17 @@ def run_batch(source: str, out: Path, model_path: Path, settings: RuleSettings, 
     try:
         count = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         model_bytes = model_path.read_bytes()
-        for table in _rows(todo, model_bytes, settings, count, BATCH_SIZE):
+        for table in _rows(todo, model_bytes, options, count, BATCH_SIZE):
             keep(table.to_pylist())
         lost = [item for item in todo if item["uri"] not in written]
         if lost:  # their batch's worker died: each alone now, so the file that kills it is found
-            for table in _rows(lost, model_bytes, settings, count, 1, isolated=True):
+            for table in _rows(lost, model_bytes, options, count, 1, isolated=True):
                 keep(table.to_pylist())
-            keep([_crashed_row(item, model.info) for item in lost if item["uri"] not in written])
+            sizes = dict(found)
+            keep([error_row(uri, sizes[uri], model.info.model_id, model.info.labels, CRASHED)
+                  for uri in (str(item["uri"]) for item in lost) if uri not in written])
     finally:  # Ctrl-C too: what came back is kept
         flush()
         summary.seconds = time.monotonic() - started
         ray.shutdown()
     return summary
-
-
-def _crashed_row(item: dict, info: ModelInfo) -> dict:
-    return {"uri": item["uri"], "size": None if item["size"] < 0 else item["size"], "fingerprint": None,
-            "model_id": info.model_id, "genres": [], "status": "error", "reason": "", "error": CRASHED,
-            "bytes_read": 0, **{score_column(label): None for label in info.labels}}
