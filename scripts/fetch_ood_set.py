@@ -6,10 +6,12 @@ abstention only: never for training the ten genres, and never committed (the aud
 
 Needs `apt-get download` and `dpkg-deb` (Debian or Ubuntu) and about 700 MB of downloads. Each package's
 music goes to OUT/<style>/<package>/ with its copyright file, and OUT/manifest.csv lists every file with
-its style and the GTZAN genres that would be a fair tag for it. The styles are the soundtracks' as a whole
+its style and the genres that would be a fair tag for it. The styles are the soundtracks' as a whole
 (one per package, from what the games' projects publish), not per-track listening: Wesnoth's score is
 orchestral (classical is a fair tag), SuperTux's music chiptune-like game music, FreedroidRPG's and
-Warzone 2100's electronic (none of the ten is fair for those three: abstaining is the right answer).
+Warzone 2100's electronic. None of GTZAN's ten is fair for the last three; the broad genre Electronic
+(export/broad_genres.py) is, chiptune being electronic music made on (or in the manner of) sound chips.
+Abstaining is never counted wrong.
 """
 
 from __future__ import annotations
@@ -32,15 +34,15 @@ MANIFEST = "manifest.csv"
 class Source:
     package: str
     style: str
-    fair_genres: tuple[str, ...]  # GTZAN genres a person would accept for this music; () for none
+    fair_genres: tuple[str, ...]  # genres a person would accept for this music
     music: str  # the folder inside the package that holds its music
 
 
 SOURCES = (
     Source("wesnoth-1.16-music", "orchestral", ("classical",), "usr/share/games/wesnoth/1.16/data/core/music"),
-    Source("supertux-data", "chiptune", (), "usr/share/games/supertux2/music"),
-    Source("freedroidrpg-data", "electronic", (), "usr/share/freedroidrpg/data/sound/music"),
-    Source("warzone2100-music", "electronic", (), "usr/share/games/warzone2100/music"),
+    Source("supertux-data", "chiptune", ("electronic",), "usr/share/games/supertux2/music"),
+    Source("freedroidrpg-data", "electronic", ("electronic",), "usr/share/freedroidrpg/data/sound/music"),
+    Source("warzone2100-music", "electronic", ("electronic",), "usr/share/games/warzone2100/music"),
 )
 
 

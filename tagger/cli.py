@@ -536,6 +536,13 @@ def info(model_file, model):
     click.echo("genres and thresholds (calibrated):")
     for name, threshold in zip(meta.genre_names, meta.threshold_array(), strict=True):
         click.echo(f"  {printable(name):<14} {threshold:.2f}")
+    for label, recipe in meta.broad_genres.items():
+        try:
+            described = (f"musicnn's tags {' + '.join(recipe['tags'])} summed past {recipe['cut']:g}; it takes "
+                         f"{recipe['reference_share']:.1%} of the {recipe['fitted_on']} it was set on")
+        except (KeyError, TypeError, ValueError):  # not what export/broad_genres.py writes
+            described = json.dumps(recipe, sort_keys=True)
+        click.echo(printable(f"broad genre {label}: {described}"))
     per_genre = meta.metrics.get("per_genre")
     overall = {key: value for key, value in meta.metrics.items() if key != "per_genre"}
     if overall:

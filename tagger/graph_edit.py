@@ -23,19 +23,19 @@ class GraphEditError(ValueError):
     """The graph is not of the shape the edit needs (no linear layer before the probabilities, say)."""
 
 
-def _producer(graph: onnx.GraphProto, tensor: str) -> onnx.NodeProto:
+def producer(graph: onnx.GraphProto, tensor: str) -> onnx.NodeProto:
     found = next((node for node in graph.node if tensor in node.output), None)
     if found is None:
         raise GraphEditError(f"no node computes {tensor!r}")
     return found
 
 
-def _final_linear(graph: onnx.GraphProto) -> onnx.NodeProto:
+def final_linear(graph: onnx.GraphProto) -> onnx.NodeProto:
     """The Gemm whose logits become the probabilities."""
-    activation = _producer(graph, OUTPUT_NAME)
+    activation = producer(graph, OUTPUT_NAME)
     if activation.op_type not in OUTPUT_ACTIVATIONS:
         raise GraphEditError(f"the probabilities come from {activation.op_type}, not from a sigmoid or softmax")
-    linear = _producer(graph, activation.input[0])
+    linear = producer(graph, activation.input[0])
     if linear.op_type != "Gemm":
         raise GraphEditError(f"the logits come from {linear.op_type}, not from a linear layer (Gemm)")
     return linear
@@ -59,7 +59,7 @@ def expose_embedding(model: onnx.ModelProto) -> None:
     if has_embedding(model):
         return
     graph = model.graph
-    linear = _final_linear(graph)
+    linear = final_linear(graph)
     graph.node.append(helper.make_node("Identity", [linear.input[0]], [EMBEDDING_OUTPUT], name="embedding"))
     graph.output.append(helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT,
                                                       ["batch", _embedding_width(graph, linear)]))

@@ -56,6 +56,7 @@ class MetadataKeys:
     TRAINING_DATA = "training_data"  # one-line description
     LICENSES = "licenses"  # JSON object: pretrained part -> the licence notice that must travel with its weights
     CALIBRATION = "calibration"  # JSON object: tagger.calibration.Calibration (thresholds are uncalibrated)
+    BROAD_GENRES = "broad_genres"  # JSON object: label -> how the graph gates it in (export/broad_genres.py)
 
 
 class ModelError(Exception):
@@ -97,6 +98,7 @@ class ModelInfo:
     training_data: str = ""
     licenses: dict[str, str] = field(default_factory=dict)
     calibration: Calibration = field(default_factory=Calibration)
+    broad_genres: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def window_samples(self) -> int:
@@ -151,6 +153,7 @@ def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
             training_data=metadata.get(MetadataKeys.TRAINING_DATA, ""),
             licenses={str(k): str(v) for k, v in _json_object(metadata, MetadataKeys.LICENSES).items()},
             calibration=Calibration.from_dict(json.loads(metadata.get(MetadataKeys.CALIBRATION, "null"))),
+            broad_genres=_json_object(metadata, MetadataKeys.BROAD_GENRES),
         )
     except KeyError as error:
         raise ModelError(f"model metadata lacks {error.args[0]!r}") from error

@@ -1,0 +1,251 @@
+"""A broad genre the pretrained network names itself, added to a model file, so that music outside the
+trained genres gets that broad genre (or nothing) instead of a confident wrong one (issue 28).
+
+musicnn's back end ends in 50 Last.fm tag outputs learned from about 200,000 Million-Song-Dataset tracks.
+A frozen-backbone model (the default: a linear head on musicnn's embedding) computes the input of that tag
+layer anyway, so the layer costs one 200x50 product per window. Five of its tags name electronic genres
+(``electronic``, ``electronica``, ``electro``, ``House``, ``dance``); none of the trained ten does, and
+electronic music is what the ten-genre model mislabels most (hip-hop, classical, disco) and most confidently.
+
+Per window, with ``s`` the sum of those tags' probabilities::
+
+    e = sigmoid((s - cut) / width)          # the new genre's probability
+    trained genres' probabilities *= 1 - e  # a window that is electronic is not blues
+
+so the tagger's one decision rule (thresholds, top-k, ``--min-confidence``) chooses between them unchanged:
+clearly electronic music gets the broad genre, borderline music falls below ``--min-confidence`` and is
+left ``uncertain``. ``cut`` is fitted on reference tracks of the trained genres alone (none of them
+electronic): the lowest cut at which at most ``1 - keep`` of them would give the new genre a probability of
+0.5 or more, i.e. a bound on how often it displaces a trained genre. Nothing is fitted on music outside the
+trained genres; that music only measures (``benchmarks/bench_ood.py``).
+
+  python -m export.broad_genres tagger/models/default.onnx --reference ../shared/data/gtzan-part  (in place;
+  also quantizes its INT8 copy again)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+from onnx import helper
+
+from tagger.audio import DecodeError, read_windows
+from tagger.graph_edit import GraphEditError, final_linear, producer
+from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
+from trainer.backbones.musicnn import MSD_TAGS, WEIGHTS
+
+KEEP = 0.95  # share of reference tracks the new genre must leave to their trained genres
+WIDTH = 0.025  # tag-sum units over which e rises from 0.5 to 0.88: a sharp but not a hard gate
+NEW_GENRE_THRESHOLD = 0.5  # the new genre is chosen once more likely than not
+
+
+@dataclass(frozen=True)
+class BroadGenre:
+    """A genre named by a family of musicnn's tags, and where its gate was set."""
+
+    label: str
+    name: str  # as written into tags
+    tags: tuple[str, ...]
+    cut: float = float("nan")
+    width: float = WIDTH
+    keep: float = KEEP
+    fitted_on: str = ""
+    reference_share: float = float("nan")  # share of the reference tracks it takes at that cut
+
+
+ELECTRONIC = BroadGenre("electronic", "Electronic", ("electronic", "electronica", "electro", "House", "dance"))
+
+
+def recipes(info: ModelInfo) -> list[BroadGenre]:
+    """The broad genres a model file was given, as recorded in its metadata."""
+    return [BroadGenre(**{**recipe, "tags": tuple(recipe["tags"])}) for recipe in info.broad_genres.values()]
+
+
+def tag_layer() -> tuple[np.ndarray, np.ndarray]:
+    """musicnn's tag layer: weights [200, 50] and biases [50], as TensorFlow stored them."""
+    with np.load(WEIGHTS) as stored:
+        return stored["dense_1/kernel"].astype(np.float32), stored["dense_1/bias"].astype(np.float32)
+
+
+def _initializer(graph: onnx.GraphProto, name: str) -> np.ndarray | None:
+    found = next((init for init in graph.initializer if init.name == name), None)
+    return None if found is None else onnx.numpy_helper.to_array(found)
+
+
+def check_pretrained_embedding(model: onnx.ModelProto) -> None:
+    """The tag layer means something only on musicnn's own embedding: refuse a graph whose embedding layer
+    is not the pretrained one (a fine-tuned backbone, or another network)."""
+    with np.load(WEIGHTS) as stored:
+        pretrained = stored["dense/kernel"].T
+    for node in model.graph.node:
+        if node.op_type == "Gemm" and len(node.input) > 1:
+            weights = _initializer(model.graph, node.input[1])
+            if weights is not None and weights.shape == pretrained.shape and np.allclose(weights, pretrained,
+                                                                                          atol=1e-6):
+                return
+    raise GraphEditError("the model's embedding is not musicnn's pretrained one (a tuned or other backbone): "
+                         "musicnn's tags would not mean what they say on it")
+
+
+def family_sums(embeddings: np.ndarray, genre: BroadGenre) -> np.ndarray:
+    """Per window [n, 200] -> [n]: the summed probability of the genre's tags."""
+    weights, bias = tag_layer()
+    tags = 1.0 / (1.0 + np.exp(-(embeddings.astype(np.float64) @ weights + bias)))
+    return tags[:, [MSD_TAGS.index(tag) for tag in genre.tags]].sum(axis=1)
+
+
+def track_probability(sums: np.ndarray, cut: float, width: float) -> float:
+    """The new genre's probability for one track: the mean over its windows, as the tagger averages."""
+    return float(np.mean(1.0 / (1.0 + np.exp(-(sums - cut) / width))))
+
+
+def share_taken(tracks: list[np.ndarray], cut: float, width: float) -> float:
+    """The share of tracks whose new-genre probability reaches NEW_GENRE_THRESHOLD at ``cut``."""
+    return float(np.mean([track_probability(sums, cut, width) >= NEW_GENRE_THRESHOLD for sums in tracks]))
+
+
+def fit_cut(tracks: list[np.ndarray], keep: float = KEEP, width: float = WIDTH) -> float:
+    """The lowest cut at which at most ``1 - keep`` of the reference tracks are taken (bisection: the share
+    only falls as the cut rises)."""
+    if not tracks:
+        raise ValueError("no reference tracks to set the cut on")
+    low, high = 0.0, 1.0 + max(float(sums.max()) for sums in tracks)
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if share_taken(tracks, middle, width) > 1 - keep else (low, middle)
+    return high
+
+
+def reference_sums(model: GenreModel, files: Iterable[Path], genre: BroadGenre) -> list[np.ndarray]:
+    """Each readable file's per-window tag sums, at the model's own windows (what a scan would hear)."""
+    info, tracks = model.info, []
+    for path in files:
+        try:
+            windows = read_windows(path, info.sample_rate, info.window_seconds, info.inference_windows)
+        except DecodeError as error:
+            print(f"skipped {path}: {error}", file=sys.stderr)
+            continue
+        tracks.append(family_sums(model.embed(windows), genre))
+    return tracks
+
+
+def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
+    graph.initializer.append(onnx.numpy_helper.from_array(value, name))
+    return name
+
+
+def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
+    """Edit ``model`` in place: the probabilities gain ``genre`` as a last label, gated as the module says;
+    its metadata (labels, names, thresholds, the recipe) follows."""
+    check_pretrained_embedding(model)
+    graph = model.graph
+    metadata = {prop.key: prop.value for prop in model.metadata_props}
+    broad = json.loads(metadata.get(MetadataKeys.BROAD_GENRES, "{}"))
+    labels = json.loads(metadata[MetadataKeys.LABELS])
+    if genre.label in labels or broad:
+        raise GraphEditError(f"the model already has a {genre.label!r} genre or a broad genre")
+    activation, penultimate = producer(graph, OUTPUT_NAME), final_linear(graph).input[0]
+    activation.output[0] = "trained_probabilities"
+    weights, bias = tag_layer()
+    family = np.array([MSD_TAGS.index(tag) for tag in genre.tags], dtype=np.int64)
+    prefix = f"broad_{genre.label}"
+    graph.node.extend([
+        helper.make_node("Gemm", [penultimate, _constant(graph, "msd_tags.weight", weights),
+                                  _constant(graph, "msd_tags.bias", bias)], ["msd_tag_logits"], name="msd_tags"),
+        helper.make_node("Sigmoid", ["msd_tag_logits"], ["msd_tags"], name="msd_tag_probabilities"),
+        helper.make_node("Gather", ["msd_tags", _constant(graph, f"{prefix}.tags", family)], [f"{prefix}_tags"],
+                         axis=1, name=f"{prefix}_tags"),
+        helper.make_node("ReduceSum", [f"{prefix}_tags", _constant(graph, f"{prefix}.axes", np.array([1]))],
+                         [f"{prefix}_sum"], keepdims=1, name=f"{prefix}_sum"),
+        helper.make_node("Sub", [f"{prefix}_sum", _constant(graph, f"{prefix}.cut", np.array(genre.cut, np.float32))],
+                         [f"{prefix}_excess"], name=f"{prefix}_excess"),
+        helper.make_node("Div", [f"{prefix}_excess",
+                                 _constant(graph, f"{prefix}.width", np.array(genre.width, np.float32))],
+                         [f"{prefix}_logit"], name=f"{prefix}_logit"),
+        helper.make_node("Sigmoid", [f"{prefix}_logit"], [f"{prefix}_probability"], name=f"{prefix}_probability"),
+        helper.make_node("Sub", [_constant(graph, f"{prefix}.one", np.array(1.0, np.float32)),
+                                 f"{prefix}_probability"], [f"{prefix}_complement"], name=f"{prefix}_complement"),
+        helper.make_node("Mul", ["trained_probabilities", f"{prefix}_complement"], ["trained_kept"],
+                         name="trained_kept"),
+        helper.make_node("Concat", ["trained_kept", f"{prefix}_probability"], [OUTPUT_NAME], axis=1,
+                         name="with_broad_genres"),
+    ])
+    output = next(output for output in graph.output if output.name == OUTPUT_NAME)
+    output.type.tensor_type.shape.dim[1].dim_value = len(labels) + 1
+    names = json.loads(metadata.get(MetadataKeys.GENRE_NAMES, "null")) or labels
+    thresholds = json.loads(metadata.get(MetadataKeys.THRESHOLDS, "{}"))
+    metadata.update({
+        MetadataKeys.LABELS: json.dumps([*labels, genre.label]),
+        MetadataKeys.GENRE_NAMES: json.dumps([*names, genre.name]),
+        MetadataKeys.THRESHOLDS: json.dumps({**thresholds, genre.label: NEW_GENRE_THRESHOLD}),
+        MetadataKeys.BROAD_GENRES: json.dumps({genre.label: asdict(genre)}),
+    })
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model, full_check=True)
+
+
+def gate_model(source: Path, destination: Path, reference: list[Path], keep: float = KEEP,
+               genre: BroadGenre = ELECTRONIC) -> BroadGenre:
+    """Fit the gate on ``reference`` files heard by ``source`` and write the gated model to ``destination``
+    (atomically: a temporary file beside it, then renamed)."""
+    tracks = reference_sums(GenreModel(source), reference, genre)
+    cut = fit_cut(tracks, keep, genre.width)
+    cut = math.ceil(cut * 1e4) / 1e4  # stored to 4 places, rounded up so the bound still holds
+    fitted = replace(genre, cut=cut, keep=keep, fitted_on=f"{len(tracks)} tracks of the trained genres",
+                     reference_share=round(share_taken(tracks, cut, genre.width), 4))
+    model = onnx.load(str(source))
+    add_broad_genre(model, fitted)
+    temporary = destination.with_name(destination.name + ".tmp")
+    onnx.save(model, str(temporary))
+    temporary.replace(destination)
+    return fitted
+
+
+def reference_files(folder: Path) -> list[Path]:
+    from tagger.formats import is_audio_file
+
+    return sorted(path for path in folder.rglob("*") if path.is_file() and is_audio_file(path))
+
+
+def give_broad_genres(model_path: Path, reference: list[Path], keep: float = KEEP) -> tuple[BroadGenre, dict | None]:
+    """Gate the model file in place and, when it has an INT8 copy beside it, quantize that copy again from
+    the gated model (on windows of the reference tracks), so that both name the same genres."""
+    from export.quantize import quantize_int8
+
+    fitted = gate_model(model_path, model_path, reference, keep)
+    int8 = model_path.with_name(model_path.stem + ".int8.onnx")
+    if not int8.is_file():
+        return fitted, None
+    info = GenreModel(model_path).info
+    calibration = np.concatenate([read_windows(path, info.sample_rate, info.window_seconds, 1)
+                                  for path in reference[:: max(1, len(reference) // 16)]])
+    return fitted, quantize_int8(model_path, calibration, f"{len(calibration)} reference tracks")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path, help="a model file with musicnn's frozen embedding (gated in place)")
+    parser.add_argument("--reference", type=Path, required=True,
+                        help="a folder of tracks of the trained genres (never the music being checked)")
+    parser.add_argument("--keep", type=float, default=KEEP)
+    arguments = parser.parse_args()
+    fitted, quantized = give_broad_genres(arguments.model, reference_files(arguments.reference), arguments.keep)
+    print(f"{fitted.name}: cut {fitted.cut} over {fitted.fitted_on}; takes {fitted.reference_share:.1%} of them")
+    if quantized:
+        agreement, windows = quantized["top1_agreement"], quantized["windows_kind"]
+        print(f"INT8 copy quantized again: top-1 agreement {agreement:.1%} on {windows}")
+
+
+if __name__ == "__main__":
+    main()
