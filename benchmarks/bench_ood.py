@@ -113,13 +113,14 @@ def main() -> None:
     rows = []
     for given in arguments.model or ["default"]:
         model, _, unit = given.partition(":")
+        name = Path(model).stem if model.endswith(".onnx") else model
         checkouts = [("", None)] + ([(" (baseline)", arguments.baseline)] if arguments.baseline else [])
         for suffix, source in checkouts:
-            rows += ood_rows(arguments.ood, model, source, model + suffix)
+            rows += ood_rows(arguments.ood, model, source, name + suffix)
         if unit:
             if arguments.gtzan is None:
                 parser.error("a CV_UNIT needs --gtzan")
-            rows.append(gtzan_row(model, Path(unit), arguments.gtzan, model))
+            rows.append(gtzan_row(model, Path(unit), arguments.gtzan, name))
     body = (f"`tagger scan --mode replace` dry runs, each model's own rule (top-k {DEFAULT_TOP_K}, its thresholds "
             f"and --min-confidence), on {machine()}. Tagged: a genre would be written; fairly: only genres the "
             "set's manifest accepts for that style (gtzan-part: the track's own genre); wrongly: tagged, not "
