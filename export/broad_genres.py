@@ -39,7 +39,7 @@ import onnx.numpy_helper
 from onnx import helper
 
 from tagger.audio import DecodeError, read_windows
-from tagger.graph_edit import GraphEditError, final_linear, producer
+from tagger.graph_edit import GraphEditError, final_linear, linear_input_width, producer
 from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
 from trainer.backbones.musicnn import MSD_TAGS, WEIGHTS
 
@@ -81,9 +81,15 @@ def _initializer(graph: onnx.GraphProto, name: str) -> np.ndarray | None:
     return None if found is None else onnx.numpy_helper.to_array(found)
 
 
-def check_pretrained_embedding(model: onnx.ModelProto) -> None:
-    """The tag layer means something only on musicnn's own embedding: refuse a graph whose embedding layer
-    is not the pretrained one (a fine-tuned backbone, or another network)."""
+def check_gateable(model: onnx.ModelProto, genre: BroadGenre) -> None:
+    """Refuse a model that already names ``genre`` or a broad genre; and, since the tag layer means something
+    only on musicnn's own embedding, a graph whose embedding layer is not the pretrained one (a fine-tuned
+    backbone, or another network), or whose last linear layer reads more or other than that layer's 200
+    values (a head on musicnn's tags, ``ModelConfig.head_features``)."""
+    metadata = {prop.key: prop.value for prop in model.metadata_props}
+    if genre.label in json.loads(metadata[MetadataKeys.LABELS]) or json.loads(
+            metadata.get(MetadataKeys.BROAD_GENRES, "{}")):
+        raise GraphEditError(f"the model already has a {genre.label!r} genre or a broad genre")
     with np.load(WEIGHTS) as stored:
         pretrained = stored["dense/kernel"].T
     for node in model.graph.node:
@@ -91,9 +97,14 @@ def check_pretrained_embedding(model: onnx.ModelProto) -> None:
             weights = _initializer(model.graph, node.input[1])
             if weights is not None and weights.shape == pretrained.shape and np.allclose(weights, pretrained,
                                                                                           atol=1e-6):
-                return
-    raise GraphEditError("the model's embedding is not musicnn's pretrained one (a tuned or other backbone): "
-                         "musicnn's tags would not mean what they say on it")
+                break
+    else:
+        raise GraphEditError("the model's embedding is not musicnn's pretrained one (a tuned or other backbone): "
+                             "musicnn's tags would not mean what they say on it")
+    width = linear_input_width(model.graph, final_linear(model.graph))
+    if width != pretrained.shape[0]:
+        raise GraphEditError(f"the model's head reads {width} features, not musicnn's {pretrained.shape[0]}-d "
+                             "embedding alone (a head on its tags?): the gate needs that embedding")
 
 
 def family_sums(embeddings: np.ndarray, genre: BroadGenre) -> np.ndarray:
@@ -146,13 +157,10 @@ def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
 def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
     """Edit ``model`` in place: the probabilities gain ``genre`` as a last label, gated as the module says;
     its metadata (labels, names, thresholds, the recipe) follows."""
-    check_pretrained_embedding(model)
+    check_gateable(model, genre)
     graph = model.graph
     metadata = {prop.key: prop.value for prop in model.metadata_props}
-    broad = json.loads(metadata.get(MetadataKeys.BROAD_GENRES, "{}"))
     labels = json.loads(metadata[MetadataKeys.LABELS])
-    if genre.label in labels or broad:
-        raise GraphEditError(f"the model already has a {genre.label!r} genre or a broad genre")
     activation, penultimate = producer(graph, OUTPUT_NAME), final_linear(graph).input[0]
     activation.output[0] = "trained_probabilities"
     weights, bias = tag_layer()
@@ -199,12 +207,13 @@ def gate_model(source: Path, destination: Path, reference: list[Path], keep: flo
                genre: BroadGenre = ELECTRONIC) -> BroadGenre:
     """Fit the gate on ``reference`` files heard by ``source`` and write the gated model to ``destination``
     (atomically: a temporary file beside it, then renamed)."""
+    model = onnx.load(str(source))
+    check_gateable(model, genre)  # before hearing the reference through an embedding it cannot use
     tracks = reference_sums(GenreModel(source), reference, genre)
     cut = fit_cut(tracks, keep, genre.width)
     cut = math.ceil(cut * 1e4) / 1e4  # stored to 4 places, rounded up so the bound still holds
     fitted = replace(genre, cut=cut, keep=keep, fitted_on=f"{len(tracks)} tracks of the trained genres",
                      reference_share=round(share_taken(tracks, cut, genre.width), 4))
-    model = onnx.load(str(source))
     add_broad_genre(model, fitted)
     temporary = destination.with_name(destination.name + ".tmp")
     onnx.save(model, str(temporary))

@@ -9,7 +9,9 @@ Steps:
 3. the winner is refit on all tracks (`trainer refit`) and exported as `default.onnx`; the best
    configuration of the scratch CNN, refit the same way, as `fast.onnx` for small devices (kept as it is
    when --configs names no scratch configuration); both also as INT8 copies. Windows per track: the
-   fewest whose pooled top-1 is within WINDOW_TOLERANCE of the best count's (fewer windows, faster scans);
+   fewest whose pooled top-1 is within WINDOW_TOLERANCE of the best count's (fewer windows, faster scans).
+   The default is then given the broad genre Electronic (export/broad_genres.py), its gate fitted on the
+   labelled tracks alone, where its embedding is musicnn's pretrained one;
 4. the model card (MODEL_CARD.md) with the confusion matrix of the winner's pooled test tracks, and its
    calibration: reliability diagram and precision against coverage (calibration.png).
 
@@ -49,6 +51,7 @@ MODELS = ROOT / "tagger" / "models"
 ABLATIONS = ROOT / "runs" / "ablations" / "ablations.md"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 OUTSIDE_SECTION = "## Outside the ten genres (issue 28)"  # benchmarks/bench_ood.py's table in RESULTS
+HEAD_FEATURES_SECTION = "## Head features for the default (issue 28)"  # trainer compare's table in RESULTS
 LICENSE_NOTICE = ROOT / "trainer" / "backbones" / "musicnn_msd.LICENSE"
 
 
@@ -203,10 +206,24 @@ def broad_genre_section(shipped_as: str) -> list[str]:
             "listening). Nothing labelled Electronic by a person was available.",
             "",
         ]
-    if lines and RESULTS.is_file() and OUTSIDE_SECTION in RESULTS.read_text():
-        table = RESULTS.read_text().split(OUTSIDE_SECTION, 1)[1].split("\n## ", 1)[0].strip()
-        lines += ["`python benchmarks/bench_ood.py` (benchmarks/RESULTS.md):", "", table, ""]
+    if lines and (table := results_section(OUTSIDE_SECTION)):
+        lines += ["`python benchmarks/bench_ood.py` (benchmarks/RESULTS.md; `default-COMMIT` names the shipped "
+                  "default of that commit):", "", table, ""]
     return lines
+
+
+def results_section(title: str) -> str | None:
+    """The body of a section of benchmarks/RESULTS.md, when it was measured."""
+    text = RESULTS.read_text() if RESULTS.is_file() else ""
+    return text.split(title, 1)[1].split("\n## ", 1)[0].strip() if title in text else None
+
+
+def head_features_section() -> list[str]:
+    """The comparison of what the default's linear head reads (issue 28), when it was run."""
+    table = results_section(HEAD_FEATURES_SECTION)
+    return [] if table is None else [
+        "## What the head reads: embedding, tags or both", "",
+        "The same folds and recipe, a second `trainer compare` (benchmarks/RESULTS.md):", "", table, ""]
 
 
 def kept_model_section(title: str, shipped_as: str) -> list[str]:
@@ -272,6 +289,7 @@ def model_card(args, comparison: dict, default: dict, fast: dict | None, baselin
         "",
         "![confusion matrix](confusion.png)",
         "",
+        *head_features_section(),
         *calibration_section(default, pooled),
         *broad_genre_section("default"),
         *model_section("Default model", default, "default", comparison),

@@ -41,7 +41,8 @@ def final_linear(graph: onnx.GraphProto) -> onnx.NodeProto:
     return linear
 
 
-def _embedding_width(graph: onnx.GraphProto, linear: onnx.NodeProto) -> int:
+def linear_input_width(graph: onnx.GraphProto, linear: onnx.NodeProto) -> int:
+    """How many features a linear layer (Gemm) reads: its stored weights' input side."""
     weights = next((init for init in graph.initializer if init.name == linear.input[1]), None)
     if weights is None or len(weights.dims) != 2:
         raise GraphEditError("the last linear layer's weights are not a stored matrix")
@@ -62,7 +63,7 @@ def expose_embedding(model: onnx.ModelProto) -> None:
     linear = final_linear(graph)
     graph.node.append(helper.make_node("Identity", [linear.input[0]], [EMBEDDING_OUTPUT], name="embedding"))
     graph.output.append(helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT,
-                                                      ["batch", _embedding_width(graph, linear)]))
+                                                      ["batch", linear_input_width(graph, linear)]))
 
 
 def embedding_width(model: onnx.ModelProto) -> int:

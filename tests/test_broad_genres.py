@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import pytest
 import torch
 from click.testing import CliRunner
@@ -120,6 +121,20 @@ def test_the_cut_is_the_lowest_that_keeps_the_bound():
 def test_a_model_whose_embedding_is_not_musicnns_is_refused(tiny_model):
     with pytest.raises(GraphEditError, match="not musicnn's pretrained one"):
         add_broad_genre(onnx.load(str(tiny_model)), ELECTRONIC)
+
+
+def test_a_model_whose_head_reads_more_than_the_embedding_is_refused(tmp_path):
+    """A head on the embedding and more (musicnn's tags beside it, say): the gate would be spliced onto the
+    wrong tensor."""
+    path, weights, _ = learned_like(tmp_path)
+    model = onnx.load(str(path))
+    head = next(node for node in model.graph.node if node.name == "learned_head")
+    model.graph.node.insert(0, onnx.helper.make_node("Concat", [head.input[0], head.input[0]], ["wider"], axis=1))
+    head.input[0] = "wider"
+    stored = next(init for init in model.graph.initializer if init.name == head.input[1])
+    stored.CopyFrom(onnx.numpy_helper.from_array(np.concatenate([weights, weights]), stored.name))
+    with pytest.raises(GraphEditError, match="reads 400 features"):
+        add_broad_genre(model, ELECTRONIC)
 
 
 def test_a_model_is_not_gated_twice():

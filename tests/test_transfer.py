@@ -78,6 +78,36 @@ def test_the_linear_head_reads_musicnns_penultimate_embedding():
         assert torch.allclose(model(batch), model.head(penultimate))
 
 
+@pytest.mark.parametrize("tuning", ["frozen", "partial"])
+def test_a_head_on_musicnns_tags_reads_its_own_tag_probabilities(tuning):
+    """The taggram head: musicnn's 50 tag probabilities from the same embedding, beside it or alone; the tag
+    layer it shares with the backbone learns only where the backbone's back end does, in one optimizer group."""
+    torch.manual_seed(0)
+    config = TrainConfig(data="", out="", backbone="musicnn-msd", tuning=tuning, attention=False,
+                         head_features="embedding+tags").model_config(CLASSES)
+    model = build_model(config, MUSICNN_AUDIO, pretrained=True).eval()
+    batch = windows(2)
+    with torch.no_grad():
+        tags, penultimate, _, _ = model.backbone(model.frontend(batch))
+        head = model.head
+        expected = head.linear(torch.cat([penultimate, torch.sigmoid(tags)], dim=1))
+        torch.testing.assert_close(model(batch), expected)
+    assert head.linear.in_features == 250
+    assert model.backbone.tags.weight.requires_grad == (tuning == "partial")
+    groups = model.parameter_groups(1e-3, 0.1)
+    assert [id(p) for p in groups[0]["params"]] == [id(head.linear.weight), id(head.linear.bias)]
+    torch.optim.AdamW(groups)  # no parameter in two groups
+
+
+def test_a_linear_head_saved_before_head_features_loads():
+    model = transfer("frozen", attention=False)
+    state = {name: value.clone() for name, value in model.state_dict().items()}
+    old = {("head.1." + name[len("head.linear."):] if name.startswith("head.linear.") else name):
+           (2 * value if name.startswith("head.") else value) for name, value in state.items()}
+    model.load_state_dict(old)
+    torch.testing.assert_close(model.head.linear.weight, 2 * state["head.linear.weight"])
+
+
 def test_feature_cache_computes_once_per_waveform_and_frozen_weights(tmp_path, monkeypatch):
     model = transfer("frozen", attention=False)
     cache = FrozenFeatureCache(tmp_path, model)

@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from tagger.model import DEFAULT_INFERENCE_WINDOWS
-from trainer.config import BACKBONES, SCHEDULES, TUNINGS, TrainConfig
+from trainer.config import BACKBONES, HEAD_FEATURES, SCHEDULES, TUNINGS, TrainConfig
 
 RECIPE = TrainConfig(data="", out="")  # the defaults of every training option: the shipped recipe
 TRAINING_MODULES = frozenset({"torch", "librosa", "sklearn", "scipy", "onnx", "onnxscript", "matplotlib"})
@@ -152,6 +152,8 @@ def _with_training_options(function, data_required: bool):
 @click.option("--attention/--no-attention", **_recipe("attention"),
               help="scratch: channel and spatial attention in every block; musicnn-msd: an attention head on "
                    "its frame features instead of a linear head on its embedding.")
+@click.option("--head-features", type=click.Choice(HEAD_FEATURES), **_recipe("head_features"),
+              help="musicnn-msd's linear head: on its embedding, its 50 Last.fm tag probabilities, or both.")
 @click.option("--loss", type=click.Choice(["bce", "focal"]), **_recipe("loss"),
               help="bce: binary cross-entropy with class weights; focal: asymmetric focal loss.")
 def train(**options) -> None:
@@ -180,7 +182,8 @@ def _given(options: dict[str, Any]) -> frozenset[str]:
               help="Compare these existing runs instead of training (repeat the option).")
 @click.option("--configs", help="Comma-separated configurations to train [default: "
               "scratch-attention, scratch-plain, musicnn-frozen-linear, musicnn-frozen-attention, musicnn-finetuned; "
-              "also known: scratch-attention-focal, scratch-plain-focal, musicnn-partial].")
+              "also known: scratch-attention-focal, scratch-plain-focal, musicnn-frozen-tags, "
+              "musicnn-frozen-embedding-tags, musicnn-partial].")
 @click.option("--folds", type=click.IntRange(2), help="K-fold cross-validation: every configuration trains on "
               "every fold, every track is tested once, the statistics run over all pooled tracks.")
 @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Trainings per configuration.")

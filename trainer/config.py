@@ -11,6 +11,9 @@ from trainer.data.augment import Augmentation
 SCHEDULES = ("plateau", "cosine", "onecycle")
 BACKBONES = ("scratch", "musicnn-msd")  # the seed's CNN trained from nothing | musicnn's MSD network
 TUNINGS = ("frozen", "partial", "full")  # how much of a pretrained backbone learns (see trainer/transfer.py)
+# What musicnn's linear head sees of each window (trainer/transfer.py): its 200-d penultimate embedding, its 50
+# Last.fm tag probabilities (the "taggram"), or both side by side.
+HEAD_FEATURES = ("embedding", "tags", "embedding+tags")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class ModelConfig:
     backbone: str
     tuning: str
     attention_reduction: int = 8
+    head_features: str = "embedding"  # one of HEAD_FEATURES; checkpoints older than the option had the embedding
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,6 +56,7 @@ class TrainConfig:
     probe_epochs: int = 0  # partial/full tuning: first train the head alone on the frozen backbone (LP-FT)
     feature_cache: bool = True  # compute a frozen backbone's outputs once per window (no waveform augmentation)
     attention: bool = True  # scratch: CBAM in every block; pretrained: an attention head on its frame features
+    head_features: str = "embedding"  # musicnn's linear head: one of HEAD_FEATURES
     loss: str = "bce"  # bce | focal
     epochs: int = 40
     batch_size: int = 32
@@ -90,7 +95,7 @@ class TrainConfig:
         """The architecture this configuration trains (a network from scratch learns everything: "full")."""
         tuning = "full" if self.backbone == "scratch" else self.tuning
         return ModelConfig(n_classes, self.channels, self.hidden, self.dropout, self.attention,
-                           self.frequency_channel, self.backbone, tuning)
+                           self.frequency_channel, self.backbone, tuning, head_features=self.head_features)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

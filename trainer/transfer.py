@@ -8,21 +8,25 @@ How much of the backbone learns (``ModelConfig.tuning``):
   as pretrained and their outputs are cached;
 - ``full``: every layer learns, the pretrained ones at a lower learning rate.
 
-The head: without attention, dropout and one linear layer on the penultimate embedding (the "simple
-head" of transfer studies); with attention, the seed's channel and spatial attention on the backbone's
+The head: without attention, dropout and one linear layer (the "simple head" of transfer studies) on the
+penultimate embedding, on the network's own 50 Last.fm tag probabilities computed from it (its "taggram":
+genre-like tags a catalogue of 200,000 tracks taught it), or on both (``ModelConfig.head_features``). The
+tags come from the embedding through the backbone's own tag layer inside the head, so a frozen backbone's
+cached embedding serves all three; with attention, the seed's channel and spatial attention on the backbone's
 frame features, then max and mean over time and two dense layers.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
 
 from trainer.audio_params import AudioParams
 from trainer.backbones.musicnn import LICENSE, MusicnnLogMel, MusicnnMSD
-from trainer.config import ModelConfig
+from trainer.config import HEAD_FEATURES, ModelConfig
 from trainer.model import ChannelAttention, GenreModel, SpatialAttention, SpectrogramCNN
 
 
@@ -43,6 +47,34 @@ class AttentionHead(nn.Module):
         return self.dense(MusicnnMSD.pool(maps))
 
 
+class LinearHead(nn.Module):
+    """Penultimate embedding [batch, 200] -> logits [batch, n_classes], through the features it names."""
+
+    def __init__(self, tags: nn.Linear, config: ModelConfig) -> None:
+        super().__init__()
+        if config.head_features not in HEAD_FEATURES:
+            raise ValueError(f"unknown head features {config.head_features!r}: one of {', '.join(HEAD_FEATURES)}")
+        self.features = config.head_features
+        self.tags = tags if "tags" in self.features else None
+        width = sum({"embedding": MusicnnMSD.EMBEDDING, "tags": tags.out_features}[part]
+                    for part in self.features.split("+"))
+        self.dropout = nn.Dropout(config.dropout)
+        self.linear = nn.Linear(width, config.n_classes)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        """Checkpoints from before ``head_features`` stored this head as ``Sequential(dropout, linear)``."""
+        for name in ("weight", "bias"):
+            if f"{prefix}1.{name}" in state_dict:
+                state_dict[f"{prefix}linear.{name}"] = state_dict.pop(f"{prefix}1.{name}")
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        parts = {"embedding": embedding}
+        if self.tags is not None:
+            parts["tags"] = torch.sigmoid(self.tags(embedding))
+        return self.linear(self.dropout(torch.cat([parts[part] for part in self.features.split("+")], dim=1)))
+
+
 class MusicnnTransfer(GenreModel):
     """musicnn's MSD network with a genre head; see the module's docstring for what learns."""
 
@@ -57,7 +89,7 @@ class MusicnnTransfer(GenreModel):
             self.backbone.load_pretrained()
         self.head: nn.Module = (
             AttentionHead(self.backbone.features_width, config) if config.attention
-            else nn.Sequential(nn.Dropout(config.dropout), nn.Linear(MusicnnMSD.EMBEDDING, config.n_classes))
+            else LinearHead(self.backbone.tags, config)
         )
         for module in self._frozen_modules():
             module.requires_grad_(False)
@@ -111,7 +143,9 @@ class MusicnnTransfer(GenreModel):
     def parameter_groups(self, learning_rate: float, pretrained_scale: float) -> list[dict]:
         """The head at ``learning_rate``; the backbone's learning layers at ``pretrained_scale`` times it, so
         fine-tuning adjusts what the catalogue taught instead of overwriting it."""
-        groups = [{"params": list(self.head.parameters()), "lr": learning_rate}]
+        pretrained = {id(parameter) for parameter in self.backbone.parameters()}  # the tag layer a head may share
+        groups = [{"params": [parameter for parameter in self.head.parameters() if id(parameter) not in pretrained],
+                   "lr": learning_rate}]
         backbone = [parameter for parameter in self.backbone.parameters() if parameter.requires_grad]
         if backbone:
             groups.append({"params": backbone, "lr": learning_rate * pretrained_scale})
