@@ -249,7 +249,10 @@ def main() -> None:
                         help="a folder of tracks of the trained genres (never the music being checked)")
     parser.add_argument("--keep", type=float, default=KEEP)
     arguments = parser.parse_args()
-    fitted, quantized = give_broad_genres(arguments.model, reference_files(arguments.reference), arguments.keep)
+    try:
+        fitted, quantized = give_broad_genres(arguments.model, reference_files(arguments.reference), arguments.keep)
+    except ValueError as error:  # a GraphEditError, or no readable reference track
+        raise SystemExit(f"error: {arguments.model}: {error}") from None
     print(f"{fitted.name}: cut {fitted.cut} over {fitted.fitted_on}; takes {fitted.reference_share:.1%} of them")
     if quantized:
         agreement, windows = quantized["top1_agreement"], quantized["windows_kind"]
