@@ -54,10 +54,9 @@ class LinearHead(nn.Module):
         super().__init__()
         if config.head_features not in HEAD_FEATURES:
             raise ValueError(f"unknown head features {config.head_features!r}: one of {', '.join(HEAD_FEATURES)}")
-        self.features = config.head_features
-        self.tags = tags if "tags" in self.features else None
-        width = sum({"embedding": MusicnnMSD.EMBEDDING, "tags": tags.out_features}[part]
-                    for part in self.features.split("+"))
+        self.parts = tuple(config.head_features.split("+"))  # side by side, in this order
+        self.tags = tags if "tags" in self.parts else None
+        width = sum({"embedding": MusicnnMSD.EMBEDDING, "tags": tags.out_features}[part] for part in self.parts)
         self.dropout = nn.Dropout(config.dropout)
         self.linear = nn.Linear(width, config.n_classes)
 
@@ -72,7 +71,7 @@ class LinearHead(nn.Module):
         parts = {"embedding": embedding}
         if self.tags is not None:
             parts["tags"] = torch.sigmoid(self.tags(embedding))
-        return self.linear(self.dropout(torch.cat([parts[part] for part in self.features.split("+")], dim=1)))
+        return self.linear(self.dropout(torch.cat([parts[part] for part in self.parts], dim=1)))
 
 
 class MusicnnTransfer(GenreModel):
