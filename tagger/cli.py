@@ -80,11 +80,12 @@ class NotAModelError(click.ClickException):
     exit_code = ExitStatus.USAGE
 
 
-def _load_model(model_path: Path, threads: int = 1):
+def _load_model(model_path: Path, threads: int = 1, *, session: bool = True):
+    """The --model, checked; ``session``: with its onnxruntime session (a scan's main process needs none)."""
     from tagger.model import GenreModel, ModelError
 
     try:
-        return GenreModel(model_path, threads=threads)
+        return GenreModel(model_path, threads=threads, session=session)
     except ModelError as error:
         raise NotAModelError(str(error)) from error
 
@@ -271,7 +272,7 @@ def _scan_with(settings, paths: tuple[Path, ...], report: Path | None, state_dir
         except ReportError as error:
             raise click.BadParameter(str(error), param_hint="--report") from error
     options = ScanOptions.from_values(values, settings.vocabulary)
-    model = model or _load_model(values["model"])
+    model = model or _load_model(values["model"], session=False)
     store = _open_store(state_dir, reading_will_do=not options.write_tags)
     _note_outputs_inside(paths, {"the state directory (cache and undo journal)": store.path.parent,
                                  "the report": None if report is None or presentation.report_to_stdout else report})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from tagger.contract import (
     probability_map,
     text_list,
 )
+from tagger.onnx_file import Declared, NotOnnxError, read_declared
 
 SHIPPED_MODELS = Path(__file__).parent / "models"
 DEFAULT_MODEL_NAME = "default"
@@ -119,10 +121,10 @@ class ModelInfo:
         return chosen or None
 
 
-def model_id(path: Path) -> str:
-    """A short content hash: results cached for one model file are never reused for another."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digest[:16]
+def model_id(data: bytes) -> str:
+    """A short content hash of a model file's bytes: results cached for one model file are never reused for
+    another."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
@@ -170,56 +172,74 @@ def _json_object(metadata: dict[str, str], key: str) -> dict[str, Any]:
 
 def _load_failure(path: Path, error: Exception) -> str:
     """onnxruntime's reason a file does not load, in one line a person can act on."""
-    if type(error).__name__ == "InvalidProtobuf" or "protobuf" in str(error).lower():  # no graph in it
-        return f"{path} is not an ONNX model (onnxruntime cannot parse it)"
     lines = str(error).strip().splitlines()
     return f"cannot load model {path}: {lines[0] if lines else type(error).__name__}"
 
 
 class GenreModel:
-    """An onnxruntime session over a model file, with its metadata.
+    """A model file's metadata, and an onnxruntime session over it.
 
-    ``threads`` is onnxruntime's intra-op thread count; the tagger runs one single-threaded session per
-    worker process, because decoding, not the network, is the cost of a library scan.
+    The metadata and the declared interface are read from the file itself and checked at once; the session is
+    built, and run on two silent windows, when it is first needed, or at once where ``session`` is true (so
+    that a network whose outputs break the contract fails before any file is touched). A scan's main process
+    asks for none: its workers hold the sessions. ``threads`` is onnxruntime's intra-op thread count; the tagger
+    runs one single-threaded session per worker process.
     """
 
-    def __init__(self, path: Path | None = None, threads: int = 1) -> None:
-        import onnxruntime
-
+    def __init__(self, path: Path | None = None, threads: int = 1, *, session: bool = True) -> None:
         self.path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
+        try:
+            data = self.path.read_bytes()
+        except OSError as error:
+            raise ModelError(f"cannot read model {self.path}: {error.strerror or error}") from error
+        try:
+            declared = read_declared(data)
+        except NotOnnxError as error:
+            raise ModelError(f"{self.path} is not an ONNX model ({error})") from error
+        self.info = parse_metadata(declared.metadata, model_id(data))
+        self._check_declared(declared)
+        self._threads = threads
+        if session:
+            self.session  # noqa: B018 -- built now, so that a broken network fails here
+
+    def _check_declared(self, declared: Declared) -> None:
+        """The input and output the contract names, with the widths the metadata implies where the graph
+        declares them: a model whose labels do not match its outputs fails without onnxruntime."""
+        if INPUT_NAME not in declared.inputs or OUTPUT_NAME not in declared.outputs:
+            raise ModelError(f"the network must take {INPUT_NAME!r} and give {OUTPUT_NAME!r} "
+                             f"(it takes {list(declared.inputs)} and gives {list(declared.outputs)})")
+        width = declared.outputs[OUTPUT_NAME][-1:]
+        if width and isinstance(width[0], int) and width[0] != len(self.info.labels):
+            raise ModelError(f"model {self.path}: the network declares {width[0]} outputs per window, but its "
+                             f"metadata names {len(self.info.labels)} genres")
+
+    @cached_property
+    def session(self) -> Any:
+        """The onnxruntime session, built on first use and checked on two silent windows: a network whose
+        outputs do not match its metadata (count, range) fails here."""
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
-            self.session = onnxruntime.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
+            session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise ModelError(_load_failure(self.path, error)) from error
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        self.info = parse_metadata(metadata, model_id(self.path))
-        self._check_interface()
-
-    def _check_interface(self) -> None:
-        """Run two silent windows, so a network whose outputs do not match its metadata (count, range) or
-        whose input and output are not named as the contract says fails here, before any file is touched."""
-        inputs = [node.name for node in self.session.get_inputs()]
-        outputs = [node.name for node in self.session.get_outputs()]
-        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
-            raise ModelError(f"the network must take {INPUT_NAME!r} and give {OUTPUT_NAME!r} "
-                             f"(it takes {inputs} and gives {outputs})")
         probe = 2
         silence = np.zeros((probe, self.info.window_samples), np.float32)
         try:
-            check_outputs(self.predict(silence), probe, self.info.labels)
+            (probabilities,) = session.run([OUTPUT_NAME], {INPUT_NAME: silence})
+            check_outputs(probabilities, probe, self.info.labels)
         except ContractError as error:
             raise ModelError(f"model {self.path}: {error}") from error
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise ModelError(f"model {self.path} cannot run on {self.info.window_seconds:g} s windows: {error}") \
                 from error
+        return session
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Per-genre probabilities for waveform windows: [n, samples] float32 -> [n, genres]."""

@@ -9,12 +9,15 @@ rule is pure: it reads no file and writes none; the callers make the plan and ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from tagger.decision import DecisionRule
 from tagger.genres import Mode, combine, own_genres
 from tagger.textenum import TextEnum
+
+if TYPE_CHECKING:  # the statuses are read where numpy is not loaded (the state database, `tagger undo`)
+    import numpy as np
+
+    from tagger.decision import DecisionRule
 
 
 class Status(TextEnum):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tagger import atomic, tags
+from tagger import __version__, atomic, tags
 from tagger.analysis import Analysis
 from tagger.change_journal import ChangeStatus
 from tagger.decision import DecisionRule
@@ -22,6 +22,7 @@ from tagger.formats import TagHandlers, content_mismatch, is_audio_file
 from tagger.genres import join_values, split_values
 from tagger.model import GenreModel, ModelInfo
 from tagger.outcome import Outcome, OutcomeRule, Plan, Status
+from tagger.outcome_cache import SettledOutcome, identity_text, settings_key
 from tagger.recovery import settle_pending_held
 from tagger.result_cache import FileKey
 from tagger.scan_options import ScanOptions
@@ -51,46 +52,70 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: 
     Symbolic links to files are followed (each real file is analysed once), links to directories are
     not, so a link loop cannot trap the walk. macOS resource forks (``._name``) are ignored, and so are
     paths matching a glob pattern of ``exclude``. With ``remove_stale_copies``, temporary copies left by
-    a killed tagger are deleted on the way.
+    a killed tagger are deleted on the way. Each folder's real path is found once, so a file that is no
+    link costs its walk no system call of its own.
     """
     seen: set[str] = set()
     patterns = list(exclude)
 
-    def accept(candidate: Path) -> Path | FileResult | None:
-        if not is_audio_file(candidate) or any(fnmatch.fnmatch(str(candidate), p) for p in patterns):
+    def accept(candidate: str, real: str) -> Path | FileResult | None:
+        if not is_audio_file(Path(candidate)) or any(fnmatch.fnmatch(candidate, p) for p in patterns):
             return None
-        real = os.path.realpath(candidate)
         if real in seen:
             return None
         seen.add(real)
         not_regular = not_a_regular_file(Path(real))
         if not_regular:
-            return FileResult(str(candidate), Status.ERROR, error=not_regular)
+            return FileResult(candidate, Status.ERROR, error=not_regular)
         return Path(real)
 
-    problems: list[OSError] = []  # directories os.walk could not list, reported where they were met
+    problems: list[OSError] = []  # directories the walk could not list, reported where they were met
     for root in paths:
         if not root.is_dir():
             if not is_audio_file(root):
                 yield FileResult(str(root), Status.ERROR, error=_not_an_audio_file(root))
-            elif (found := accept(root)) is not None:
+            elif (found := accept(str(root), os.path.realpath(root))) is not None:
                 yield found
-        else:
-            for directory, subdirectories, files in os.walk(root, onerror=problems.append):
-                yield from (_unlisted(problem) for problem in problems)
-                problems.clear()
-                subdirectories.sort()
-                for name in sorted(files):
-                    if remove_stale_copies and name.endswith(atomic.TEMP_SUFFIX):
-                        refused = _remove_stale_copy(Path(directory) / name)
-                        if refused is not None:
-                            yield refused
-                        continue
-                    found = accept(Path(directory) / name)
-                    if found is not None:
-                        yield found
+            continue
+        for directory, files in _walk(str(root), problems):
             yield from (_unlisted(problem) for problem in problems)
             problems.clear()
+            real_directory = os.path.realpath(directory)
+            for entry in files:
+                if remove_stale_copies and entry.name.endswith(atomic.TEMP_SUFFIX):
+                    refused = _remove_stale_copy(Path(entry.path))
+                    if refused is not None:
+                        yield refused
+                    continue
+                real = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_directory, entry.name)
+                found = accept(entry.path, real)
+                if found is not None:
+                    yield found
+        yield from (_unlisted(problem) for problem in problems)
+        problems.clear()
+
+
+def _walk(directory: str, problems: list[OSError]) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """Like ``os.walk`` (top down, links to folders listed but not entered, a folder that cannot be listed
+    added to ``problems``): each folder with its entries that are not folders, both in name order."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        problems.append(error)
+        return
+    folders = [entry for entry in entries if _is_folder(entry)]
+    yield directory, [entry for entry in entries if not _is_folder(entry)]
+    for folder in folders:
+        if not folder.is_symlink():
+            yield from _walk(folder.path, problems)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
@@ -154,33 +179,81 @@ class Scanner:
                                                        options.top_k, options.vocabulary),
                                 options.mode, options.analyse_all)
         self.tag_handlers = TagHandlers(id3v23=options.id3v23)
+        self.outcome_settings = settings_key(self._settings_of_outcomes())
+
+    def _settings_of_outcomes(self) -> dict[str, object]:
+        """Everything of this run, besides the file and the model, that an outcome depends on: the decision
+        rule, the mode, how genres are written, the user whose permissions decide what is read-only, and the
+        tagger's version (whose rules may differ)."""
+        decision = self.rule.decision
+        return {"tagger": __version__, "names": decision.names, "thresholds": [float(t) for t in decision.thresholds],
+                "min_confidence": decision.min_confidence, "top_k": decision.top_k,
+                "map": decision.vocabulary.mapping, "allow": decision.vocabulary.allow, "mode": str(self.rule.mode),
+                "analyse_all": self.rule.analyse_all, "separator": self.options.separator,
+                "id3v23": self.options.id3v23, "user": [os.geteuid(), os.getegid(), sorted(os.getgroups())]}
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
-        """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled."""
+        """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled. A file
+        whose outcome was settled before, on the file as it is now, is reported from the state alone."""
+        known = {} if self.options.force else self.store.outcomes.load(self.outcome_settings, self.info.model_id)
         pending: list[tuple[Path, FileKey, atomic.Identity, Plan]] = []
-        for found in found_files:
-            if isinstance(found, FileResult):
-                on_result(found)
-                continue
-            try:
-                status = found.stat()
-                plan = self._plan(found)
-            except OSError as error:
-                on_result(FileResult(str(found), Status.ERROR, error=f"cannot read file: {error.strerror or error}"))
-                continue
-            key, identity = FileKey(str(found), status.st_size, status.st_mtime_ns), atomic.Identity.of(status)
-            settled = self.rule.before_listening(plan)
-            if settled is not None:
-                on_result(_result(found, plan, settled))
-                continue
-            cached = None if self.options.force else self.store.cache.cached_scores(key, self.info.model_id)
-            if cached is not None:
-                on_result(self._heard(found, key, identity, plan, Analysis(str(found), scores=cached), cached=True))
-            else:
-                pending.append((found, key, identity, plan))
-        read_at = {str(path): (key, identity, plan) for path, key, identity, plan in pending}
-        for analysis in self._analyses([str(path) for path, _, _, _ in pending]):
-            on_result(self._heard(Path(analysis.path), *read_at[analysis.path], analysis, cached=False))
+        try:
+            for found in found_files:
+                if isinstance(found, FileResult):
+                    on_result(found)
+                    continue
+                try:
+                    status = found.stat()
+                    identity = atomic.Identity.of(status)
+                    remembered = known.get(str(found))
+                    if remembered is not None and self._still_holds(remembered, identity):
+                        on_result(self._remembered(found, remembered))
+                        continue
+                    plan = self._plan(found)
+                except OSError as error:
+                    on_result(FileResult(str(found), Status.ERROR,
+                                         error=f"cannot read file: {error.strerror or error}"))
+                    continue
+                key = FileKey(str(found), status.st_size, status.st_mtime_ns)
+                settled = self.rule.before_listening(plan)
+                if settled is not None:
+                    on_result(self._remember(found, identity, _result(found, plan, settled), heard=None))
+                    continue
+                cached = None if self.options.force else self.store.cache.cached_scores(key, self.info.model_id)
+                if cached is not None:
+                    analysis = Analysis(str(found), scores=cached)
+                    on_result(self._remember(found, identity, self._heard(found, key, identity, plan, analysis,
+                                                                          cached=True), heard=cached))
+                else:
+                    pending.append((found, key, identity, plan))
+            read_at = {str(path): (key, identity, plan) for path, key, identity, plan in pending}
+            for analysis in self._analyses([str(path) for path, _, _, _ in pending]):
+                key, identity, plan = read_at[analysis.path]
+                result = self._heard(Path(analysis.path), key, identity, plan, analysis, cached=False)
+                on_result(self._remember(Path(analysis.path), identity, result, heard=analysis.scores))
+        finally:
+            self.store.outcomes.flush()
+
+    def _still_holds(self, remembered: SettledOutcome, identity: atomic.Identity) -> bool:
+        """Whether an outcome settled before is this file's now: the file is as it was, and the outcome needs
+        no action in this run (a file due a write is read again under the write lock)."""
+        return (remembered.identity == identity_text(identity)
+                and not (remembered.status is Status.WOULD_TAG and self.options.write_tags))
+
+    def _remembered(self, path: Path, remembered: SettledOutcome) -> FileResult:
+        """The report's record of a file whose outcome was settled before, as a full look would give it."""
+        heard = remembered.scores is not None
+        scores = dict(zip(self.info.labels, remembered.scores, strict=True)) if remembered.scores is not None else {}
+        return FileResult(str(path), remembered.status, remembered.genres, remembered.previous, scores,
+                          remembered.reason, cached=heard)
+
+    def _remember(self, path: Path, identity: atomic.Identity, result: FileResult, heard: list[float] | None,
+                  ) -> FileResult:
+        """Keep ``result``, settled on the file of ``identity`` (``heard``: the scores it was decided on, or
+        None: decided without them), for the next scan; ``result`` is given back."""
+        self.store.outcomes.remember(str(path), self.outcome_settings, self.info.model_id, SettledOutcome(
+            identity_text(identity), result.status, result.genres, result.previous, result.reason, heard))
+        return result
 
     def _plan(self, path: Path) -> Plan:
         """What the file's name, content and tags say before it is listened to. A tag that cannot be
@@ -255,7 +328,20 @@ class Scanner:
         except OSError as error:
             return replace(result, status=Status.ERROR, error=f"cannot write: {error.strerror or error}")
         self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores, key.content_identity)
+        self._remember_as_written(path, scores)
         return replace(result, status=Status.TAGGED, genres=outcome.genres, previous=plan.previous)
+
+    def _remember_as_written(self, path: Path, scores: list[float]) -> None:
+        """Keep what the next scan will make of the file just written (its tags read again: unchanged, as a
+        rule), so that the rescan after a tagging run is decided from ``stat`` too."""
+        try:
+            identity = atomic.Identity.of(path.stat())
+            plan = self._plan(path)
+        except OSError:
+            return
+        settled = self.rule.before_listening(plan)
+        outcome = settled or self.rule.after_listening(plan, scores)
+        self._remember(path, identity, _result(path, plan, outcome), heard=None if settled else scores)
 
     def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity,
                audio: str) -> None:

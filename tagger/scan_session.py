@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from tagger.exit_status import ExitStatus
-from tagger.model import GenreModel
+from tagger.model import GenreModel, ModelError
 from tagger.outcome import Status
 from tagger.printable import printable
 from tagger.progress import InPathOrder, Progress
@@ -145,7 +145,7 @@ def _scan_found(found: list[Path | FileResult], scanner: Scanner, ending: ScanEn
     except BrokenPipeError:  # the reader of our output went away (| head): stop as if by Ctrl-C, say why
         on_closed_output()
         ending.stopped_by = CLOSED_PIPE
-    except StateError as error:  # no journal, no writes: stop, having said why
+    except (StateError, ModelError) as error:  # no journal, or a model that does not run: stop, saying why
         ending.stopped_by = "stopped"
         ending.failures.append(str(error))
     finally:

@@ -1,6 +1,6 @@
 """The tagger's memory: one SQLite database under ``$XDG_STATE_HOME/genre-tagger/`` (or ``--state-dir``/
 ``TAGGER_STATE_DIR``) holding the result cache (``tagger.result_cache``), the embeddings `tagger learn` fits on
-(``tagger.embedding_cache``) and the change journal
+(``tagger.embedding_cache``), each file's last outcome (``tagger.outcome_cache``) and the change journal
 (``tagger.change_journal``), with the write lock beside it (``tagger.write_lock``).
 
 The database carries a schema version (SQLite's ``user_version``): a database written by a newer tagger
@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from tagger import change_journal, embedding_cache, result_cache
+from tagger import change_journal, embedding_cache, outcome_cache, result_cache
 from tagger.change_journal import ChangeJournal
 from tagger.embedding_cache import EmbeddingCache
+from tagger.outcome_cache import OutcomeCache
 from tagger.result_cache import ResultCache
 from tagger.state_base import StateError, describe
 from tagger.write_lock import LockTimeoutError, WriteLock
@@ -71,7 +72,7 @@ def _create_schema(database: sqlite3.Connection) -> None:
     one is refused."""
     _refuse_a_newer(database)
     _migrate(database)
-    schemas = result_cache.SCHEMA + embedding_cache.SCHEMA + change_journal.SCHEMA
+    schemas = result_cache.SCHEMA + embedding_cache.SCHEMA + outcome_cache.SCHEMA + change_journal.SCHEMA
     for statement in filter(str.strip, schemas.split(";")):
         database.execute(statement)
     database.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -94,6 +95,7 @@ class StateStore:
         self._db = self._connect_read_only() if read_only else self._connect(directory)
         self.cache = ResultCache(self._db, read_only)
         self.embeddings = EmbeddingCache(self._db, read_only)
+        self.outcomes = OutcomeCache(self._db, read_only)
         self.journal = ChangeJournal(self._db, self.path, read_only)
 
     def _connect(self, directory: Path) -> sqlite3.Connection:

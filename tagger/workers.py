@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tagger import worker_start
 from tagger.analysis import Analysis, analyze, embed
-from tagger.model import GenreModel
+from tagger.model import GenreModel, ModelError
 
 CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
 Task = Callable[[str], Analysis]
@@ -33,19 +33,26 @@ class _WorkerState:
     windows: int
 
 
-_worker: _WorkerState | None = None
+_worker: _WorkerState | ModelError | None = None
 
 
 def load(model_path: str, windows: int) -> None:
     """Load the model once per worker (``tagger.worker_start`` calls it, once the worker is tied to the
-    main process)."""
+    main process). A model that does not load is kept as its error, raised by each task: the main process
+    (which holds no session of its own) stops the scan with it, where a failed initializer would look like
+    a decoder crash on every file."""
     global _worker  # noqa: PLW0603 -- per-process state is what a pool initializer is for
-    _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
+    try:
+        _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
+    except ModelError as error:
+        _worker = error
 
 
 def _loaded() -> _WorkerState:
     if _worker is None:
         raise RuntimeError("worker used before load ran")
+    if isinstance(_worker, ModelError):
+        raise _worker
     return _worker
 
 
