@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the scan's main process reads Analysis records; only workers decode (numpy, soundfile, soxr)
+    import numpy as np
 
-from tagger import audio
-from tagger.model import GenreModel
-
-if TYPE_CHECKING:
+    from tagger.model import GenreModel
     from tagger.remote import RemoteFile
 
 
@@ -34,6 +32,8 @@ def _decoded(path: str, model: GenreModel, windows: int, source: Path | RemoteFi
              ) -> np.ndarray | Analysis:
     """The file's windows as the model takes them, or the Analysis that says why there are none; ``source``
     reads it where that is not the local file at ``path`` (an object in storage)."""
+    from tagger import audio
+
     info = model.info
     try:
         samples = audio.read_windows(source or Path(path), info.sample_rate, info.window_seconds, windows)

@@ -10,14 +10,18 @@ monotone, so it never changes which genre ranks first, and thresholds move with 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # a model's calibration is read without numpy (a scan's main process may never need it)
+    import numpy as np
 
 _EPSILON = 1e-7
 
 
 def temperature_scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """sigmoid(logit(p) / T): T > 1 softens an over-confident model, T < 1 sharpens a timid one."""
+    import numpy as np
+
     p = np.clip(np.asarray(probabilities, dtype=np.float64), _EPSILON, 1 - _EPSILON)
     return 1.0 / (1.0 + np.exp(-np.log(p / (1 - p)) / temperature))
 
@@ -34,6 +38,8 @@ class Calibration:
     expected_calibration_error: dict[str, float] | None = None
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         return temperature_scale(probabilities, self.temperature).astype(np.float32)
 
     def to_dict(self) -> dict:

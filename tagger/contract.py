@@ -8,9 +8,10 @@ halfway through a library, or worse, a silent truncation.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # the metadata is checked without numpy; only a session's outputs need it
+    import numpy as np
 
 # What a sane model states; anything outside is a broken or hostile file, not a model to run.
 SAMPLE_RATE_RANGE = (4_000, 384_000)
@@ -54,6 +55,8 @@ def probability_map(value: Any, key: str, labels: list[str]) -> dict[str, float]
 
 def check_outputs(probabilities: np.ndarray, windows: int, labels: list[str]) -> None:
     """The network's answer to ``windows`` windows: one probability in [0, 1] per label and window."""
+    import numpy as np
+
     if probabilities.shape != (windows, len(labels)):
         raise ContractError(f"the network gives outputs of shape {probabilities.shape} for {windows} window(s), "
                             f"but its metadata names {len(labels)} genres")

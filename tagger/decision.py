@@ -4,12 +4,15 @@ and the beets plugin share, so that each decides exactly as the others do."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tagger.genres import DEFAULT_TOP_K, below_confidence, choose, explain
-from tagger.model import ModelInfo
 from tagger.vocabulary import GenreVocabulary
+
+if TYPE_CHECKING:  # numpy is loaded when a file is first decided: a rescan of unchanged files decides none
+    import numpy as np
+
+    from tagger.model import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class DecisionRule:
                    vocabulary or GenreVocabulary())
 
     def decide(self, scores: list[float] | np.ndarray) -> Decision:
+        import numpy as np
+
         probabilities = np.asarray(scores, dtype=np.float32)
         chosen = [self.names[index] for index in choose(probabilities, self.thresholds, self.top_k)]
         if below_confidence(probabilities, self.min_confidence):
@@ -49,4 +54,6 @@ class DecisionRule:
 
     def explain(self, scores: list[float] | np.ndarray) -> list[str]:
         """Why each genre was taken or left, in output order (for a person: `tagger predict`)."""
+        import numpy as np
+
         return explain(np.asarray(scores, dtype=np.float32), self.thresholds, self.top_k)

@@ -12,9 +12,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tagger.calibration import Calibration
 from tagger.contract import (
@@ -28,6 +26,9 @@ from tagger.contract import (
     text_list,
 )
 from tagger.onnx_file import Declared, NotOnnxError, read_declared
+
+if TYPE_CHECKING:  # a scan's main process reads models without numpy; sessions and thresholds import it
+    import numpy as np
 
 SHIPPED_MODELS = Path(__file__).parent / "models"
 DEFAULT_MODEL_NAME = "default"
@@ -109,6 +110,8 @@ class ModelInfo:
     def threshold_array(self, override: float | None = None) -> np.ndarray:
         """Per-genre thresholds on calibrated probabilities, in output order; ``override`` (``--threshold``)
         replaces them all. The file's thresholds were tuned before calibration and move with it."""
+        import numpy as np
+
         if override is not None:
             return np.full(len(self.labels), override, dtype=np.float32)
         tuned = np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels])
@@ -219,6 +222,7 @@ class GenreModel:
     def session(self) -> Any:
         """The onnxruntime session, built on first use and checked on two silent windows: a network whose
         outputs do not match its metadata (count, range) fails here."""
+        import numpy as np
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -243,6 +247,8 @@ class GenreModel:
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Per-genre probabilities for waveform windows: [n, samples] float32 -> [n, genres]."""
+        import numpy as np
+
         windows = np.ascontiguousarray(windows, dtype=np.float32)
         (probabilities,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: windows})
         return probabilities
@@ -257,6 +263,8 @@ class GenreModel:
         if not self.has_embedding:
             raise ModelError(f"model {self.path} gives no {EMBEDDING_OUTPUT!r} output to learn from "
                              "(the shipped default model does)")
+        import numpy as np
+
         windows = np.ascontiguousarray(windows, dtype=np.float32)
         (embedding,) = self.session.run([EMBEDDING_OUTPUT], {INPUT_NAME: windows})
         return embedding

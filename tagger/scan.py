@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from tagger import __version__, atomic, tags
@@ -175,22 +176,28 @@ class Scanner:
         self.options = options
         self.run_id = run_id
         self.windows = options.windows or self.info.inference_windows
-        self.rule = OutcomeRule(DecisionRule.for_model(self.info, options.threshold, options.min_confidence,
-                                                       options.top_k, options.vocabulary),
-                                options.mode, options.analyse_all)
         self.tag_handlers = TagHandlers(id3v23=options.id3v23)
         self.outcome_settings = settings_key(self._settings_of_outcomes())
 
+    @cached_property
+    def rule(self) -> OutcomeRule:
+        """The outcome rule, built when a file first needs it (its thresholds need numpy, which a rescan of an
+        unchanged library never loads)."""
+        options = self.options
+        return OutcomeRule(DecisionRule.for_model(self.info, options.threshold, options.min_confidence,
+                                                  options.top_k, options.vocabulary), options.mode, options.analyse_all)
+
     def _settings_of_outcomes(self) -> dict[str, object]:
-        """Everything of this run, besides the file and the model, that an outcome depends on: the decision
-        rule, the mode, how genres are written, the user whose permissions decide what is read-only, and the
-        tagger's version (whose rules may differ)."""
-        decision = self.rule.decision
-        return {"tagger": __version__, "names": decision.names, "thresholds": [float(t) for t in decision.thresholds],
-                "min_confidence": decision.min_confidence, "top_k": decision.top_k,
-                "map": decision.vocabulary.mapping, "allow": decision.vocabulary.allow, "mode": str(self.rule.mode),
-                "analyse_all": self.rule.analyse_all, "separator": self.options.separator,
-                "id3v23": self.options.id3v23, "user": [os.geteuid(), os.getegid(), sorted(os.getgroups())]}
+        """Everything of this run, besides the file and the model, that an outcome depends on: what the decision
+        rule is made of, the mode, how genres are written, the user whose permissions decide what is read-only,
+        and the tagger's version (whose rules may differ)."""
+        info, options = self.info, self.options
+        return {"tagger": __version__, "names": info.genre_names, "thresholds": info.thresholds,
+                "threshold": options.threshold, "calibration": info.calibration.to_dict(),
+                "min_confidence": info.min_confidence(options.min_confidence), "top_k": options.top_k,
+                "map": options.vocabulary.mapping, "allow": options.vocabulary.allow, "mode": str(options.mode),
+                "analyse_all": options.analyse_all, "separator": options.separator, "id3v23": options.id3v23,
+                "user": [os.geteuid(), os.getegid(), sorted(os.getgroups())]}
 
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled. A file
