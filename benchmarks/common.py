@@ -63,10 +63,13 @@ def tagger_command(source: Path | None, environment: dict[str, str]) -> tuple[li
     tagger`` from ``source`` (another checkout, for a "before" measured in the same run), or from this
     installation where None. An editable install puts its own finder before PYTHONPATH, and ``-m`` puts the
     current folder first, so another checkout's tagger runs from that checkout's folder without the site
-    machinery (``-S``, which worker processes inherit), with the installed packages' folder on its path."""
+    machinery (``-S``, which worker processes inherit), with the installed packages' folder on its path.
+    Bytecode is written (PYTHONDONTWRITEBYTECODE dropped) as an installed package has it: otherwise every run
+    compiles the checkout's modules again, a cost no user pays."""
     import sys
     import sysconfig
 
+    environment = {name: value for name, value in environment.items() if name != "PYTHONDONTWRITEBYTECODE"}
     if source is None:
         return [sys.executable, "-m", "tagger"], {"env": environment}
     path = os.pathsep.join([str(source), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])

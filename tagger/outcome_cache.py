@@ -27,7 +27,7 @@ from tagger.state_base import describe, loaded_path, stored_path
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
     path TEXT PRIMARY KEY, identity TEXT NOT NULL, settings TEXT NOT NULL, model_id TEXT NOT NULL,
-    status TEXT NOT NULL, genres TEXT NOT NULL, previous TEXT NOT NULL, reason TEXT NOT NULL, scores TEXT
+    outcome TEXT NOT NULL
 );
 """
 KEPT_STATUSES = frozenset({Status.KEPT, Status.UNCHANGED, Status.UNCERTAIN, Status.WOULD_TAG})
@@ -66,19 +66,20 @@ class OutcomeCache:
 
     def load(self, settings: str, model_id: str) -> dict[str, SettledOutcome]:
         """Every outcome settled under ``settings`` with ``model_id``, by path: one query for a whole scan."""
-        rows = self._db.execute("SELECT path, identity, status, genres, previous, reason, scores FROM outcomes "
-                                "WHERE settings=? AND model_id=?", (settings, model_id))
-        return {loaded_path(path): SettledOutcome(identity, Status(status), json.loads(genres), json.loads(previous),
-                                                  reason, None if scores is None else json.loads(scores))
-                for path, identity, status, genres, previous, reason, scores in rows}
+        rows = self._db.execute("SELECT path, identity, outcome FROM outcomes WHERE settings=? AND model_id=?",
+                                (settings, model_id))
+        loaded = {}
+        for path, identity, outcome in rows:
+            status, genres, previous, reason, scores = json.loads(outcome)
+            loaded[loaded_path(path)] = SettledOutcome(identity, Status(status), genres, previous, reason, scores)
+        return loaded
 
     def remember(self, path: str, settings: str, model_id: str, outcome: SettledOutcome) -> None:
         """Keep ``outcome`` of the file at ``path`` (one of ``KEPT_STATUSES``; others are not kept)."""
         if self.read_only or outcome.status not in KEPT_STATUSES:
             return
-        scores = None if outcome.scores is None else json.dumps(outcome.scores)
-        self._unwritten.append((stored_path(path), outcome.identity, settings, model_id, str(outcome.status),
-                                json.dumps(outcome.genres), json.dumps(outcome.previous), outcome.reason, scores))
+        values = [str(outcome.status), outcome.genres, outcome.previous, outcome.reason, outcome.scores]
+        self._unwritten.append((stored_path(path), outcome.identity, settings, model_id, json.dumps(values)))
         if len(self._unwritten) >= BATCH:
             self.flush()
 
@@ -90,6 +91,6 @@ class OutcomeCache:
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?,?,?,?,?)", rows)
         except sqlite3.Error as error:
             self.error = self.error or describe(error)

@@ -28,7 +28,6 @@ from tagger.recovery import settle_pending_held
 from tagger.result_cache import FileKey
 from tagger.scan_options import ScanOptions
 from tagger.state import StateStore
-from tagger.workers import analyze_in_processes
 
 
 @dataclass
@@ -65,10 +64,11 @@ def discover(paths: Iterable[Path], remove_stale_copies: bool = False, exclude: 
         if real in seen:
             return None
         seen.add(real)
-        not_regular = not_a_regular_file(Path(real))
+        real_path = Path(real)
+        not_regular = not_a_regular_file(real_path)
         if not_regular:
             return FileResult(candidate, Status.ERROR, error=not_regular)
-        return Path(real)
+        return real_path
 
     problems: list[OSError] = []  # directories the walk could not list, reported where they were met
     for root in paths:
@@ -286,6 +286,8 @@ class Scanner:
                 and handler.holds(previous, change.after["genres"]))
 
     def _analyses(self, paths: list[str]) -> Iterator[Analysis]:
+        from tagger.workers import analyze_in_processes  # its process pools are loaded when a file is heard
+
         return analyze_in_processes(paths, self.options.jobs, str(self.model.path), self.windows)
 
     def _heard(self, path: Path, key: FileKey, identity: atomic.Identity, plan: Plan, analysis: Analysis,

@@ -163,18 +163,18 @@ def test_an_edit_by_another_program_during_the_write_is_kept(tagged_song):
 
 def test_a_file_replaced_by_another_song_during_analysis_is_neither_tagged_nor_cached(make_audio, tiny_model,
                                                                                        tmp_path, monkeypatch):
-    import tagger.scan
+    import tagger.workers
 
     song = make_audio("lib/song.mp3", frequencies=(220.0,))
     other_song = make_audio("other.mp3", seconds=9, frequencies=(880.0,))
-    real_analyses = tagger.scan.analyze_in_processes
+    real_analyses = tagger.workers.analyze_in_processes
 
     def analyses_while_replaced(*arguments):
         for analysis in real_analyses(*arguments):
             shutil.copy(other_song, song)  # a sync tool puts another recording under the same name
             yield analysis
 
-    monkeypatch.setattr(tagger.scan, "analyze_in_processes", analyses_while_replaced)
+    monkeypatch.setattr(tagger.workers, "analyze_in_processes", analyses_while_replaced)
     result = _scan(song, tiny_model, tmp_path / "state", "--verbose")
     assert "changed while it was being analysed" in result.output and "tagged 0" in result.output, result.output
     assert digest(song) == digest(other_song)

@@ -137,16 +137,16 @@ def test_two_scans_at_once_on_one_library(pristine, tiny_model, tmp_path):
 
 INTERRUPTED_SCAN = """
 import os, signal, sys
-import tagger.scan
+import tagger.workers
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our runner ignores SIGINT
-interrupt_at, real_analyses, calls = int(sys.argv[1]), tagger.scan.analyze_in_processes, [0]
+interrupt_at, real_analyses, calls = int(sys.argv[1]), tagger.workers.analyze_in_processes, [0]
 def analyses(*arguments):
     for analysis in real_analyses(*arguments):
         calls[0] += 1
         if calls[0] == interrupt_at:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered exactly as this file's analysis arrives
         yield analysis
-tagger.scan.analyze_in_processes = analyses
+tagger.workers.analyze_in_processes = analyses
 from tagger.cli import main
 sys.argv = ["tagger", *sys.argv[2:]]
 main()

@@ -72,8 +72,9 @@ def test_a_broken_contract_is_one_line_before_any_file_is_touched(case, tiny_mod
     assert not (tmp_path / "state").exists()  # refused before the state was even opened
 
 
-def test_outputs_outside_zero_one_are_refused(tmp_path, tiny_model):
-    """A network that gives logits (no sigmoid) is not a model the tagger can threshold."""
+def _logits_model(tiny_model, tmp_path):
+    """The tiny model giving -3 times its probabilities: a network whose outputs are not probabilities, which
+    only running it shows (its metadata and declared shapes are all in order)."""
     from onnx import helper
 
     graph = onnx.load(str(tiny_model))
@@ -84,8 +85,27 @@ def test_outputs_outside_zero_one_are_refused(tmp_path, tiny_model):
     graph.graph.initializer.append(helper.make_tensor("minus_three", onnx.TensorProto.FLOAT, [], [-3.0]))
     path = tmp_path / "logits.onnx"
     onnx.save(graph, str(path))
-    result = CliRunner().invoke(main, ["info", "--model", str(path)])
+    return path
+
+
+def test_outputs_outside_zero_one_are_refused(tmp_path, tiny_model):
+    """A network that gives logits (no sigmoid) is not a model the tagger can threshold."""
+    result = CliRunner().invoke(main, ["info", "--model", str(_logits_model(tiny_model, tmp_path))])
     assert result.exit_code == 2 and "not probabilities in [0, 1]" in result.output
+
+
+def test_a_scan_whose_model_fails_when_run_stops_with_one_line(tmp_path, tiny_model, make_audio):
+    """The scan's main process holds no session; the workers' model check stops the scan before any file is
+    heard or written, said once, not as a decoder crash on every file."""
+    songs = [make_audio(f"lib/song{index}.mp3") for index in range(3)]
+    before = [digest(song) for song in songs]
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "lib"), "--write-tags", "--jobs", "2", "--model",
+                                       str(_logits_model(tiny_model, tmp_path)), "--state-dir", str(tmp_path / "s")])
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if "not probabilities in [0, 1]" in line]
+    assert len(errors) == 1 and errors[0].startswith("error: model "), result.output
+    assert "crashed" not in result.output and "tagged 0" in result.output, result.output
+    assert [digest(song) for song in songs] == before
 
 
 @pytest.mark.parametrize("content", [b"", b"not a model at all\n", b"\x08\x07" * 100])

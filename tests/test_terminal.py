@@ -32,8 +32,8 @@ MARK = "@@ analysing file {} @@"
 SCAN_IN_TERMINAL = """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)
-import tagger.scan
-stop_at, real_analyses, calls = int(sys.argv[1]), tagger.scan.analyze_in_processes, [0]
+import tagger.workers
+stop_at, real_analyses, calls = int(sys.argv[1]), tagger.workers.analyze_in_processes, [0]
 def analyses(*arguments):
     for analysis in real_analyses(*arguments):
         calls[0] += 1
@@ -42,7 +42,7 @@ def analyses(*arguments):
             print(MARK.format(stop_at), file=sys.stderr, flush=True)
             time.sleep(120)
         yield analysis
-tagger.scan.analyze_in_processes = analyses
+tagger.workers.analyze_in_processes = analyses
 from tagger.cli import main
 sys.argv = ["tagger", *sys.argv[2:]]
 main()
