@@ -36,12 +36,12 @@ ALBUM = 100  # files per folder
 KINDS = ((".mp3", "Rock", 0.55), (".m4a", "Jazz", 0.35), (".mp3", None, 0.07), (".flac", None, 0.03))
 
 
-def _recording(path: Path, seed: int, genre: str | None) -> None:
-    """One short recording of a tone over noise, with a genre tag where ``genre`` is given."""
+def recording(path: Path, seed: int, genre: str | None, seconds: float = SECONDS) -> None:
+    """One recording of a tone over noise, with a genre tag where ``genre`` is given."""
     import mutagen
 
     rng = np.random.default_rng(seed)
-    t = np.arange(int(SECONDS * RATE)) / RATE
+    t = np.arange(int(seconds * RATE)) / RATE
     mono = 0.3 * np.sin(2 * np.pi * rng.uniform(110, 880) * t) + 0.05 * rng.standard_normal(len(t))
     if path.suffix == ".m4a":
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -70,7 +70,7 @@ def make_library(folder: Path, files: int) -> Path:
     for index, (suffix, genre, share) in enumerate(KINDS):
         source = originals / f"kind{index}{suffix}"
         if not source.exists():
-            _recording(source, index, genre)
+            recording(source, index, genre)
         sources += [source] * round(share * 100)
     for number in range(files):
         source = sources[number % len(sources)]

@@ -328,15 +328,17 @@ class Scanner:
                                reason=outcome.reason)
             handler = self.tag_handlers.handler_for(path)
             assert handler is not None  # the plan found it
-            self._write(path, handler, join_values(outcome.genres, self.options.separator), identity,
-                        key.content_identity)
+            change_id = self._write(path, handler, join_values(outcome.genres, self.options.separator), identity,
+                                    key.content_identity)
         except atomic.WriteRefusedError as error:
             return replace(result, status=Status.SKIPPED, reason=str(error))
         except tags.TagError as error:  # no tag we can edit safely: a valid file, left as it is, with the reason
             return replace(result, status=Status.SKIPPED, reason=f"{error}; file left as it was")
         except OSError as error:
             return replace(result, status=Status.ERROR, error=f"cannot write: {error.strerror or error}")
-        self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores, key.content_identity)
+        with self.store.transaction(durable=False):  # the file is written: a crash now loses only a cache row
+            self.store.journal.set_status(change_id, ChangeStatus.DONE)
+            self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores, key.content_identity)
         self._remember_as_written(path, scores)
         return replace(result, status=Status.TAGGED, genres=outcome.genres, previous=plan.previous)
 
@@ -353,10 +355,11 @@ class Scanner:
         self._remember(path, identity, _result(path, plan, outcome), heard=None if settled else scores)
 
     def _write(self, path: Path, handler: tags.GenreTags, genres: list[str], identity: atomic.Identity,
-               audio: str) -> None:
-        """Journal (the change, and the audio's fingerprint ``audio`` so undo can tell a replaced file), write,
-        confirm. A write cut off at any point (an error, Ctrl-C) is settled at once from what the file holds:
-        ``done`` where the new file is in place, ``abandoned`` where the original is."""
+               audio: str) -> int:
+        """Journal (the change, and the audio's fingerprint ``audio`` so undo can tell a replaced file), then
+        write; the change's id, for the caller to confirm. A write cut off at any point (an error, Ctrl-C) is
+        settled at once from what the file holds: ``done`` where the new file is in place, ``abandoned`` where
+        the original is; one written but not yet confirmed is settled so by the next run."""
         change_id = self.store.journal.pending(
             self.run_id, str(path), handler.name, handler.snapshot(path),
             {"genres": genres, "audio": audio, "model": self.info.model_id},
@@ -368,7 +371,7 @@ class Scanner:
         except BaseException:
             settle_pending_held(self.store)
             raise
-        self.store.journal.set_status(change_id, ChangeStatus.DONE)
+        return change_id
 
 
 def _result(path: Path, plan: Plan, outcome: Outcome) -> FileResult:
