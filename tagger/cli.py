@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tagger import learning, scan_options
+from tagger import learning, scan_options, worker_start
 from tagger.exit_status import ExitStatus
 from tagger.scan_options import BY_NAME, DECISION, GENRE_OPTIONS, SETTINGS, ScanOption
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 def run() -> None:
     """The console script: ``main``, ended quietly when the program reading our output goes away
     (``tagger scan ... | head``), as standard tools end; a scan says its summary on standard error first."""
+    worker_start.one_blas_thread()
     try:
         main()
     except BrokenPipeError:

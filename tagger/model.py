@@ -182,11 +182,12 @@ def _load_failure(path: Path, error: Exception) -> str:
 class GenreModel:
     """A model file's metadata, and an onnxruntime session over it.
 
-    The metadata and the declared interface are read from the file itself and checked at once; the session is
-    built, and run on two silent windows, when it is first needed, or at once where ``session`` is true (so
-    that a network whose outputs break the contract fails before any file is touched). A scan's main process
-    asks for none: its workers hold the sessions. ``threads`` is onnxruntime's intra-op thread count; the tagger
-    runs one single-threaded session per worker process.
+    The metadata and the declared interface are read from the file itself and checked at once. Where
+    ``session`` is true the session is built and run on two silent windows at once, so that a network whose
+    outputs break the contract fails before any file is touched; otherwise it is built when first needed (a
+    scan's main process needs none, its workers hold the sessions), and every prediction is checked instead,
+    so a worker pays for no silent windows. ``threads`` is onnxruntime's intra-op thread count; the tagger runs
+    one single-threaded session per worker process.
     """
 
     def __init__(self, path: Path | None = None, threads: int = 1, *, session: bool = True) -> None:
@@ -205,7 +206,9 @@ class GenreModel:
         self._check_declared(declared)
         self._threads = threads
         if session:
-            self.session  # noqa: B018 -- built now, so that a broken network fails here
+            import numpy as np
+
+            self.predict(np.zeros((2, self.info.window_samples), np.float32))
 
     def _check_declared(self, declared: Declared) -> None:
         """The input and output the contract names, with the widths the metadata implies where the graph
@@ -220,9 +223,7 @@ class GenreModel:
 
     @cached_property
     def session(self) -> Any:
-        """The onnxruntime session, built on first use and checked on two silent windows: a network whose
-        outputs do not match its metadata (count, range) fails here."""
-        import numpy as np
+        """The onnxruntime session, built on first use."""
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -233,24 +234,24 @@ class GenreModel:
             session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise ModelError(_load_failure(self.path, error)) from error
-        probe = 2
-        silence = np.zeros((probe, self.info.window_samples), np.float32)
+        return session
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Per-genre probabilities for waveform windows: [n, samples] float32 -> [n, genres]. Raises ModelError
+        where the network does not run on them or breaks the contract (count, range): a model's fault, which
+        no other file would escape either."""
+        import numpy as np
+
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        session = self.session
         try:
-            (probabilities,) = session.run([OUTPUT_NAME], {INPUT_NAME: silence})
-            check_outputs(probabilities, probe, self.info.labels)
+            (probabilities,) = session.run([OUTPUT_NAME], {INPUT_NAME: windows})
+            check_outputs(probabilities, len(windows), self.info.labels)
         except ContractError as error:
             raise ModelError(f"model {self.path}: {error}") from error
         except Exception as error:  # onnxruntime raises its own untyped errors
             raise ModelError(f"model {self.path} cannot run on {self.info.window_seconds:g} s windows: {error}") \
                 from error
-        return session
-
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Per-genre probabilities for waveform windows: [n, samples] float32 -> [n, genres]."""
-        import numpy as np
-
-        windows = np.ascontiguousarray(windows, dtype=np.float32)
-        (probabilities,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: windows})
         return probabilities
 
     @property

@@ -24,9 +24,16 @@ def start(parent: int, model_path: str, windows: int) -> None:
     pool), end with ``parent``, then load the model once for every file this worker analyses."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(parent)
+    one_blas_thread()
     from tagger import workers
 
     workers.load(model_path, windows)
+
+
+def one_blas_thread() -> None:
+    """Before numpy is imported: its BLAS would start a thread per core (0.1 s of CPU at import, in every
+    process) for matrix arithmetic the tagger never asks of it; a setting of the user's own is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def exit_with_parent(parent: int) -> None:

@@ -38,12 +38,12 @@ _worker: _WorkerState | ModelError | None = None
 
 def load(model_path: str, windows: int) -> None:
     """Load the model once per worker (``tagger.worker_start`` calls it, once the worker is tied to the
-    main process). A model that does not load is kept as its error, raised by each task: the main process
-    (which holds no session of its own) stops the scan with it, where a failed initializer would look like
-    a decoder crash on every file."""
+    main process). A model that does not load is kept as its error, raised by each task, as is one whose
+    first prediction breaks the contract: the main process (which holds no session of its own) stops the scan
+    with it, where a failed initializer would look like a decoder crash on every file."""
     global _worker  # noqa: PLW0603 -- per-process state is what a pool initializer is for
     try:
-        _worker = _WorkerState(GenreModel(Path(model_path), threads=1), windows)
+        _worker = _WorkerState(GenreModel(Path(model_path), threads=1, session=False), windows)
     except ModelError as error:
         _worker = error
 
