@@ -85,15 +85,17 @@ def main() -> None:
             seconds = median([cpu_seconds([*command, *words], where) for _ in range(arguments.runs)])
             first = first or seconds
             rows.append([f"tagger {' '.join(words)}", name, f"{seconds:.3f}", f"{seconds / first:.2f}"])
-    two = Path(tempfile.mkdtemp())
-    for track in make_library(arguments.files, 2):
-        (two / track.name).symlink_to(track)
-    first = None
-    for name, source in checkouts:
-        command, where = tagger_command(source, dict(os.environ))
-        seconds = median([cpu_at_first_result(command, where, two) for _ in range(max(3, arguments.runs // 3))])
-        first = first or seconds
-        rows.append(["first result of scan --jobs 2 (every process)", name, f"{seconds:.3f}", f"{seconds / first:.2f}"])
+    with tempfile.TemporaryDirectory() as folder:
+        two = Path(folder)
+        for track in make_library(arguments.files, 2):
+            (two / track.name).symlink_to(track)
+        first = None
+        for name, source in checkouts:
+            command, where = tagger_command(source, dict(os.environ))
+            seconds = median([cpu_at_first_result(command, where, two) for _ in range(max(3, arguments.runs // 3))])
+            first = first or seconds
+            rows.append(["first result of scan --jobs 2 (every process)", name, f"{seconds:.3f}",
+                         f"{seconds / first:.2f}"])
     body = (f"Median CPU seconds of {arguments.runs} runs on {machine()}; the ratio is to this checkout.\n\n"
             + table(["command", "tagger", "CPU s", "ratio to this checkout"], rows))
     print(body)
