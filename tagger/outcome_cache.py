@@ -65,9 +65,13 @@ class OutcomeCache:
         self.error: str | None = None
 
     def load(self, settings: str, model_id: str) -> dict[str, SettledOutcome]:
-        """Every outcome settled under ``settings`` with ``model_id``, by path: one query for a whole scan."""
-        rows = self._db.execute("SELECT path, identity, outcome FROM outcomes WHERE settings=? AND model_id=?",
-                                (settings, model_id))
+        """Every outcome settled under ``settings`` with ``model_id``, by path: one query for a whole scan. A
+        state that cannot give them (one an earlier tagger wrote, opened read-only: no such table) gives none."""
+        try:
+            rows = self._db.execute("SELECT path, identity, outcome FROM outcomes WHERE settings=? AND model_id=?",
+                                    (settings, model_id)).fetchall()
+        except sqlite3.Error:
+            return {}
         loaded = {}
         for path, identity, outcome in rows:
             status, genres, previous, reason, scores = json.loads(outcome)

@@ -132,3 +132,12 @@ def test_a_rescan_of_unchanged_files_loads_no_numpy_no_session_and_no_decoder(li
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_a_state_without_the_outcomes_table_gives_none():
+    """A state an earlier tagger wrote, opened read-only, has no outcomes table: a dry run still works."""
+    import sqlite3
+
+    from tagger.outcome_cache import OutcomeCache
+
+    assert OutcomeCache(sqlite3.connect(":memory:"), read_only=True).load("settings", "model") == {}
