@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import record, table, tagger_command
+from tests.conftest import tone, write_audio
 
 RATE, SECONDS = 22_050, 5.0
 ALBUM = 100  # files per folder
@@ -37,19 +37,12 @@ KINDS = ((".mp3", "Rock", 0.55), (".m4a", "Jazz", 0.35), (".mp3", None, 0.07), (
 
 
 def recording(path: Path, seed: int, genre: str | None, seconds: float = SECONDS) -> None:
-    """One recording of a tone over noise, with a genre tag where ``genre`` is given."""
+    """One recording of a tone over noise (the tests' own, encoded by its suffix), with a genre tag where
+    ``genre`` is given."""
     import mutagen
 
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    mono = 0.3 * np.sin(2 * np.pi * rng.uniform(110, 880) * t) + 0.05 * rng.standard_normal(len(t))
-    if path.suffix == ".m4a":
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from conftest import encode_with_pyav
-
-        encode_with_pyav(path, mono, RATE, "aac", "ipod", "fltp", 1024)
-    else:
-        soundfile.write(str(path), mono.astype(np.float32), RATE, format=path.suffix[1:].upper())
+    frequency = float(np.random.default_rng(seed).uniform(110, 880))
+    write_audio(path, tone(seconds, RATE, frequencies=(frequency,), noise=0.05, seed=seed), RATE)
     if genre:
         tagged = mutagen.File(path, easy=True)
         if tagged.tags is None:

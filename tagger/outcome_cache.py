@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from tagger import atomic
 from tagger.outcome import Status
-from tagger.state_base import describe, loaded_path, stored_path
+from tagger.state_base import describe, loaded_path, stored_path, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -93,8 +93,7 @@ class OutcomeCache:
         if not rows:
             return
         try:
-            with self._db:
-                self._db.execute("BEGIN")
+            with transaction(self._db):
                 self._db.executemany("INSERT OR REPLACE INTO outcomes VALUES (?,?,?,?,?)", rows)
         except sqlite3.Error as error:
             self.error = self.error or describe(error)

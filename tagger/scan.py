@@ -249,10 +249,9 @@ class Scanner:
 
     def _remembered(self, path: Path, remembered: SettledOutcome) -> FileResult:
         """The report's record of a file whose outcome was settled before, as a full look would give it."""
-        heard = remembered.scores is not None
-        scores = dict(zip(self.info.labels, remembered.scores, strict=True)) if remembered.scores is not None else {}
+        scores = {} if remembered.scores is None else dict(zip(self.info.labels, remembered.scores, strict=True))
         return FileResult(str(path), remembered.status, remembered.genres, remembered.previous, scores,
-                          remembered.reason, cached=heard)
+                          remembered.reason, cached=remembered.scores is not None)
 
     def _remember(self, path: Path, identity: atomic.Identity, result: FileResult, heard: list[float] | None,
                   ) -> FileResult:

@@ -22,7 +22,7 @@ from tagger.change_journal import ChangeJournal
 from tagger.embedding_cache import EmbeddingCache
 from tagger.outcome_cache import OutcomeCache
 from tagger.result_cache import ResultCache
-from tagger.state_base import StateError, describe
+from tagger.state_base import StateError, describe, transaction
 from tagger.write_lock import LockTimeoutError, WriteLock
 from tagger.xdg import NoHomeError, base_directory
 
@@ -144,25 +144,15 @@ class StateStore:
 
     @contextlib.contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[None]:
-        """The rows written inside as one commit. ``durable=False``: a commit that need not be on disk before
-        the next durable one (which carries it there: the write-ahead log is synced in order), for rows a crash
-        may lose at no cost, such as a change's confirmation (the next run settles it from the file) and cache
-        rows: a write then costs one sync of the database, for its journal entry, instead of three."""
-        if not durable:
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        """The rows written inside as one commit (``state_base.transaction``), a StateError where it cannot be
+        had. ``durable=False`` for rows a crash may lose at no cost, such as a change's confirmation (the next
+        run settles it from the file) and cache rows: a write then costs one sync of the database, for its
+        journal entry, instead of three."""
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._db, durable=durable):
                 yield
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as error:
             raise StateError(f"cannot record in the state database {self.path}: {describe(error)}") from error
-        finally:
-            if not durable:
-                self._db.execute("PRAGMA synchronous=FULL")
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
