@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import median_seconds, record, table
 from tagger.audio import read_windows
 from tagger.decoders import open_audio
-from tagger.formats import LIBSNDFILE, format_for
+from tagger.formats import decoder_for, format_for
 from tagger.model import GenreModel
 from tests.conftest import write_audio
 
@@ -45,8 +45,7 @@ def _track(folder: Path, label: str, suffix: str, name_suffix: str) -> Path:
 
 
 def _full_decode(path: Path) -> None:
-    audio_format = format_for(path)
-    source = open_audio(path, audio_format.decoder if audio_format else LIBSNDFILE)
+    source = open_audio(path, decoder_for(path))
     try:
         source.read(0, None)
     finally:

@@ -18,7 +18,7 @@ import soxr
 
 from tagger import sniff
 from tagger.decoders import AudioSource, DecodeError, FFmpegSource, open_audio
-from tagger.formats import LIBSNDFILE, format_for
+from tagger.formats import decoder_for, format_for
 
 if TYPE_CHECKING:  # an object in storage reads like a local file (tagger.remote)
     from tagger.remote import AudioPath
@@ -50,8 +50,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def _open(path: AudioPath) -> AudioSource:
-    audio_format = format_for(path)
-    return open_audio(path, audio_format.decoder if audio_format else LIBSNDFILE)
+    return open_audio(path, decoder_for(path))
 
 
 def _to_mono(block: np.ndarray) -> np.ndarray:

@@ -38,10 +38,13 @@ class AudioFormat:
     container: sniff.Container
     tags: GenreTags | None  # None: no genre field we write (WAV; ADTS has none; TTA's we leave alone)
     decoder: str = LIBSNDFILE
+    # For an object in storage, where ``decoder``'s exact seek reads the whole stream up to the window
+    # (libmpg123 walks every MP3 frame before it): FFmpeg seeks by the stream's own table of contents.
+    decoder_in_storage: str | None = None
 
 
 FORMATS: tuple[AudioFormat, ...] = (
-    AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, MP3_ID3),
+    AudioFormat("MP3", frozenset({".mp3"}), sniff.MP3, MP3_ID3, decoder_in_storage=FFMPEG),
     AudioFormat("FLAC", frozenset({".flac"}), sniff.FLAC, FLAC_VORBIS),
     AudioFormat("Ogg", frozenset({".ogg", ".oga", ".opus", ".spx"}), sniff.OGG, OGG_VORBIS),
     AudioFormat("WAV", frozenset({".wav"}), sniff.WAV, None),
@@ -63,6 +66,17 @@ HANDLERS_BY_NAME = {audio_format.tags.name: audio_format.tags for audio_format i
 def format_for(path: AudioPath) -> AudioFormat | None:
     """The registered format of ``path`` by its suffix, or None when it is not an audio file we know."""
     return _BY_SUFFIX.get(path.suffix.lower())
+
+
+def decoder_for(path: AudioPath) -> str:
+    """Which decoder reads ``path``: its format's, or its format's for objects in storage where it has one
+    (libsndfile, which knows more variants than FFmpeg guesses at, for a name we do not know)."""
+    audio_format = format_for(path)
+    if audio_format is None:
+        return LIBSNDFILE
+    if audio_format.decoder_in_storage and not isinstance(path, Path):
+        return audio_format.decoder_in_storage
+    return audio_format.decoder
 
 
 def handler_for(path: Path) -> GenreTags | None:

@@ -3,7 +3,7 @@
 A ``RemoteFile`` stands where the tagger's readers take a local ``Path``: it has a name and a suffix (the
 format registry goes by them), a ``stat()`` with the size, and ``open("rb")``, which gives pyarrow's seekable
 file, so a decoder that reads three windows of a song fetches three ranges, not the song. It counts the
-bytes it hands out (``bytes_read``), which is how a batch knows what a track cost to fetch. pyarrow is
+bytes it fetches (``bytes_read``), which is how a batch knows what a track cost to fetch. pyarrow is
 imported only here, and only when a URI names a filesystem.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import io
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlparse
 
 LOCAL_SCHEMES = ("", "file")
@@ -24,12 +25,23 @@ class RemoteStat:
     st_size: int
 
 
-class _Counted(io.RawIOBase):
-    """A pyarrow file as a Python binary file (soundfile and FFmpeg read through it), counting what is read."""
+# An object is fetched in aligned blocks, each at most once per track while it is kept: the sniff, the
+# fingerprint and the decoder all look at the start and the end of a file, and a seek-by-bisection (Ogg) or a
+# decoder's next read lands in a block already fetched. A read fetches at least READ_AHEAD_BYTES, since at
+# object storage's latency (tens of ms a request) 64 KiB costs little more than 4 KiB, and decoders read on in
+# small steps; small blocks keep what is fetched past a read's ends small.
+BLOCK_BYTES = 16 * 1024
+READ_AHEAD_BYTES = 64 * 1024
+KEPT_BLOCKS = 256  # 4 MiB of one object at most
+
+
+class _BlockReader(io.RawIOBase):
+    """A seekable binary file over one object (soundfile, FFmpeg and the sniff read through it), served from
+    its RemoteFile's blocks."""
 
     def __init__(self, native: Any, owner: RemoteFile) -> None:
         super().__init__()
-        self._native, self._owner = native, owner
+        self._native, self._owner, self._position = native, owner, 0
 
     def readable(self) -> bool:
         return True
@@ -38,19 +50,24 @@ class _Counted(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._native.read(len(buffer))
+        data = self._owner.read_range(self._native, self._position, len(buffer))
         buffer[: len(data)] = data
-        self._owner.bytes_read += len(data)
+        self._position += len(data)
         return len(data)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._native.seek(offset, whence)
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._owner.stat().st_size}[whence]
+        if base + offset < 0:
+            raise OSError(f"seek before the start of {self._owner.uri}")
+        self._position = base + offset
+        return self._position
 
     def tell(self) -> int:
-        return self._native.tell()
+        return self._position
 
     def close(self) -> None:
-        self._native.close()
+        if not self.closed:
+            self._native.close()
         super().close()
 
 
@@ -60,7 +77,8 @@ class RemoteFile:
     def __init__(self, filesystem: Any, path: str, uri: str, size: int | None = None) -> None:
         self.filesystem, self.path, self.uri = filesystem, path, uri
         self._size = size
-        self.bytes_read = 0
+        self.bytes_read = 0  # fetched from storage, each block once
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
         pure = PurePosixPath(path)
         self.name, self.suffix = pure.name, pure.suffix
 
@@ -75,20 +93,71 @@ class RemoteFile:
             try:
                 info = self.filesystem.get_file_info(self.path)
             except Exception as error:  # pyarrow's errors for a refused or failed request
-                raise OSError(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
+                raise _os_error(error) from error
             if info.type != fs.FileType.File:
                 raise FileNotFoundError(f"no such object: {self.uri}")
             self._size = int(info.size)
         return RemoteStat(self._size)
 
-    def open(self, mode: str = "rb") -> io.BufferedReader:
+    def open(self, mode: str = "rb") -> BinaryIO:
         if mode != "rb":
             raise ValueError("objects in storage are only read")
         try:
             native = self.filesystem.open_input_file(self.path)
         except Exception as error:  # pyarrow raises its own errors (ArrowIOError is an OSError, but not all)
-            raise OSError(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
-        return io.BufferedReader(_Counted(native, self), buffer_size=64 * 1024)
+            raise _os_error(error) from error
+        return cast(BinaryIO, _BlockReader(native, self))
+
+    def read_range(self, native: Any, offset: int, count: int) -> bytes:
+        """Bytes [offset, offset + count) of the object (fewer at its end), fetching the blocks not kept, each
+        run of neighbouring missing blocks in one request."""
+        end = min(offset + count, self.stat().st_size)
+        if end <= offset:
+            return b""
+        wanted = range(offset // BLOCK_BYTES, (end - 1) // BLOCK_BYTES + 1)
+        blocks = {index: self._blocks[index] for index in wanted if index in self._blocks}
+        missing = [index for index in wanted if index not in blocks]
+        if missing:  # a request is due: it reads ahead, past what is kept already
+            last = min(missing[0] * BLOCK_BYTES + READ_AHEAD_BYTES, self.stat().st_size) - 1
+            missing += [index for index in range(wanted.stop, last // BLOCK_BYTES + 1) if index not in self._blocks]
+        ahead = range(wanted.stop, max(missing, default=0) + 1)
+        for run in _runs(missing):
+            data = self._fetch(native, run[0] * BLOCK_BYTES, len(run) * BLOCK_BYTES)
+            blocks.update({index: data[(index - run[0]) * BLOCK_BYTES : (index - run[0] + 1) * BLOCK_BYTES]
+                           for index in run})
+        for index in [*ahead, *wanted]:  # the blocks read now are the last to go
+            if index in blocks:
+                self._blocks[index] = blocks[index]
+                self._blocks.move_to_end(index)
+        while len(self._blocks) > KEPT_BLOCKS:
+            self._blocks.popitem(last=False)
+        joined = b"".join(blocks[index] for index in wanted)
+        skip = offset - wanted[0] * BLOCK_BYTES
+        return joined[skip : skip + end - offset]
+
+    def _fetch(self, native: Any, offset: int, count: int) -> bytes:
+        try:
+            data = native.read_at(min(count, self.stat().st_size - offset), offset)
+        except Exception as error:  # pyarrow's errors for a refused or failed request
+            raise _os_error(error) from error
+        self.bytes_read += len(data)
+        return bytes(data)
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    """Ascending indices grouped into runs of consecutive ones."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def _os_error(error: Exception) -> OSError:
+    """pyarrow's error as an OSError with its first line (what a one-line report says)."""
+    return OSError(str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
 AudioPath = Path | RemoteFile  # what the readers (sniff, decoders, audio) take

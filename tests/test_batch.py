@@ -129,9 +129,9 @@ def s3_bucket(monkeypatch):
 
 
 def test_objects_in_s3_are_read_by_byte_ranges(s3_bucket, tmp_path):
-    sizes = {}
-    for index, suffix in enumerate((".flac", ".m4a")):
-        path = write_audio(tmp_path / f"long{index}{suffix}", tone(90.0, seed=index))
+    sizes = {}  # long enough that the fingerprint's fixed cost (at most 192 KiB, an Ogg's 512) is not most
+    for index, (suffix, seconds) in enumerate(((".flac", 90.0), (".m4a", 90.0), (".mp3", 240.0), (".ogg", 480.0))):
+        path = write_audio(tmp_path / f"long{index}{suffix}", tone(seconds, noise=0.1, seed=index))
         s3_bucket.upload_file(str(path), "catalogue", f"music/long{index}{suffix}")
         sizes[f"s3://catalogue/music/long{index}{suffix}"] = path.stat().st_size
     result = batch("s3://catalogue/music/", "--out", str(tmp_path / "results"))

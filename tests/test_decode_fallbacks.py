@@ -108,3 +108,18 @@ def test_a_chained_ogg_is_analysed_across_its_streams(tmp_path):
     chained.write_bytes(first.read_bytes() + second.read_bytes())
     windows = read_windows(chained, 16_000, 3.0, 3)
     assert windows.shape == (3, 48_000) and np.abs(windows).max(axis=1).min() > 0.1
+
+
+def test_ffmpeg_places_an_mp3_window_on_the_samples_libsndfile_gives(tmp_path):
+    """FFmpeg counts an MP3's timestamps from before the encoder's delay (LAME's 1105 samples); a window read
+    through it (the fallback for an MP3 libsndfile refuses) must still start on the same sample."""
+    path = write_audio(tmp_path / "noise.mp3", tone(20.0, noise=0.3, seed=3))
+    exact = decoders.SndfileSource(path)
+    ffmpeg = decoders.FFmpegSource(path)
+    try:
+        for start in (0, 123_457, 300_000):
+            expected, got = exact.read(start, 8_192), ffmpeg.read(start, 8_192)
+            assert np.max(np.abs(expected - got)) < 0.01, start
+    finally:
+        exact.close()
+        ffmpeg.close()
