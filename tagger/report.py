@@ -147,15 +147,17 @@ def skip_reasons(results: list[FileResult]) -> list[str]:
     return lines
 
 
-def summary(results: list[FileResult], seconds: float) -> str:
-    """One line a person reads at the end of a run, with every count the issue asks for."""
+def summary(results: list[FileResult], seconds: float, heard: str = "analysed") -> str:
+    """One line a person reads at the end of a run, with every count the issue asks for; ``heard``: how the
+    files were heard (`tagger apply` reads them from a table)."""
     counts = Counter(result.status for result in results)
     analysed = sum(1 for result in results if result.analysed)
     parts = [f"{status if status != Status.ERROR else 'failed'} {counts.get(status, 0)}" for status in SUMMARY_ORDER]
     cached = sum(1 for result in results if result.cached)
-    heard = f"{analysed} analysed ({analysed / seconds:.1f} tracks/s)" if analysed and seconds > 0 else "none analysed"
+    rate = f" ({analysed / seconds:.1f} tracks/s)" if seconds > 0 else ""
+    counted = f"{analysed} {heard}{rate}" if analysed else f"none {heard}"
     return (
-        f"scanned {len(results)} {'file' if len(results) == 1 else 'files'} in {seconds:.1f} s, {heard}"
+        f"scanned {len(results)} {'file' if len(results) == 1 else 'files'} in {seconds:.1f} s, {counted}"
         + (f", {cached} from cache" if cached else "")
         + ": " + ", ".join(parts)
     )

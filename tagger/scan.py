@@ -169,6 +169,8 @@ class Scanner:
     """Runs one scan: each file's plan (its tags read before any audio is decoded), analysis (cached or
     fresh) for the files whose outcome depends on it, then the outcome and the write."""
 
+    HEARD = "analysed"  # how the summary says a file was heard in this run
+
     def __init__(self, model: GenreModel, store: StateStore, options: ScanOptions, run_id: int) -> None:
         self.model = model
         self.info: ModelInfo = model.info

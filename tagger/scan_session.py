@@ -55,12 +55,13 @@ class ScanEnding:
     stopped_by: str = ""  # INTERRUPTED, CLOSED_PIPE, or "stopped" with a failure saying why
     failures: list[str] = field(default_factory=list)  # a report that could not be written, a state error
     cache_error: str = ""
+    heard: str = Scanner.HEARD
 
     def lines(self) -> list[str]:
         """The closing lines, for standard error: the summary, why files were skipped, what stopped the
         run, and what to do next (undo, write, change the mode)."""
         results = self.results
-        lines = [summary(results, self.seconds)]
+        lines = [summary(results, self.seconds, self.heard)]
         reasons = [] if self.verbose else skip_reasons(results)
         if reasons:
             lines += ["skipped, and why (-v names each file):", *map(printable, reasons)]
@@ -113,9 +114,10 @@ def run_scan(paths: tuple[Path, ...], options: ScanOptions, exclude: tuple[str, 
         click.echo(f"no audio files found under {printable(', '.join(map(str, paths)))}", err=True)
         store.journal.finish_run(run_id)
         return ExitStatus.OK
-    ending = ScanEnding(options, run_id, presentation.verbose, len(found))
+    active = scanner(model, store, options, run_id)
+    ending = ScanEnding(options, run_id, presentation.verbose, len(found), heard=active.HEARD)
     try:
-        _scan_found(found, scanner(model, store, options, run_id), ending, presentation, on_closed_output)
+        _scan_found(found, active, ending, presentation, on_closed_output)
     finally:
         store.journal.finish_run(run_id)
     ending.cache_error = store.cache.error or ""

@@ -99,6 +99,7 @@ def test_apply_writes_through_the_scans_writer_and_undo_restores_every_byte(libr
 
     dry = CliRunner().invoke(main, ["apply", str(moved), "--state-dir", state, "-v"])
     assert "would-tag" in dry.output and "changed since `tagger batch` analysed it" in dry.output
+    assert " read from the table (" in dry.output and " analysed (" not in dry.output  # no model heard them
     assert all(digest(path) == before[path.name] for path in music.iterdir() if path.name != "song1.flac")
     written = CliRunner().invoke(main, ["apply", str(moved), "--write-tags", "--state-dir", state])
     assert written.exit_code == 1 and "tagged 4" in written.output, written.output  # all but the changed and

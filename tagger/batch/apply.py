@@ -45,6 +45,8 @@ def rows_by_path(results: Path, model_id: str, labels: list[str]) -> dict[str, d
 class ApplyScanner(Scanner):
     """The scan, hearing each file through its row of the table."""
 
+    HEARD = "read from the table"
+
     def __init__(self, rows: dict[str, dict], model: GenreModel, store: StateStore, options: ScanOptions,
                  run_id: int) -> None:
         super().__init__(model, store, options, run_id)
