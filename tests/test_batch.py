@@ -81,7 +81,8 @@ def test_a_rerun_resumes_without_duplicates(library, analysed, tmp_path):
     assert sorted(uris) == sorted(set(uris)) and len(uris) == len(FORMATS) + 1
     assert "analysed 4 tracks" in again.output and "2 done by an earlier run" in again.output
     done = batch(str(library / "music"), "--out", str(resumed))
-    assert done.exit_code == 0 and "are in" in done.output
+    assert done.exit_code == 0 and "are in" in done.output and "analysed" not in done.output  # one line says it
+    assert len(rows(resumed)) == len(uris)
 
 
 def test_apply_writes_through_the_scans_writer_and_undo_restores_every_byte(library, analysed, tmp_path):

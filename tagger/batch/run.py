@@ -42,6 +42,9 @@ class BatchSummary:
     by_status: Counter = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
+        """The closing line; none when an earlier run had done every track (the run said so as it began)."""
+        if not self.tracks and self.already_done:
+            return []
         rate = self.tracks / self.seconds if self.seconds else 0.0
         statuses = ", ".join(f"{status} {count}" for status, count in sorted(self.by_status.items())) or "none"
         return [f"analysed {self.tracks} tracks in {self.seconds:.1f} s ({rate:.1f} tracks/s): {statuses}"
