@@ -25,11 +25,8 @@ from trainer import calibrate, compare, metrics, stats
 
 def ratio_with_interval(numerator: np.ndarray, denominator: np.ndarray, weights: np.ndarray) -> str:
     """sum(numerator) / sum(denominator) over tracks, with the bootstrap interval over resampled tracks."""
-    total = denominator.sum()
-    if total == 0:
-        return "-"
-    replicates = (weights @ numerator) / np.maximum(weights @ denominator, 1e-12)
-    return stats.with_interval(numerator.sum() / total, stats.interval(replicates))
+    return stats.with_optional_interval(stats.ratio(numerator, denominator),
+                                        stats.ratio_interval(numerator, denominator, weights))
 
 
 def rule_table(pooled: dict, calibrated: np.ndarray, ks: list[int], minimums: list[float | None],

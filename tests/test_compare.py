@@ -11,15 +11,17 @@ from trainer.cli import main as trainer_main
 LABELS = ["a", "b", "c"]
 
 
-def fake_run(directory, accuracy: float, parameters: int, seed: int, n_tracks: int = 60, tracks: range | None = None):
-    """A run directory whose metrics.json holds test-track probabilities of a given top-1 accuracy."""
+def fake_run(directory, accuracy: float, parameters: int, seed: int, n_tracks: int = 60, tracks: range | None = None,
+             wrong_confidence: float = 0.9, calibration: dict | None = None):
+    """A run directory whose metrics.json holds test-track probabilities of a given top-1 accuracy (a wrong
+    top genre at ``wrong_confidence``), and the calibration fitted on its validation tracks, if any."""
     tracks = tracks if tracks is not None else range(n_tracks)
     rng = np.random.default_rng(seed)
     truth = np.array(tracks) % 3
     correct = rng.random(len(tracks)) < accuracy
     predicted = np.where(correct, truth, (truth + 1 + rng.integers(0, 2, len(tracks))) % 3)
     probabilities = np.full((len(tracks), 3), 0.1)
-    probabilities[np.arange(len(tracks)), predicted] = 0.9
+    probabilities[np.arange(len(tracks)), predicted] = np.where(correct, 0.9, wrong_confidence)
     directory.mkdir(parents=True)
     (directory / "metrics.json").write_text(json.dumps({
         "labels": LABELS,
@@ -29,14 +31,15 @@ def fake_run(directory, accuracy: float, parameters: int, seed: int, n_tracks: i
         "test_track_probabilities": probabilities.tolist(),
         "test_targets": np.eye(3, dtype=int)[truth].tolist(),
         "trainable_parameters": parameters,
+        **({"calibration": calibration} if calibration else {}),
     }))
-    return directory
+    return directory, correct
 
 
 def fake_cross_validation(directory, accuracy: float, seed: int, fold_tracks: list[range]):
     """A cross-validation's folder: one fake run per fold, each testing its own tracks."""
     for number, tracks in enumerate(fold_tracks, 1):
-        fake_run(directory / f"fold{number}", accuracy, 1000, seed + number, tracks=tracks)
+        fake_run(directory / f"fold{number}", accuracy, 1000, seed + number, tracks=tracks)[0]
     return directory
 
 
@@ -48,8 +51,8 @@ def compare_runs(runs, out):
 
 
 def test_compare_existing_runs(tmp_path):
-    strong = fake_run(tmp_path / "strong", 0.95, parameters=1000, seed=1)
-    weak = fake_run(tmp_path / "weak", 0.40, parameters=100, seed=2)
+    strong = fake_run(tmp_path / "strong", 0.95, parameters=1000, seed=1)[0]
+    weak = fake_run(tmp_path / "weak", 0.40, parameters=100, seed=2)[0]
     out = tmp_path / "cmp"
     result = compare_runs([strong, weak], out)
     assert result.exit_code == 0, result.output
@@ -66,8 +69,8 @@ def test_compare_existing_runs(tmp_path):
 
 
 def test_a_tie_with_a_simpler_model_is_said_plainly(tmp_path):
-    fancy = fake_run(tmp_path / "fancy", 0.70, parameters=1000, seed=5)
-    simple = fake_run(tmp_path / "simple", 0.68, parameters=100, seed=6)
+    fancy = fake_run(tmp_path / "fancy", 0.70, parameters=1000, seed=5)[0]
+    simple = fake_run(tmp_path / "simple", 0.68, parameters=100, seed=6)[0]
     out = tmp_path / "cmp"
     assert compare_runs([fancy, simple], out).exit_code == 0
     winner = json.loads((out / "comparison.json").read_text())["winner"]
@@ -77,9 +80,9 @@ def test_a_tie_with_a_simpler_model_is_said_plainly(tmp_path):
 
 
 def test_a_winner_that_beats_some_configurations_but_not_others_says_which(tmp_path):
-    best = fake_run(tmp_path / "best", 0.90, parameters=100, seed=7)
-    close = fake_run(tmp_path / "close", 0.88, parameters=1000, seed=8)
-    weak = fake_run(tmp_path / "weak", 0.35, parameters=1000, seed=9)
+    best = fake_run(tmp_path / "best", 0.90, parameters=100, seed=7)[0]
+    close = fake_run(tmp_path / "close", 0.88, parameters=1000, seed=8)[0]
+    weak = fake_run(tmp_path / "weak", 0.35, parameters=1000, seed=9)[0]
     out = tmp_path / "cmp"
     assert compare_runs([best, close, weak], out).exit_code == 0
     winner = json.loads((out / "comparison.json").read_text())["winner"]
@@ -88,8 +91,8 @@ def test_a_winner_that_beats_some_configurations_but_not_others_says_which(tmp_p
 
 
 def test_runs_of_different_splits_are_refused(tmp_path):
-    first = fake_run(tmp_path / "one", 0.8, 100, 1, n_tracks=30)
-    second = fake_run(tmp_path / "two", 0.8, 100, 2, n_tracks=33)
+    first = fake_run(tmp_path / "one", 0.8, 100, 1, n_tracks=30)[0]
+    second = fake_run(tmp_path / "two", 0.8, 100, 2, n_tracks=33)[0]
     result = CliRunner().invoke(trainer_main, ["compare", "--runs", str(first), "--runs", str(second),
                                                "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 1 and "other test tracks" in result.output
@@ -116,3 +119,22 @@ def test_a_track_tested_in_two_folds_is_refused(tmp_path):
     overlapping = fake_cross_validation(tmp_path / "bad", 0.9, 1, [range(30), range(20, 50)])
     result = CliRunner().invoke(trainer_main, ["compare", "--runs", str(overlapping), "--out", str(tmp_path / "c")])
     assert result.exit_code == 1 and "more than one fold" in result.output
+
+
+def test_the_tagging_rule_gives_the_precision_of_written_genres_and_the_coverage(tmp_path):
+    """Each run's own calibration and --min-confidence decide what a scan would write: a model that is unsure
+    exactly where it is wrong abstains there, so what it writes is right, on fewer tracks."""
+    abstaining, correct = fake_run(tmp_path / "abstaining", 0.7, 1000, seed=3, wrong_confidence=0.5,
+                                   calibration={"temperature": 1.0, "min_confidence": 0.6})
+    writing, hits = fake_run(tmp_path / "writing", 0.7, 1000, seed=3, wrong_confidence=0.5)
+    out = tmp_path / "cmp"
+    assert compare_runs([abstaining, writing], out).exit_code == 0
+    configurations = json.loads((out / "comparison.json").read_text())["configurations"]
+    careful, eager = configurations["abstaining"], configurations["writing"]
+    assert careful["coverage"] == correct.mean() and careful["written_precision"] == 1.0
+    assert careful["min_confidences"] == [0.6] and eager["min_confidences"] == [None]
+    assert eager["coverage"] == 1.0 and eager["written_precision"] == hits.mean() == eager["top1_accuracy"]
+    low, high = eager["written_precision_interval"]
+    assert low < eager["written_precision"] < high
+    table = (out / "comparison.md").read_text()
+    assert "written genres right [95 % CI]" in table and "| 0.6 |" in table and "| none |" in table

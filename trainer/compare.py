@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from trainer import stats
+from tagger.calibration import Calibration
+from tagger.genres import DEFAULT_TOP_K
+from trainer import metrics, stats
 from trainer.config import TrainConfig
 from trainer.data.split import Split
 from trainer.run_dir import METRICS, read_json, write_json
@@ -93,6 +95,7 @@ def load_pooled(unit: Path) -> dict:
     probabilities = np.concatenate([np.array(run["test_track_probabilities"]) for run in runs])
     thresholds = np.concatenate([np.tile([run["thresholds"][label] for label in labels], (len(run["test_tracks"]), 1))
                                  for run in runs])
+    written, minimums = _written_by_each_fold(runs, labels)
     order = np.argsort(tracks, kind="stable")
     parameters = {run["trainable_parameters"] for run in runs}
     return {
@@ -105,8 +108,27 @@ def load_pooled(unit: Path) -> dict:
         "probabilities": probabilities[order],
         "thresholds": thresholds[order],  # per track: its fold's
         "predictions": stats.Predictions.from_probabilities(probabilities[order], thresholds[order]),
+        "tagging": {name: values[order] for name, values in metrics.tagging_figures(
+            np.concatenate([np.array(run["test_targets"]) for run in runs]), probabilities, written).items()},
+        "min_confidences": minimums,
         "trainable_parameters": parameters.pop() if len(parameters) == 1 else None,
     }
+
+
+def _written_by_each_fold(runs: list[dict], labels: list[str]) -> tuple[np.ndarray, list[float | None]]:
+    """What `tagger scan` with a model trained as each fold was would write on that fold's test tracks (in
+    the runs' order): its thresholds, the default --top-k, and its own calibration and --min-confidence default,
+    both fitted on its validation tracks (a run without a calibration never abstains). Also each fold's
+    minimum."""
+    written, minimums = [], []
+    for run in runs:
+        probabilities = np.array(run["test_track_probabilities"])
+        calibration = Calibration.from_dict(run.get("calibration"))
+        written.append(metrics.written_genres(probabilities, calibration.apply(probabilities),
+                                              np.array([run["thresholds"][label] for label in labels]),
+                                              DEFAULT_TOP_K, calibration.min_confidence))
+        minimums.append(calibration.min_confidence)
+    return np.concatenate(written), minimums
 
 
 def compare_candidates(candidates: list[Candidate], replicates: int, permutations: int, seed: int = 0) -> dict:
@@ -138,6 +160,7 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
                 stats.replicate_scores(stats.macro_f1_of, counts[candidate.name], weights)),
             "top1_accuracy": float(correct.mean()),
             "top1_interval": stats.mean_interval(correct, weights),
+            **_tagging_figures(loaded[candidate.name][0], weights),
             "seed_weighted_f1": seed_f1,
             "seed_mean": float(np.mean(seed_f1)),
             "seed_std": float(np.std(seed_f1, ddof=1)) if len(seed_f1) > 1 else None,
@@ -175,6 +198,20 @@ def compare_candidates(candidates: list[Candidate], replicates: int, permutation
         "pairs": pairs,
         "winner": winner,
         "replicate_weighted_f1": {name: values.round(5).tolist() for name, values in replicate_f1.items()},
+    }
+
+
+def _tagging_figures(pooled: dict, weights: np.ndarray) -> dict[str, Any]:
+    """What a user meets: the share of tracks given a genre (coverage) and the share of written genres that
+    are right, each with its bootstrap interval, and the --min-confidence defaults that produced them."""
+    tagging = pooled["tagging"]
+    ones = np.ones(len(tagging["covered"]))
+    return {
+        "coverage": stats.ratio(tagging["covered"], ones),
+        "coverage_interval": stats.ratio_interval(tagging["covered"], ones, weights),
+        "written_precision": stats.ratio(tagging["right"], tagging["written"]),
+        "written_precision_interval": stats.ratio_interval(tagging["right"], tagging["written"], weights),
+        "min_confidences": pooled["min_confidences"],
     }
 
 
@@ -226,8 +263,9 @@ def markdown(result: dict) -> str:
         f"permutation test: {result['permutations']} paired swaps. Intervals are 95 %.",
         "",
         "| configuration | top-1 accuracy [95 % CI] | weighted F1 [95 % CI] | macro F1 [95 % CI] "
+        "| written genres right [95 % CI] | tracks tagged [95 % CI] | --min-confidence "
         "| seeds: weighted F1 mean ± sd | learning parameters |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     configurations = result["configurations"]
     for name, c in configurations.items():
@@ -237,7 +275,10 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {name} | {stats.with_interval(c['top1_accuracy'], c['top1_interval'])} "
             f"| {stats.with_interval(c['weighted_f1'], c['weighted_f1_interval'])} "
-            f"| {stats.with_interval(c['macro_f1'], c['macro_f1_interval'])} | {spread} | {parameters} |"
+            f"| {stats.with_interval(c['macro_f1'], c['macro_f1_interval'])} "
+            f"| {stats.with_optional_interval(c['written_precision'], c['written_precision_interval'])} "
+            f"| {stats.with_optional_interval(c['coverage'], c['coverage_interval'])} "
+            f"| {_minimums(c['min_confidences'])} | {spread} | {parameters} |"
         )
     lines += ["", "Per genre (F1 on the same tracks):", "", "| genre | " + " | ".join(configurations) + " |",
               "| --- |" + " --- |" * len(configurations)]
@@ -267,6 +308,12 @@ def markdown(result: dict) -> str:
               "toward 0 as replicates are added, whatever the true difference, so it must not be used to claim "
               "significance."]
     return "\n".join(lines) + "\n"
+
+
+def _minimums(minimums: list[float | None]) -> str:
+    """The folds' --min-confidence defaults, as a range where they differ ("none": that fold never abstains)."""
+    shown = sorted({"none" if minimum is None else f"{minimum:g}" for minimum in minimums})
+    return shown[0] if len(shown) == 1 else f"{shown[0]}-{shown[-1]}" if "none" not in shown else ", ".join(shown)
 
 
 def plot_bootstrap(result: dict, destination: Path) -> None:

@@ -114,10 +114,32 @@ def mean_interval(values: np.ndarray, weights: np.ndarray, level: float = 0.95) 
     return interval(weights @ values.astype(np.float64) / weights.sum(axis=1), level)
 
 
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> float | None:
+    """sum(numerator) / sum(denominator) over tracks (written genres right per written genre); None where the
+    denominator is empty (nothing written)."""
+    total = float(denominator.sum())
+    return float(numerator.sum()) / total if total else None
+
+
+def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, weights: np.ndarray,
+                   level: float = 0.95) -> tuple[float, float] | None:
+    """Bootstrap interval of ``ratio`` under resample ``weights`` (resamples with an empty denominator left
+    out); None where the ratio itself is undefined."""
+    totals = weights @ denominator.astype(np.float64)
+    if not denominator.sum() or not (totals > 0).any():
+        return None
+    return interval((weights @ numerator.astype(np.float64))[totals > 0] / totals[totals > 0], level)
+
+
 def with_interval(value: float, bounds: Sequence[float], spec: str = ".3f") -> str:
     """``value [low, high]``: how every estimate is printed in tables, so none is quoted without its interval."""
     low, high = bounds
     return f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
+
+
+def with_optional_interval(value: float | None, bounds: Sequence[float] | None, spec: str = ".3f") -> str:
+    """``with_interval``, or "-" for a figure that is undefined (a precision where nothing was written)."""
+    return "-" if value is None or bounds is None else with_interval(value, bounds, spec)
 
 
 def paired_bootstrap_p(differences: np.ndarray) -> float:
