@@ -1,9 +1,9 @@
 """Audio in object storage (``s3://``, ``gs://``, ...) read through pyarrow's filesystems, by byte ranges.
 
 A ``RemoteFile`` stands where the tagger's readers take a local ``Path``: it has a name and a suffix (the
-format registry goes by them), a ``stat()`` with the size, and ``open("rb")``, which gives pyarrow's seekable
-file, so a decoder that reads three windows of a song fetches three ranges, not the song. It counts the
-bytes it fetches (``bytes_read``), which is how a batch knows what a track cost to fetch. pyarrow is
+format registry goes by them), a ``stat()`` with the size, and ``open("rb")``, which gives a seekable file
+over pyarrow's ranged reads, so a decoder that reads three windows of a song fetches three ranges, not the
+song. It counts the bytes it fetches (``bytes_read``), which is how a batch knows what a track cost to fetch. pyarrow is
 imported only here, and only when a URI names a filesystem.
 """
 
@@ -109,31 +109,30 @@ class RemoteFile:
         return cast(BinaryIO, _BlockReader(native, self))
 
     def read_range(self, native: Any, offset: int, count: int) -> bytes:
-        """Bytes [offset, offset + count) of the object (fewer at its end), fetching the blocks not kept, each
-        run of neighbouring missing blocks in one request."""
-        end = min(offset + count, self.stat().st_size)
+        """Bytes [offset, offset + count) of the object (fewer at its end), from the blocks kept and, for the
+        rest, requests of whole runs of missing blocks that also read ahead."""
+        size = self.stat().st_size
+        end = min(offset + count, size)
         if end <= offset:
             return b""
         wanted = range(offset // BLOCK_BYTES, (end - 1) // BLOCK_BYTES + 1)
-        blocks = {index: self._blocks[index] for index in wanted if index in self._blocks}
-        missing = [index for index in wanted if index not in blocks]
-        if missing:  # a request is due: it reads ahead, past what is kept already
-            last = min(missing[0] * BLOCK_BYTES + READ_AHEAD_BYTES, self.stat().st_size) - 1
-            missing += [index for index in range(wanted.stop, last // BLOCK_BYTES + 1) if index not in self._blocks]
-        ahead = range(wanted.stop, max(missing, default=0) + 1)
+        missing = [index for index in wanted if index not in self._blocks]
+        if missing:  # a request is due anyway: it reads ahead too, over blocks not kept yet
+            horizon = (min(missing[0] * BLOCK_BYTES + READ_AHEAD_BYTES, size) - 1) // BLOCK_BYTES
+            missing += [index for index in range(wanted.stop, horizon + 1) if index not in self._blocks]
+        fetched: dict[int, bytes] = {}
         for run in _runs(missing):
             data = self._fetch(native, run[0] * BLOCK_BYTES, len(run) * BLOCK_BYTES)
-            blocks.update({index: data[(index - run[0]) * BLOCK_BYTES : (index - run[0] + 1) * BLOCK_BYTES]
-                           for index in run})
-        for index in [*ahead, *wanted]:  # the blocks read now are the last to go
-            if index in blocks:
-                self._blocks[index] = blocks[index]
-                self._blocks.move_to_end(index)
+            fetched.update({index: data[(index - run[0]) * BLOCK_BYTES : (index - run[0] + 1) * BLOCK_BYTES]
+                            for index in run})
+        pieces = [fetched[index] if index in fetched else self._blocks[index] for index in wanted]
+        for index in sorted({*fetched, *wanted}):  # what was read now is the last to be let go
+            self._blocks[index] = fetched[index] if index in fetched else self._blocks[index]
+            self._blocks.move_to_end(index)
         while len(self._blocks) > KEPT_BLOCKS:
             self._blocks.popitem(last=False)
-        joined = b"".join(blocks[index] for index in wanted)
         skip = offset - wanted[0] * BLOCK_BYTES
-        return joined[skip : skip + end - offset]
+        return b"".join(pieces)[skip : skip + end - offset]
 
     def _fetch(self, native: Any, offset: int, count: int) -> bytes:
         try:
