@@ -21,6 +21,7 @@ from tagger import worker_start
 from tagger.analysis import Analysis, analyze, embed
 from tagger.model import GenreModel, ModelError
 
+PRELOAD = "tagger.worker_preload"
 CRASHED = "the decoder crashed on this file (its worker process died); file skipped"
 Task = Callable[[str], Analysis]
 
@@ -66,8 +67,19 @@ def embed_in_worker(path: str) -> Analysis:
 
 
 def _executor(jobs: int, model_path: str, windows: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_start.start, initargs=(os.getpid(), model_path, windows))
+    return ProcessPoolExecutor(jobs, mp_context=_start_method(), initializer=worker_start.start,
+                               initargs=(os.getpid(), model_path, windows))
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    """Workers forked by a fork server that has imported what they need once (``tagger.worker_preload``),
+    where there is one (POSIX); spawned, each importing it, elsewhere. Never plain fork: the main process may
+    hold threads (the progress bar, onnxruntime's) and locks a forked child would inherit mid-use."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([PRELOAD])  # heeded when the server starts: at the first pool
+    return context
 
 
 def _alone(path: str, model_path: str, windows: int, task: Task) -> Analysis:

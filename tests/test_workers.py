@@ -168,12 +168,19 @@ analyses = analyze_in_processes([f"{folder}/{i}.mp3" for i in range(4)], 2, mode
 pending = iter(analyses)
 import threading
 threading.Thread(target=lambda: next(pending, None), daemon=True).start()
+def children(pid):
+    try:
+        return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    except OSError:  # it ended meanwhile
+        return []
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
-    pids = [pid for task in Path(f"/proc/{os.getpid()}/task").iterdir()
-            for pid in (task / "children").read_text().split()]
-    if len(pids) >= 2:
-        Path(folder, "workers").write_text(" ".join(pids))
+    # The workers are the fork server's children (the main process's own where workers are spawned).
+    helpers = children(os.getpid())
+    forked = [pid for helper in helpers for pid in children(helper)]
+    if len(forked) >= 2 or (not forked and len(helpers) >= 2 and sys.argv[4] == "spawn"):
+        Path(folder, "workers").write_text(" ".join(map(str, helpers + forked)))
         time.sleep(delay)
         os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(0.001)
@@ -182,8 +189,9 @@ while time.monotonic() < deadline:
 
 @pytest.mark.parametrize("delay", [0.0, 0.1, 0.2, 0.35, 0.5])
 def test_workers_still_starting_up_exit_when_the_main_process_is_killed(tiny_model, tmp_path, delay):
-    """The parent-death check is armed before a worker imports anything heavy, and against the main
-    process's own id: a worker orphaned while it starts up does not run on for good."""
+    """The parent-death check is armed before a worker loads anything heavy, and a worker whose main process
+    died before it ran ends too: a worker orphaned while it starts up does not run on for good (nor does the
+    fork server that forks them)."""
     import signal
     import subprocess
     import sys
@@ -191,8 +199,11 @@ def test_workers_still_starting_up_exit_when_the_main_process_is_killed(tiny_mod
 
     if not Path("/proc/self/task").is_dir():
         pytest.skip("needs /proc to find the workers")
+    import multiprocessing
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     main = subprocess.run([sys.executable, "-c", KILLED_WHILE_WORKERS_START, str(tmp_path), str(tiny_model),
-                           str(delay)],
+                           str(delay), method],
                           cwd=Path(__file__).parent.parent, capture_output=True, timeout=120, check=False)
     assert main.returncode == -signal.SIGKILL, main.stderr
     workers = [int(pid) for pid in (tmp_path / "workers").read_text().split()]
