@@ -48,6 +48,17 @@ def _input(path: AudioPath) -> Any:
     return None if isinstance(path, Path) else path.open("rb")
 
 
+def _libsndfile_reason(error: BaseException) -> str:
+    """libsndfile's reason without its "Error opening b'<path>': " (the line names the file already), and in
+    words that fit: for bytes it cannot place as any format it guesses "does not exist or is not a regular
+    file (possibly a pipe?)" of a file that is there."""
+    reason = one_line(error)
+    reason = reason.split("': ", 1)[1] if reason.startswith("Error opening ") and "': " in reason else reason
+    if "possibly a pipe" in reason:
+        return "no audio stream libsndfile or FFmpeg recognises in the file"
+    return reason
+
+
 class SndfileSource:
     """libsndfile: MP3, FLAC, Ogg Vorbis/Opus, WAV, AIFF."""
 
@@ -59,7 +70,7 @@ class SndfileSource:
         except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
             if self._file is not None:
                 self._file.close()
-            raise DecodeError(f"cannot decode audio: {one_line(error)}") from error
+            raise DecodeError(f"cannot decode audio: {_libsndfile_reason(error)}") from error
         self.samplerate, self.frames = self.handle.samplerate, self.handle.frames
 
     def read(self, start: int, count: int | None) -> np.ndarray:

@@ -123,3 +123,16 @@ def test_ffmpeg_places_an_mp3_window_on_the_samples_libsndfile_gives(tmp_path):
     finally:
         exact.close()
         ffmpeg.close()
+
+
+@pytest.mark.parametrize("content", [b"junk", b"<html><body>404 not found</body></html>", bytes(range(256)) * 20])
+def test_bytes_that_are_no_audio_get_a_reason_that_fits(tmp_path, content):
+    """libsndfile says of such a file that it "does not exist or is not a regular file (possibly a pipe?)",
+    after the path as a bytes repr; the line a user reads names the file once and says what is wrong."""
+    path = tmp_path / "song.mp3"
+    path.write_bytes(content)
+    with pytest.raises(DecodeError) as raised:
+        read_windows(path, 16_000, 3.0, 2)
+    message = str(raised.value)
+    assert "pipe" not in message and "does not exist" not in message and str(path) not in message, message
+    assert message.startswith("cannot decode audio: ") or message == "no audio frames in file", message
