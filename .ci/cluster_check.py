@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,17 +16,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as parquet
 import soundfile
+from tagger_run import tagger  # beside this script
 
 RATE = 22_050
-
-
-def tagger(*arguments: str) -> str:
-    completed = subprocess.run([str(Path(sys.executable).with_name("tagger")), *arguments], capture_output=True,
-                               text=True, check=False)
-    print(f"$ tagger {' '.join(arguments)}\n{completed.stdout}{completed.stderr}")
-    if completed.returncode != 0:
-        sys.exit(f"`tagger {arguments[0]}` exited with {completed.returncode}")
-    return completed.stdout + completed.stderr
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -52,10 +43,10 @@ def main() -> None:
         rows = parquet.read_table(results).to_pylist()
         if len(rows) != 3 or any(row["status"] not in ("tagged", "uncertain") for row in rows):
             sys.exit(f"expected 3 analysed rows, got {rows}")
-        again = tagger("batch", str(music), "--out", results)
+        again = tagger("batch", str(music), "--out", results).stderr
         if "in " + results + " already" not in again or len(parquet.read_table(results)) != 3:
             sys.exit("the second identical run did not resume")
-        written = tagger("apply", results, "--write-tags", "--min-confidence", "0", "--state-dir", state)
+        written = tagger("apply", results, "--write-tags", "--min-confidence", "0", "--state-dir", state).stderr
         if "tagged 3" not in written or digests(music) == before:
             sys.exit("tagger apply --write-tags did not tag the three files")
         tagger("undo", "--state-dir", state)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 from mutagen.flac import FLAC
+from tagger_run import tagger  # beside this script
 
 RATE = 22_050
 
@@ -28,15 +28,6 @@ def song(kind: str, seed: int) -> np.ndarray:
         return (0.4 * np.sin(2 * np.pi * rng.uniform(90, 160) * t)).astype(np.float32)
     beat = (np.arange(len(t)) % int(RATE / rng.uniform(3, 5))) < RATE // 40
     return (0.5 * rng.standard_normal(len(t)) * beat).astype(np.float32)
-
-
-def tagger(*arguments: str) -> str:
-    completed = subprocess.run([str(Path(sys.executable).with_name("tagger")), *arguments], capture_output=True,
-                               text=True, check=False)
-    print(f"$ tagger {' '.join(arguments)}\n{completed.stdout}{completed.stderr}")
-    if completed.returncode != 0:
-        sys.exit(f"`tagger {arguments[0]}` exited with {completed.returncode}")
-    return completed.stdout
 
 
 def main() -> None:
@@ -57,7 +48,7 @@ def main() -> None:
         tagger("learn", str(root / "library"), "--out", str(root / "mine.onnx"), "--state-dir", state)
         tagger("info", "--model", str(root / "mine.onnx"))
         predicted = json.loads(tagger("predict", "--json", "--min-confidence", "0", "--model", str(root / "mine.onnx"),
-                                      str(root / "new-Drone.flac"), str(root / "new-Clatter.flac")))
+                                      str(root / "new-Drone.flac"), str(root / "new-Clatter.flac")).stdout)
     if [record["chosen"] for record in predicted] != [["Drone"], ["Clatter"]]:
         sys.exit("the learned model did not tell the two genres apart")
     print("learn with the light install: OK")
