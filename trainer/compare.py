@@ -312,8 +312,11 @@ def markdown(result: dict) -> str:
 
 def _minimums(minimums: list[float | None]) -> str:
     """The folds' --min-confidence defaults, as a range where they differ ("none": that fold never abstains)."""
-    shown = sorted({"none" if minimum is None else f"{minimum:g}" for minimum in minimums})
-    return shown[0] if len(shown) == 1 else f"{shown[0]}-{shown[-1]}" if "none" not in shown else ", ".join(shown)
+    values = sorted({minimum for minimum in minimums if minimum is not None})
+    shown = [f"{value:g}" for value in values] + (["none"] if None in minimums else [])
+    if len(shown) == 1:
+        return shown[0]
+    return ", ".join(shown) if None in minimums else f"{shown[0]}-{shown[-1]}"
 
 
 def plot_bootstrap(result: dict, destination: Path) -> None:
