@@ -117,6 +117,11 @@ class ModelInfo:
         tuned = np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels])
         return self.calibration.apply(tuned)
 
+    def scores_key(self, windows: int) -> str:
+        """What a file's scores are kept under: the model's id, with the windows per track heard where they
+        are not the model's own count (scores of 8 windows are not those of 2)."""
+        return self.model_id if windows == self.inference_windows else f"{self.model_id}+{windows}w"
+
     def min_confidence(self, override: float | None = None) -> float | None:
         """The top-genre probability below which nothing is written: ``override`` (``--min-confidence``,
         0 turns it off), else the one the model's calibration chose, else none."""

@@ -178,6 +178,7 @@ class Scanner:
         self.options = options
         self.run_id = run_id
         self.windows = options.windows or self.info.inference_windows
+        self.scores_key = self.info.scores_key(self.windows)  # the cache's, and the outcomes'
         self.tag_handlers = TagHandlers(id3v23=options.id3v23)
         self.outcome_settings = settings_key(self._settings_of_outcomes())
 
@@ -204,7 +205,7 @@ class Scanner:
     def run(self, found_files: Iterable[Path | FileResult], on_result: Callable[[FileResult], None]) -> None:
         """Scan what ``discover`` found, calling ``on_result`` once per file as soon as it is settled. A file
         whose outcome was settled before, on the file as it is now, is reported from the state alone."""
-        known = {} if self.options.force else self.store.outcomes.load(self.outcome_settings, self.info.model_id)
+        known = {} if self.options.force else self.store.outcomes.load(self.outcome_settings, self.scores_key)
         pending: list[tuple[Path, FileKey, atomic.Identity, Plan]] = []
         try:
             for found in found_files:
@@ -228,7 +229,7 @@ class Scanner:
                 if settled is not None:
                     on_result(self._remember(found, identity, _result(found, plan, settled), heard=None))
                     continue
-                cached = None if self.options.force else self.store.cache.cached_scores(key, self.info.model_id)
+                cached = None if self.options.force else self.store.cache.cached_scores(key, self.scores_key)
                 if cached is not None:
                     analysis = Analysis(str(found), scores=cached)
                     on_result(self._remember(found, identity, self._heard(found, key, identity, plan, analysis,
@@ -259,7 +260,7 @@ class Scanner:
                   ) -> FileResult:
         """Keep ``result``, settled on the file of ``identity`` (``heard``: the scores it was decided on, or
         None: decided without them), for the next scan; ``result`` is given back."""
-        self.store.outcomes.remember(str(path), self.outcome_settings, self.info.model_id, SettledOutcome(
+        self.store.outcomes.remember(str(path), self.outcome_settings, self.scores_key, SettledOutcome(
             identity_text(identity), result.status, result.genres, result.previous, result.reason, heard))
         return result
 
@@ -306,7 +307,7 @@ class Scanner:
             return FileResult(str(path), Status.SKIPPED, reason="the file changed while it was being analysed (still "
                                                                 "being written?); left as it was: scan it again")
         if not cached:
-            self.store.cache.store_scores(key, self.info.model_id, analysis.scores)
+            self.store.cache.store_scores(key, self.scores_key, analysis.scores)
         result = replace(_result(path, plan, self.rule.after_listening(plan, analysis.scores)), cached=cached,
                          analysed=not cached, scores={label: float(score) for label, score
                                                       in zip(self.info.labels, analysis.scores, strict=True)})
@@ -339,7 +340,7 @@ class Scanner:
             return replace(result, status=Status.ERROR, error=f"cannot write: {error.strerror or error}")
         with self.store.transaction(durable=False):  # the file is written: a crash now loses only a cache row
             self.store.journal.set_status(change_id, ChangeStatus.DONE)
-            self.store.cache.store_scores(FileKey.of(path), self.info.model_id, scores, key.content_identity)
+            self.store.cache.store_scores(FileKey.of(path), self.scores_key, scores, key.content_identity)
         self._remember_as_written(path, scores)
         return replace(result, status=Status.TAGGED, genres=outcome.genres, previous=plan.previous)
 

@@ -141,3 +141,16 @@ def test_a_state_without_the_outcomes_table_gives_none():
     from tagger.outcome_cache import OutcomeCache
 
     assert OutcomeCache(sqlite3.connect(":memory:"), read_only=True).load("settings", "model") == {}
+
+
+def test_another_count_of_windows_is_heard_again_not_answered_from_the_state(library, tiny_model, state_dir,
+                                                                               tmp_path):
+    """Scores of 5 windows per track are not those of the model's own count: neither the results cache nor the
+    outcomes answer for them, and the model's own count gets its own scores back afterwards."""
+    root, _ = library
+    own = scan(root, tiny_model, state_dir, tmp_path / "own.json")
+    more = scan(root, tiny_model, state_dir, tmp_path / "more.json", "--windows", "5")
+    assert not any(record["cached"] for record in more.values()) and any(record["scores"] for record in more.values())
+    again = scan(root, tiny_model, state_dir, tmp_path / "again.json")
+    assert {name: record["scores"] for name, record in again.items()} == {name: record["scores"]
+                                                                          for name, record in own.items()}
