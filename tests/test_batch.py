@@ -181,3 +181,19 @@ def test_a_manifest_names_objects_and_one_that_is_not_there_is_an_error_row(s3_b
     assert table["s3://catalogue/music/there.flac"]["status"] == "tagged"
     gone = table["s3://catalogue/music/gone.flac"]
     assert gone["status"] == "error" and "no such object" in gone["error"]
+
+
+def test_a_table_holds_one_analysis_and_another_is_refused(library, analysed, tmp_path):
+    """Another count of windows per track, or another model, into the same table would give `tagger apply` two
+    answers for a file: refused before anything runs. A part written before parts recorded their analysis
+    counts as the model's own windows."""
+    results, _ = analysed
+    table = tmp_path / "results"
+    shutil.copytree(results, table)
+    for other in (["--windows", "3"], ["--model", "fast"]):
+        refused = batch(str(library / "music"), "--out", str(table), *other)
+        assert refused.exit_code == 1 and "another analysis" in refused.output, refused.output
+    for part in table.glob("part-*.parquet"):  # as an earlier tagger wrote them: no schema metadata
+        pyarrow_parquet.write_table(pyarrow_parquet.read_table(part).replace_schema_metadata(None), part)
+    resumed = batch(str(library / "music"), "--out", str(table))
+    assert resumed.exit_code == 0 and "are in" in resumed.output, resumed.output

@@ -2,7 +2,8 @@
 
 RESULTS is a folder of ``part-*.parquet`` files (pandas, DuckDB, Spark and pyarrow read it as one table).
 Each part is written under a temporary name and renamed, so a run that is stopped leaves only whole parts,
-and a rerun over the same SOURCE with the same model skips the tracks they hold (resume). One column per
+and a rerun over the same SOURCE with the same model skips the tracks they hold (resume). A table holds one
+analysis (one model, one count of windows per track, recorded in each part's schema metadata). One column per
 genre, ``score:<label>``, holds its calibrated probability.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 PART_GLOB = "part-*.parquet"
 SCORE_PREFIX = "score:"
+SCORES_KEY = b"tagger:scores_key"  # a part's schema metadata: the analysis its rows are of (ModelInfo.scores_key)
 COLUMNS = ("uri", "size", "fingerprint", "model_id", "genres", "status", "reason", "error", "bytes_read")
 
 
@@ -58,21 +60,32 @@ def read_rows(results: Path, columns: list[str] | None = None) -> Iterator[dict]
         yield from parquet.read_table(file, columns=columns).to_pylist()
 
 
-def done_uris(results: Path, model_id: str) -> set[str]:
-    """The tracks a earlier run over this folder finished with this model."""
-    if not parts(results):
-        return set()
-    return {row["uri"] for row in read_rows(results, ["uri", "model_id"]) if row["model_id"] == model_id}
+def done_uris(results: Path, model_id: str, scores_key: str) -> set[str]:
+    """The tracks an earlier run over this folder finished. One table holds one analysis (one model, one
+    count of windows per track: ``ModelInfo.scores_key``), so that `tagger apply` never meets two answers for
+    a file: a folder holding another's is refused."""
+    import pyarrow.parquet as parquet
+
+    done: set[str] = set()
+    for part in parts(results):
+        rows = parquet.read_table(part, columns=["uri", "model_id"]).to_pylist()
+        recorded = (parquet.read_schema(part).metadata or {}).get(SCORES_KEY)  # none: an earlier tagger's part
+        found = recorded.decode() if recorded else rows[0]["model_id"] if rows else scores_key
+        if found != scores_key or any(row["model_id"] != model_id for row in rows):
+            raise ResultsError(f"{results} holds results of another analysis ({found}; this run's: {scores_key}, "
+                               "model id and windows per track): give another --out")
+        done.update(row["uri"] for row in rows)
+    return done
 
 
 class PartWriter:
     """Writes rows into new parts of a results folder, each part whole or not at all."""
 
-    def __init__(self, folder: Path, labels: list[str]) -> None:
+    def __init__(self, folder: Path, labels: list[str], scores_key: str) -> None:
         if folder.exists() and not folder.is_dir():
             raise ResultsError(f"{folder} is a file: RESULTS names a folder of Parquet parts")
         folder.mkdir(parents=True, exist_ok=True)
-        self.folder, self.schema = folder, schema(labels)
+        self.folder, self.schema = folder, schema(labels).with_metadata({SCORES_KEY: scores_key})
         self._prefix = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self._count = 0
 

@@ -95,13 +95,14 @@ def run_batch(source: str, out: Path, model_path: Path, options: ScanOptions, ex
 
     model = GenreModel(model_path)
     found = expand_source(source, exclude)
-    done = done_uris(out, model.info.model_id)
+    scores_key = model.info.scores_key(options.windows or model.info.inference_windows)
+    done = done_uris(out, model.info.model_id, scores_key)
     todo = [{"uri": uri, "size": -1 if size is None else size} for uri, size in found if uri not in done]
     summary = BatchSummary(already_done=len(found) - len(todo))
     if not todo:
         say(f"all {len(found)} tracks of {source} are in {out} already")
         return summary
-    writer = PartWriter(out, model.info.labels)
+    writer = PartWriter(out, model.info.labels, scores_key)
     _start_ray(address, say)
     started = time.monotonic()
     pending: list[dict] = []
