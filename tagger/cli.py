@@ -586,7 +586,7 @@ def predict(settings, files, model_file, threshold, top_k, min_confidence, windo
                 if path.is_dir() else not_a_regular_file(path) for path in files}
     analyses = {analysis.path: analysis for analysis in analyze_in_processes(
         [path for path, problem in problems.items() if not problem], 1, str(model.path),
-        windows or model.info.inference_windows)}
+        model.info.windows_per_track(windows))}
     failed, records = False, []
     for path in files:
         problem = problems[str(path)]

@@ -117,6 +117,10 @@ class ModelInfo:
         tuned = np.array([self.thresholds.get(label, DEFAULT_THRESHOLD) for label in self.labels])
         return self.calibration.apply(tuned)
 
+    def windows_per_track(self, requested: int | None) -> int:
+        """The windows a run hears per track: the count asked for (``--windows``), else the model's own."""
+        return requested or self.inference_windows
+
     def scores_key(self, windows: int) -> str:
         """What a file's scores are kept under: the model's id, with the windows per track heard where they
         are not the model's own count (scores of 8 windows are not those of 2)."""

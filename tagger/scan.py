@@ -177,7 +177,7 @@ class Scanner:
         self.store = store
         self.options = options
         self.run_id = run_id
-        self.windows = options.windows or self.info.inference_windows
+        self.windows = self.info.windows_per_track(options.windows)
         self.scores_key = self.info.scores_key(self.windows)  # the cache's, and the outcomes'
         self.tag_handlers = TagHandlers(id3v23=options.id3v23)
         self.outcome_settings = settings_key(self._settings_of_outcomes())

@@ -31,7 +31,7 @@ class TrackAnalyser:
         self.model = GenreModel(Path(path), threads=1)
         os.unlink(path)
         info = self.model.info
-        self.windows = options.windows or info.inference_windows
+        self.windows = info.windows_per_track(options.windows)
         self.rule = DecisionRule.for_model(info, options.threshold, options.min_confidence, options.top_k,
                                            options.vocabulary)
 

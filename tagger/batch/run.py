@@ -95,7 +95,7 @@ def run_batch(source: str, out: Path, model_path: Path, options: ScanOptions, ex
 
     model = GenreModel(model_path)
     found = expand_source(source, exclude)
-    scores_key = model.info.scores_key(options.windows or model.info.inference_windows)
+    scores_key = model.info.scores_key(model.info.windows_per_track(options.windows))
     done = done_uris(out, model.info.model_id, scores_key)
     todo = [{"uri": uri, "size": -1 if size is None else size} for uri, size in found if uri not in done]
     summary = BatchSummary(already_done=len(found) - len(todo))

@@ -112,7 +112,7 @@ def learn(paths: Iterable[Path], base: GenreModel, cache: EmbeddingCache, option
         raise LearnError(f"the model {base.path} gives no embedding to learn from; the shipped default does "
                          "(leave out --model)")
     labels = _labels(paths, options, say)
-    windows = options.windows or base.info.inference_windows
+    windows = base.info.windows_per_track(options.windows)
     say("learning " + ", ".join(f"{name} ({sum(name in t.genres for t in labels.tracks)})" for name in labels.names))
     embedded, from_cache = embed_files([track.path for track in labels.tracks], base, windows, options.jobs,
                                        cache, lambda path, reason: say(f"error: {path}: {reason}"))
