@@ -53,12 +53,14 @@ def write_model(base: GenreModel, head: Head, values: dict[str, str], destinatio
     try:
         onnx.save(model, temporary)
         os.chmod(temporary, 0o644)
-        _check_parity(GenreModel(Path(temporary)), head)  # loading it checks the contract too
+        learned = GenreModel(Path(temporary))  # loading it checks the contract too
+        _check_parity(learned, head)
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return GenreModel(destination)
+    learned.path = destination  # the same file, renamed: its session and metadata stand
+    return learned
 
 
 def _check_parity(learned: GenreModel, head: Head) -> None:
