@@ -56,7 +56,14 @@ class _BlockReader(io.RawIOBase):
         return len(data)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._owner.stat().st_size}[whence]
+        if whence == os.SEEK_SET:
+            base = 0
+        elif whence == os.SEEK_CUR:
+            base = self._position
+        elif whence == os.SEEK_END:
+            base = self._owner.stat().st_size
+        else:
+            raise ValueError(f"invalid whence ({whence})")
         if base + offset < 0:
             raise OSError(f"seek before the start of {self._owner.uri}")
         self._position = base + offset

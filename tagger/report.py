@@ -147,7 +147,7 @@ def skip_reasons(results: list[FileResult]) -> list[str]:
     return lines
 
 
-def summary(results: list[FileResult], seconds: float, heard: str = "analysed") -> str:
+def summary(results: list[FileResult], seconds: float, heard: str) -> str:
     """One line a person reads at the end of a run, with every count the issue asks for; ``heard``: how the
     files were heard (`tagger apply` reads them from a table)."""
     counts = Counter(result.status for result in results)

@@ -95,6 +95,7 @@ def load_pooled(unit: Path) -> dict:
     probabilities = np.concatenate([np.array(run["test_track_probabilities"]) for run in runs])
     thresholds = np.concatenate([np.tile([run["thresholds"][label] for label in labels], (len(run["test_tracks"]), 1))
                                  for run in runs])
+    targets = np.concatenate([np.array(run["test_targets"], dtype=np.int64) for run in runs])
     written, minimums = _written_by_each_fold(runs, labels)
     order = np.argsort(tracks, kind="stable")
     parameters = {run["trainable_parameters"] for run in runs}
@@ -104,12 +105,12 @@ def load_pooled(unit: Path) -> dict:
         "folds": len(runs) if len(runs) > 1 else None,
         "groups": np.concatenate([np.array(run["test_groups"]) for run in runs])[order],
         "fold_of_track": np.concatenate([np.full(len(run["test_tracks"]), k) for k, run in enumerate(runs)])[order],
-        "targets": np.concatenate([np.array(run["test_targets"], dtype=np.int64) for run in runs])[order],
+        "targets": targets[order],
         "probabilities": probabilities[order],
         "thresholds": thresholds[order],  # per track: its fold's
         "predictions": stats.Predictions.from_probabilities(probabilities[order], thresholds[order]),
-        "tagging": {name: values[order] for name, values in metrics.tagging_figures(
-            np.concatenate([np.array(run["test_targets"]) for run in runs]), probabilities, written).items()},
+        "tagging": {name: values[order] for name, values in metrics.tagging_figures(targets, probabilities,
+                                                                                      written).items()},
         "min_confidences": minimums,
         "trainable_parameters": parameters.pop() if len(parameters) == 1 else None,
     }

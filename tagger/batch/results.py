@@ -68,9 +68,11 @@ def done_uris(results: Path, model_id: str, scores_key: str) -> set[str]:
 
     done: set[str] = set()
     for part in parts(results):
-        rows = parquet.read_table(part, columns=["uri", "model_id"]).to_pylist()
-        recorded = (parquet.read_schema(part).metadata or {}).get(SCORES_KEY)  # none: an earlier tagger's part
-        found = recorded.decode() if recorded else rows[0]["model_id"] if rows else scores_key
+        table = parquet.read_table(part, columns=["uri", "model_id"])
+        rows = table.to_pylist()
+        recorded = (table.schema.metadata or {}).get(SCORES_KEY)
+        # A part of an earlier tagger records none: its rows are of their model with its own windows.
+        found = recorded.decode() if recorded else (rows[0]["model_id"] if rows else scores_key)
         if found != scores_key or any(row["model_id"] != model_id for row in rows):
             raise ResultsError(f"{results} holds results of another analysis ({found}; this run's: {scores_key}, "
                                "model id and windows per track): give another --out")
