@@ -1,6 +1,7 @@
 """Export a trained genre network to ONNX with its metadata, and prove the file computes what PyTorch does.
 
-The graph: waveform windows [batch, samples] -> the network (its log-mel front end first) -> sigmoid -> [batch, genres].
+The graph: waveform windows [batch, samples] -> the network (its log-mel front end first) -> its sigmoid (or
+softmax) -> [batch, genres].
 It is written with the TorchScript-based exporter at opset 17; large constants whose values are exact in
 half precision (the mel filter bank) are stored as float16 and cast back when onnxruntime loads the file.
 """
@@ -96,14 +97,14 @@ class ModelQuality:
 
 
 class Probabilities(torch.nn.Module):
-    """The exported function: the model followed by the sigmoid."""
+    """The exported function: the model followed by its output activation (``GenreModel.probabilities``)."""
 
     def __init__(self, model: GenreModel) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.model(waveform))
+        return self.model.probabilities(self.model(waveform))
 
 
 def display_name(label: str) -> str:

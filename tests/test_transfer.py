@@ -2,6 +2,7 @@
 cache, and a transfer model trained, exported and read by the tagger end to end."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +271,55 @@ def test_fine_tuning_is_probed_cross_validated_and_refit_with_the_folds_median_p
     assert refitted.exit_code == 0, refitted.output
     assert len(json.loads((run / PROBE / "history.json").read_text())) == round(float(np.median(probes)))
     assert json.loads((run / "config.json").read_text())["threads"] == 2  # the folds trained with 1
+
+
+def test_a_logistic_head_is_cross_validated_refit_exported_and_gives_softmax_probabilities(tmp_path):
+    """`musicnn-frozen-logistic` through `trainer compare --folds 2`, `trainer refit` and `trainer export`:
+    each fold fits the head without epochs (its C chosen within the fold's training tracks), the refit needs
+    no epochs either, and the exported file's probabilities are one softmax over the genres that tells the
+    three synthetic genres apart, equal to PyTorch's."""
+    from tagger.model import GenreModel
+    from trainer.cli import main as trainer_main
+    from trainer.run_dir import load_checkpoint
+
+    write_three_genres(tmp_path / "data")
+    runner = CliRunner()
+    compared = runner.invoke(trainer_main, [
+        "compare", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "cv"), "--folds", "2",
+        "--configs", "musicnn-frozen-logistic", "--val-fraction", "0.25", "--cache-dir", str(tmp_path / "cache"),
+        "--threads", "1", "--bootstrap", "100", "--permutations", "100",
+    ], catch_exceptions=False)
+    assert compared.exit_code == 0, compared.output
+    assert "logistic head: C " in compared.output
+    unit = tmp_path / "cv" / "musicnn-frozen-logistic-seed0"
+    for fold in ("fold1", "fold2"):
+        metrics = json.loads((unit / fold / "metrics.json").read_text())
+        assert metrics["regularisation"] > 0 and "epochs" not in metrics and not (unit / fold / "history.json").exists()
+        assert metrics["test"]["track"]["top1_accuracy"] == 1.0  # tones an octave apart and noise
+        assert np.allclose(np.sum(metrics["test_track_probabilities"], axis=1), 1.0, atol=1e-4)
+
+    run = tmp_path / "final"
+    refitted = runner.invoke(trainer_main, ["refit", str(unit), "--out", str(run)], catch_exceptions=False)
+    assert refitted.exit_code == 0, refitted.output
+    assert "(logistic head)" in refitted.output
+    network, _ = load_checkpoint(run)
+    assert network.config.probabilities == "softmax"
+    exported = runner.invoke(trainer_main, ["export", str(run), "--out", str(tmp_path / "m.onnx")],
+                             catch_exceptions=False)
+    assert exported.exit_code == 0, exported.output
+    model = GenreModel(tmp_path / "m.onnx")
+    excerpts = windows(3)
+    probabilities = model.predict(excerpts.numpy())
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    with torch.no_grad():
+        expected = network.probabilities(network(excerpts)).numpy()
+    assert np.abs(probabilities - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("options", [{"tuning": "full"}, {"attention": True}, {"head_features": "tags"},
+                                     {"backbone": "scratch"}])
+def test_a_logistic_head_is_refused_where_it_has_no_frozen_embedding_to_fit_on(options):
+    config = TrainConfig(data="", out="", backbone="musicnn-msd", tuning="frozen", attention=False,
+                         head_fit="logistic")
+    with pytest.raises(ValueError, match="logistic head"):
+        replace(config, **options).model_config(3)

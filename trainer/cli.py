@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from tagger.model import DEFAULT_INFERENCE_WINDOWS
-from trainer.config import BACKBONES, HEAD_FEATURES, SCHEDULES, TUNINGS, TrainConfig
+from trainer.config import BACKBONES, HEAD_FEATURES, HEAD_FITS, SCHEDULES, TUNINGS, TrainConfig
 
 RECIPE = TrainConfig(data="", out="")  # the defaults of every training option: the shipped recipe
 TRAINING_MODULES = frozenset({"torch", "librosa", "sklearn", "scipy", "onnx", "onnxscript", "matplotlib"})
@@ -154,6 +154,10 @@ def _with_training_options(function, data_required: bool):
                    "its frame features instead of a linear head on its embedding.")
 @click.option("--head-features", type=click.Choice(HEAD_FEATURES), **_recipe("head_features"),
               help="musicnn-msd's linear head: on its embedding, its 50 Last.fm tag probabilities, or both.")
+@click.option("--head-fit", type=click.Choice(HEAD_FITS), **_recipe("head_fit"),
+              help="musicnn-msd's frozen linear head: trained by the epochs' loop (sigmoid outputs), or fitted as "
+                   "tagger learn fits one (softmax outputs, multinomial logistic regression, its regularisation by "
+                   "cross-validation within the training tracks).")
 @click.option("--loss", type=click.Choice(["bce", "focal"]), **_recipe("loss"),
               help="bce: binary cross-entropy with class weights; focal: asymmetric focal loss.")
 def train(**options) -> None:

@@ -30,6 +30,8 @@ GRID: dict[str, dict[str, Any]] = {
                             "head_features": "tags"},
     "musicnn-frozen-embedding-tags": {"backbone": "musicnn-msd", "tuning": "frozen", "attention": False,
                                       "head_features": "embedding+tags"},
+    "musicnn-frozen-logistic": {"backbone": "musicnn-msd", "tuning": "frozen", "attention": False,
+                                "head_fit": "logistic"},
     "musicnn-frozen-attention": {"backbone": "musicnn-msd", "tuning": "frozen", "attention": True},
     "musicnn-partial": {"backbone": "musicnn-msd", "tuning": "partial", "attention": False},
     # LP-FT: the frozen-linear recipe first, then every layer for a short while (trainer.train.probe_head),

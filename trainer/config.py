@@ -14,6 +14,11 @@ TUNINGS = ("frozen", "partial", "full")  # how much of a pretrained backbone lea
 # What musicnn's linear head sees of each window (trainer/transfer.py): its 200-d penultimate embedding, its 50
 # Last.fm tag probabilities (the "taggram"), or both side by side.
 HEAD_FEATURES = ("embedding", "tags", "embedding+tags")
+# How musicnn's linear head on a frozen backbone is fitted: by the training loop (sigmoid outputs, BCE, AdamW,
+# early stopping), or as tagger learn fits a user's head (softmax outputs, scikit-learn's multinomial logistic
+# regression on the standardised window embeddings, its regularisation chosen by CV within the training tracks).
+HEAD_FITS = ("gradient", "logistic")
+PROBABILITIES = ("sigmoid", "softmax")  # a network's output activation: independent genres, or one of them
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class ModelConfig:
     tuning: str
     attention_reduction: int = 8
     head_features: str = "embedding"  # one of HEAD_FEATURES; checkpoints older than the option had the embedding
+    probabilities: str = "sigmoid"  # one of PROBABILITIES; checkpoints older than the option had a sigmoid
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +63,7 @@ class TrainConfig:
     feature_cache: bool = True  # compute a frozen backbone's outputs once per window (no waveform augmentation)
     attention: bool = True  # scratch: CBAM in every block; pretrained: an attention head on its frame features
     head_features: str = "embedding"  # musicnn's linear head: one of HEAD_FEATURES
+    head_fit: str = "gradient"  # musicnn's frozen linear head: one of HEAD_FITS
     loss: str = "bce"  # bce | focal
     epochs: int = 40
     batch_size: int = 32
@@ -94,8 +101,15 @@ class TrainConfig:
     def model_config(self, n_classes: int) -> ModelConfig:
         """The architecture this configuration trains (a network from scratch learns everything: "full")."""
         tuning = "full" if self.backbone == "scratch" else self.tuning
+        if self.head_fit not in HEAD_FITS:
+            raise ValueError(f"unknown head fit {self.head_fit!r}: one of {', '.join(HEAD_FITS)}")
+        if self.head_fit == "logistic" and (self.backbone, tuning, self.attention, self.head_features) != (
+                "musicnn-msd", "frozen", False, "embedding"):
+            raise ValueError("a logistic head is fitted on the embedding of a frozen musicnn-msd backbone: use "
+                             "--backbone musicnn-msd --tuning frozen --no-attention --head-features embedding")
         return ModelConfig(n_classes, self.channels, self.hidden, self.dropout, self.attention,
-                           self.frequency_channel, self.backbone, tuning, head_features=self.head_features)
+                           self.frequency_channel, self.backbone, tuning, head_features=self.head_features,
+                           probabilities="softmax" if self.head_fit == "logistic" else "sigmoid")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

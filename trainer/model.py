@@ -78,6 +78,11 @@ class GenreModel(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.trainable_part(self.frozen_part(waveform))
 
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Genre probabilities from logits [batch, n_classes]: independent sigmoids, or a softmax over the
+        genres for a head fitted as one choice among them (``ModelConfig.probabilities``)."""
+        return torch.softmax(logits, dim=1) if self.config.probabilities == "softmax" else torch.sigmoid(logits)
+
     def has_frozen_weights(self) -> bool:
         return any(not parameter.requires_grad for parameter in self.parameters())
 

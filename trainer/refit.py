@@ -22,7 +22,14 @@ from trainer.compare import fold_runs, load_pooled
 from trainer.config import TrainConfig
 from trainer.data.split import Split
 from trainer.run_dir import CHECKPOINT, CONFIG, HISTORY, METRICS, read_json, save_checkpoint, write_json
-from trainer.train import PROBE, best_epoch, fewest_good_windows, start_run, summary_metrics, timed_fit
+from trainer.train import (
+    PROBE,
+    best_epoch,
+    fewest_good_windows,
+    fit_head_as_configured,
+    start_run,
+    summary_metrics,
+)
 
 Log = Callable[[str], None]
 # Where a refit model's figures come from (its metrics' key for the number of tracks): no held-out tracks remain.
@@ -49,8 +56,10 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
     if len(runs) < 2:
         raise ValueError(f"{cross_validation} holds no fold runs: refit the folder `trainer compare --folds` wrote")
     config = TrainConfig.from_dict(read_json(runs[0] / CONFIG))
-    kept_epochs = [best_epoch(read_json(run / HISTORY), config.select_by) for run in runs]
-    epochs = median_epochs(kept_epochs)
+    histories = [run / HISTORY for run in runs]
+    looped = all(history.is_file() for history in histories)  # a logistic head is fitted without epochs
+    kept_epochs = [best_epoch(read_json(history), config.select_by) for history in histories] if looped else []
+    epochs = median_epochs(kept_epochs) if looped else config.epochs
     probe_histories = [run / PROBE / HISTORY for run in runs]
     probe_epochs = (median_epochs([best_epoch(read_json(history), config.select_by) for history in probe_histories])
                     if all(history.is_file() for history in probe_histories) else None)
@@ -62,7 +71,8 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
                             f"out-of-fold probabilities of {len(pooled['tracks'])} tracks ({len(runs)} folds)")
     # Every track decided by its own fold's thresholds: the pooled thresholds were tuned on these very tracks.
     cross_validated = metrics.evaluate(pooled["targets"], pooled["probabilities"], pooled["thresholds"], labels)
-    log(f"refit on all {len(pooled['tracks'])} tracks for {epochs} epochs (the folds kept {kept_epochs})")
+    log(f"refit on all {len(pooled['tracks'])} tracks" + (f" for {epochs} epochs (the folds kept {kept_epochs})"
+                                                         if looped else f" ({config.head_fit} head)"))
     config = replace(config, out=str(out), epochs=epochs, threads=threads or config.threads)
     run, data, inputs = start_run(config, log, Split(pooled["tracks"], [], []), required=("train",), labels=labels,
                                   split_note={"refit_of": str(cross_validation)})
@@ -73,7 +83,7 @@ def refit(cross_validation: Path, out: Path, log: Log, threads: int | None = Non
         "cross_validation": {"folds": len(runs), "runs": [str(run) for run in runs], "kept_epochs": kept_epochs,
                              "pooled_track": cross_validated,
                              "pooled_top1_by_window_count": {str(count): top1 for count, top1 in window_sweep.items()}},
-        **timed_fit(inputs, data, config, run, log, probe_epochs),
+        **fit_head_as_configured(inputs, data, config, run, log, probe_epochs),
     }
     write_json(run / METRICS, result)
     save_checkpoint(run / CHECKPOINT, inputs.model, labels, [float(t) for t in thresholds], {

@@ -97,7 +97,7 @@ class Inputs:
         """Window probabilities [windows, classes] in dataset order."""
         self.model.eval()
         loader = DataLoader(dataset, batch_size=EVAL_BATCH, shuffle=False)
-        return np.concatenate([torch.sigmoid(self.forward(batch)).numpy() for batch, _, _ in loader])
+        return np.concatenate([self.model.probabilities(self.forward(batch)).numpy() for batch, _, _ in loader])
 
 
 def resolve_device(name: str) -> torch.device:
@@ -126,7 +126,7 @@ def _epoch(inputs: Inputs, loader, loss_fn, device: torch.device, description: s
                     schedule.after_batch()
             total += loss.item() * len(batch)
             count += len(batch)
-            outputs.append(torch.sigmoid(logits.detach()).cpu().numpy())
+            outputs.append(inputs.model.probabilities(logits.detach()).cpu().numpy())
             targets.append(target.numpy())
     return total / max(count, 1), np.concatenate(outputs), np.concatenate(targets)
 
@@ -263,7 +263,7 @@ def window_count_sweep(model: GenreModel, side: SplitData, thresholds: np.ndarra
         starts = {count: window_starts(len(waveform), window, count) for count in counts}
         distinct = sorted({start for chosen in starts.values() for start in chosen})  # each window heard once
         excerpts = np.stack([fit_length(waveform[s : s + window], window) for s in distinct])
-        heard = dict(zip(distinct, torch.sigmoid(model(torch.from_numpy(excerpts))).numpy(), strict=True))
+        heard = dict(zip(distinct, model.probabilities(model(torch.from_numpy(excerpts))).numpy(), strict=True))
         for count in counts:
             by_count[count].append(np.mean([heard[start] for start in starts[count]], axis=0))
     result = {}
@@ -392,11 +392,21 @@ def timed_fit(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path
             "trainable_parameters": inputs.model.trainable_parameters()}
 
 
+def fit_head_as_configured(inputs: Inputs, data: PreparedData, config: TrainConfig, run: Path, log: Log,
+                           probe_epochs: int | None = None) -> dict:
+    """The training loop (``timed_fit``), or for ``head_fit`` "logistic" a head fitted without one."""
+    if config.head_fit == "logistic":
+        from trainer.logistic_head import fit_logistic
+
+        return fit_logistic(inputs, data, config, log)
+    return timed_fit(inputs, data, config, run, log, probe_epochs)
+
+
 def train(config: TrainConfig, log: Log, split: Split | None = None) -> dict:
     """Train one configuration end to end (on ``split`` when given, e.g. one fold of a cross-validation);
     returns the metrics written to ``metrics.json``."""
     run, data, inputs = start_run(config, log, split, required=SPLITS)
-    extra = timed_fit(inputs, data, config, run, log)
+    extra = fit_head_as_configured(inputs, data, config, run, log)
     extra["test_groups"] = [group_key(track, config.group_by) for track in data.sides["test"].tracks]
     return finish_run(inputs, data, run, extra, log)
 

@@ -100,11 +100,12 @@ def group_folds(examples: Examples, folds: int, seed: int) -> list[tuple[np.ndar
     as far as the groups allow (scikit-learn's StratifiedGroupKFold on each track's first genre)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    count = min(folds, len(np.unique(examples.groups)))
+    primary = examples.targets.argmax(axis=1)
+    # No more folds than the rarest genre has tracks: every fold can then hold each genre out once.
+    count = min(folds, len(np.unique(examples.groups)), int(np.unique(primary, return_counts=True)[1].min()))
     if count < 2:
         return []
     splitter = StratifiedGroupKFold(n_splits=count, shuffle=True, random_state=seed)
-    primary = examples.targets.argmax(axis=1)
     return list(splitter.split(np.zeros(len(primary)), primary, examples.groups))
 
 
