@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -39,6 +41,15 @@ def genre_key(name: str) -> str:
     """Equal for names of the same genre: the spelling key of its canonical name when the table knows it."""
     key = spelling_key(name)
     return spelling_key(_canonical_by_key().get(key, name))
+
+
+def spellings_by_genre(names: Iterable[str]) -> dict[str, str]:
+    """Each genre's (``genre_key``'s) most frequent spelling among ``names``, one per occurrence; a tie goes
+    to the spelling seen first."""
+    counts: dict[str, Counter[str]] = {}
+    for name in names:
+        counts.setdefault(genre_key(name), Counter())[name] += 1
+    return {key: spellings.most_common(1)[0][0] for key, spellings in counts.items()}
 
 
 def without_duplicates(names: list[str]) -> list[str]:

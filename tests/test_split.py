@@ -136,3 +136,18 @@ def test_impossible_folds_are_refused():
         fold_splits(tracks(), 1, 0.15, seed=0)
     with pytest.raises(ValueError, match="cannot fill 5 folds"):
         fold_splits(tracks(per_genre=1), 5, 0.15, seed=0)
+
+
+def test_spellings_of_one_genre_are_one_label_as_the_tagger_counts_genres(tmp_path):
+    """Folders "Hip-Hop", "hip hop" and "hiphop" and a manifest's "R&B" beside "Rhythm and Blues" (aliases)
+    are one label each, named by the dataset's most frequent spelling; other genres stay apart."""
+    for name in ("Hip-Hop/a.mp3", "Hip-Hop/b.mp3", "hip hop/c.mp3", "hiphop/d.mp3", "Rock/e.mp3"):
+        (tmp_path / "lib" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "lib" / name).write_bytes(b"")
+    dataset = from_folders(tmp_path / "lib")
+    assert dataset.labels == ["hip-hop", "rock"]
+    assert sorted(track.labels for track in dataset.tracks).count(("hip-hop",)) == 4
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,genres\na.mp3,R&B\nb.mp3,rhythm and blues;r&b\nc.mp3,R&B;Soul\n")
+    tracks = from_csv(manifest).tracks
+    assert [track.labels for track in tracks] == [("r&b",), ("r&b",), ("r&b", "soul")]

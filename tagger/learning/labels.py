@@ -16,7 +16,7 @@ from tagger.formats import handler_for
 from tagger.genres import own_genres, split_values
 from tagger.learning import MIN_TRACKS
 from tagger.tags import TagError, credits
-from tagger.vocabulary import GenreVocabulary, genre_key
+from tagger.vocabulary import GenreVocabulary, genre_key, spellings_by_genre
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,8 @@ class Labels:
 
 def choose_labels(tagged: list[TaggedFile], min_tracks: int = MIN_TRACKS) -> Labels:
     """Genres carried by at least ``min_tracks`` tracks, each named in its most frequent spelling."""
-    spellings: dict[str, Counter[str]] = {}
-    for file in tagged:
-        for genre in file.genres:
-            spellings.setdefault(genre_key(genre), Counter())[genre] += 1
-    tracks_of = {key: sum(counts.values()) for key, counts in spellings.items()}
-    spelled = {key: counts.most_common(1)[0][0] for key, counts in spellings.items()}
+    tracks_of = Counter(genre_key(genre) for file in tagged for genre in file.genres)
+    spelled = spellings_by_genre(genre for file in tagged for genre in file.genres)
     kept = {key for key, count in tracks_of.items() if count >= min_tracks}
     names = sorted((spelled[key] for key in kept), key=str.casefold)
     tracks = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tagger.formats import is_audio_file
@@ -48,13 +48,23 @@ def _normalise(label: str) -> str:
     return label.strip().lower()
 
 
+def _one_label_per_genre(tracks: list[Track]) -> list[Track]:
+    """Spellings of one genre ("Hip-Hop", "hip hop", an alias) are one label, as the tagger counts genres
+    (``tagger.vocabulary.genre_key``), named by the dataset's most frequent spelling."""
+    from tagger.vocabulary import genre_key, spellings_by_genre
+
+    spelled = spellings_by_genre(label for track in tracks for label in track.labels)
+    return [replace(track, labels=tuple(dict.fromkeys(spelled[genre_key(label)] for label in track.labels)))
+            for track in tracks]
+
+
 def from_folders(root: Path) -> Dataset:
     """``ROOT/<genre>/*.mp3|flac|ogg|wav``: the folder names the single genre (GTZAN's layout)."""
-    tracks = [
+    tracks = _one_label_per_genre([
         Track(str(path.relative_to(root)), path, (_normalise(path.relative_to(root).parts[0]),))
         for path in _audio_files(root)
         if len(path.relative_to(root).parts) >= 2
-    ]
+    ])
     return Dataset(tracks, description=f"{len(tracks)} tracks in genre folders under {root.name}/")
 
 
@@ -71,7 +81,7 @@ def from_csv(manifest: Path) -> Dataset:
             if labels:
                 path = (manifest.parent / row["path"]).resolve()
                 tracks.append(Track(row["path"], path, labels, (row.get("artist") or "").strip()))
-    return Dataset(tracks, description=f"{len(tracks)} tracks listed in {manifest.name}")
+    return Dataset(_one_label_per_genre(tracks), description=f"{len(tracks)} tracks listed in {manifest.name}")
 
 
 def from_tags(root: Path) -> Dataset:
