@@ -75,11 +75,11 @@ def startup_library(paths: list[Path], folder: Path, count: int) -> Path:
     return folder
 
 
-def timed_scan(folder: Path, model: Path, jobs: int) -> float:
-    """Wall seconds of a dry-run scan with nothing cached."""
+def timed_scan(folder: Path, model: Path, jobs: int, options: tuple[str, ...] = ()) -> float:
+    """Wall seconds of a dry-run scan with nothing cached (with more scan ``options``)."""
     with tempfile.TemporaryDirectory() as state:
         command = [sys.executable, "-m", "tagger", "scan", str(folder), "--model", str(model), "--jobs", str(jobs),
-                   "--state-dir", state, "--force"]
+                   "--state-dir", state, "--force", *options]
         started = time.perf_counter()
         subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return time.perf_counter() - started

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import ood_signals  # noqa: E402  (beside this script)
+import pooling_probe  # noqa: E402
 
 from benchmarks import bench_ood  # noqa: E402
 from export.broad_genres import give_broad_genres, recipes, reference_files  # noqa: E402
@@ -231,11 +232,17 @@ def results_section(title: str) -> str | None:
 
 
 def head_features_section() -> list[str]:
-    """The comparison of what the default's linear head reads (issue 28), when it was run."""
-    table = results_section(HEAD_FEATURES_SECTION)
-    return [] if table is None else [
-        "## What the head reads: embedding, tags or both", "",
+    """The comparisons of what the default's linear head reads and how it is fitted (issue 28), when run."""
+    table, pooling = results_section(HEAD_FEATURES_SECTION), results_section(pooling_probe.SECTION)
+    lines = [] if table is None else [
+        "## What the head reads: embedding, tags or both, and how it is fitted", "",
         "The same folds and recipe, a second `trainer compare` (benchmarks/RESULTS.md):", "", table, ""]
+    if pooling is not None:
+        lines += ["Pooling a track's windows before the head, research with one head fit for every view "
+                  "(benchmarks/RESULTS.md):", "", pooling, "",
+                  "Mean and std pooling gains about as much as the fold seeds move the figure, so the model file "
+                  "keeps its per-window contract (a track's probabilities the mean of its windows').", ""]
+    return lines
 
 
 def kept_model_section(title: str, shipped_as: str) -> list[str]:

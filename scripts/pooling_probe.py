@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import table
+from benchmarks.common import record, table
 from tagger.audio import read_windows
 from tagger.learning.head import Examples, cross_validate
 from tagger.model import GenreModel
 
+SECTION = "Pooling a track's windows before the head (issue 28)"  # its section of benchmarks/RESULTS.md
 VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {  # a track's [windows, width] -> its examples' rows
     "every window (the tagger's mean of probabilities)": lambda embedding: embedding,
     "mean of the windows' embeddings": lambda embedding: embedding.mean(axis=0, keepdims=True),
@@ -60,8 +61,11 @@ def main() -> None:
             top1 = [float((cross_validate(data, seed).probabilities.argmax(1) == data.targets.argmax(1)).mean())
                     for seed in range(arguments.seeds)]
             rows.append([count, name, f"{np.mean(top1):.3f}", f"{min(top1):.3f}-{max(top1):.3f}"])
-    print(f"{len(files)} tracks of {arguments.data.name}; 5 outer folds by track, fold seeds 0-{arguments.seeds - 1}")
-    print(table(["windows per track", "the head sees", "pooled top-1, mean over seeds", "range"], rows))
+    body = (f"`python scripts/pooling_probe.py`: {len(files)} tracks of {arguments.data.name}, the default model's "
+            f"embedding, `tagger learn`'s head fit; 5 outer folds by track, fold seeds 0-{arguments.seeds - 1}.\n\n"
+            + table(["windows per track", "the head sees", "pooled top-1, mean over seeds", "range"], rows))
+    print(body)
+    record(SECTION, body)
 
 
 if __name__ == "__main__":
