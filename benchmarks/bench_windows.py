@@ -25,6 +25,11 @@ JOBS = 2
 TARGET = 12.0  # tracks/s with --jobs 2 on four-minute MP3s (issue 28)
 
 
+def section(model_file: str) -> str:
+    """This benchmark's section of benchmarks/RESULTS.md for a model file."""
+    return f"Windows per track, {model_file}"
+
+
 def pooled_top1(cross_validation: Path | None) -> dict[int, float]:
     """Pooled top-1 by windows per track over the unit's folds; nothing without a unit."""
     if cross_validation is None:
@@ -59,7 +64,7 @@ def main() -> None:
             + table(["windows per track", "pooled CV top-1", "scan tracks/s", f"vs {own} windows",
                      f">= {TARGET:g} tracks/s"], rows))
     print(body)
-    record(f"Windows per track, {model.path.name}", body)
+    record(section(model.path.name), body)
 
 
 if __name__ == "__main__":

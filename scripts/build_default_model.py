@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import ood_signals  # noqa: E402  (beside this script)
 import pooling_probe  # noqa: E402
 
-from benchmarks import bench_ood  # noqa: E402
+from benchmarks import bench_ood, bench_windows  # noqa: E402
 from export.broad_genres import give_broad_genres, recipes, reference_files  # noqa: E402
 from export.onnx_export import export_checkpoint  # noqa: E402
 from tagger.calibration import Calibration  # noqa: E402
@@ -124,6 +124,7 @@ def model_section(title: str, shipped: dict, shipped_as: str, comparison: dict) 
     chosen = comparison["configurations"][shipped["name"]]
     final = read_json(shipped["run"] / METRICS)
     sweep = " | ".join(f"{count}: {top1:.3f}" for count, top1 in shipped["sweep"].items())
+    windows_table = results_section(bench_windows.section(f"{shipped_as}.onnx"))
     return [
         f"## {title}: `{shipped_as}.onnx`",
         "",
@@ -133,14 +134,18 @@ def model_section(title: str, shipped: dict, shipped_as: str, comparison: dict) 
         f"- Cross-validated ({comparison['folds']} folds, {comparison['test_tracks']} tracks, each tested once): "
         f"top-1 {stats.with_interval(chosen['top1_accuracy'], chosen['top1_interval'])}, weighted F1 "
         f"{stats.with_interval(chosen['weighted_f1'], chosen['weighted_f1_interval'])}.",
-        f"- Refit on all tracks for {final['epochs']} epochs (the folds kept "
-        f"{final['cross_validation']['kept_epochs']})"
+        "- Refit on all tracks"
+        + (f" for {final['epochs']} epochs (the folds kept {final['cross_validation']['kept_epochs']})"
+           if "epochs" in final else f" (a logistic head, C {final['regularisation']:g})")
         + (f", after {final['probe_best_epoch']} epochs of probing the head on the frozen backbone"
            if "probe_best_epoch" in final else "")
         + "; thresholds tuned on the pooled out-of-fold probabilities: "
         + ", ".join(f"{label} {value:.2f}" for label, value in final["thresholds"].items()) + ".",
         f"- Windows per track: {shipped['windows']} (pooled top-1 by windows per track: {sweep}; the fewest "
-        f"within {WINDOW_TOLERANCE} of the best).",
+        f"within {WINDOW_TOLERANCE} of the best)" + ("; against measured scan speed, "
+                                                     "`benchmarks/bench_windows.py` (benchmarks/RESULTS.md):"
+                                                     if windows_table else "."),
+        *(["", windows_table, ""] if windows_table else []),
         f"- Size and speed: {(MODELS / f'{shipped_as}.onnx').stat().st_size / 1024:.0f} KiB, "
         f"{speed(MODELS / f'{shipped_as}.onnx'):.1f} ms per window on one thread (this machine)"
         + (f"; INT8 copy `{int8.name}`: {int8.stat().st_size / 1024:.0f} KiB, {speed(int8):.1f} ms per window"

@@ -18,7 +18,6 @@ HEAD_FEATURES = ("embedding", "tags", "embedding+tags")
 # early stopping), or as tagger learn fits a user's head (softmax outputs, scikit-learn's multinomial logistic
 # regression on the standardised window embeddings, its regularisation chosen by CV within the training tracks).
 HEAD_FITS = ("gradient", "logistic")
-PROBABILITIES = ("sigmoid", "softmax")  # a network's output activation: independent genres, or one of them
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class ModelConfig:
     tuning: str
     attention_reduction: int = 8
     head_features: str = "embedding"  # one of HEAD_FEATURES; checkpoints older than the option had the embedding
-    probabilities: str = "sigmoid"  # one of PROBABILITIES; checkpoints older than the option had a sigmoid
+    probabilities: str = "sigmoid"  # "sigmoid" (independent genres) or "softmax" (one of them); older: sigmoid
 
     def to_dict(self) -> dict:
         return asdict(self)

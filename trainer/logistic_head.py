@@ -3,9 +3,10 @@
 chosen by cross-validation within the training tracks (``tagger.learning.head``), written into the
 network's linear layer, whose outputs then go through a softmax.
 
-On 94 tracks the gradient-trained head's weak regularisation (AdamW's weight decay, early stopping on a
-validation side of a dozen tracks) is what limits it; a regularisation path chosen on the training tracks
-themselves, with no epochs to pick, is the textbook fit for a linear probe on frozen features.
+It puts the head a user's `tagger learn` gets beside the loop-trained head of the shipped default, on the
+same folds and under the same statistics (`trainer compare`): a regularisation path chosen within the
+training tracks, with no epochs and no validation side to early-stop on, against AdamW's weight decay and
+early stopping. The model card says which won on gtzan-part.
 """
 
 from __future__ import annotations
