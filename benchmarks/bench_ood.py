@@ -7,7 +7,8 @@ tag wrongly, next to the same figures on gtzan-part out of fold, per model, in o
 Each --model is a model name or file, optionally with the folder of the `trainer compare --folds K`
 configuration it was refit from (the refit model heard all of gtzan-part, so scanning gtzan-part with it
 would flatter). For the gtzan-part row every fold's own model is exported, given the named model's broad
-genres (export/broad_genres.py) with a gate fitted on that fold's training tracks only, and scanned over
+genres (export/broad_genres.py) and tag agreement (export/tag_agreement.py), each fitted on that fold's
+training tracks only, and scanned over
 the fold's test tracks: what a user gets from a model that never heard them. Every scan is this
 checkout's `tagger scan --mode replace` (a dry run: every file heard, nothing written) with the model's
 own decision rule; --baseline runs another checkout's tagger on the development set for a before/after.
@@ -78,9 +79,10 @@ def ood_rows(folder: Path, model: str, source: Path | None, name: str) -> list[l
 
 def gtzan_row(model: str, unit: Path, gtzan: Path, name: str) -> list[str]:
     """gtzan-part out of fold: each fold's model exported at the named model's windows, given its broad genres
-    (fitted on the fold's training tracks), scanned over the fold's test tracks."""
+    and its tag agreement (each fitted on the fold's training tracks), scanned over the fold's test tracks."""
     from export.broad_genres import gate_model, recipes
     from export.onnx_export import export_checkpoint
+    from export.tag_agreement import doubt_model
     from trainer.compare import fold_runs
     from trainer.run_dir import SPLIT, read_json
 
@@ -91,9 +93,11 @@ def gtzan_row(model: str, unit: Path, gtzan: Path, name: str) -> list[str]:
             split = read_json(run / SPLIT)
             fold_model = Path(scratch) / f"fold{fold}.onnx"
             export_checkpoint(run, fold_model, inference_windows=info.inference_windows)
+            training = [gtzan / track for track in split["train"] + split["val"]]
             for genre in recipes(info):
-                gate_model(fold_model, fold_model, [gtzan / track for track in split["train"] + split["val"]],
-                           genre.keep, genre)
+                gate_model(fold_model, fold_model, training, genre.keep, genre)
+            if info.tag_agreement:
+                doubt_model(fold_model, fold_model, training, info.tag_agreement["keep"])
             tests = Path(scratch) / f"test{fold}"
             for track in split["test"]:
                 (tests / track).parent.mkdir(parents=True, exist_ok=True)

@@ -39,13 +39,15 @@ import onnx.numpy_helper
 from onnx import helper
 
 from tagger.audio import DecodeError, read_windows
-from tagger.graph_edit import GraphEditError, final_linear, linear_input_width, producer
+from tagger.graph_edit import TRAINED_PROBABILITIES, GraphEditError, final_linear, linear_input_width, producer
 from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
 from trainer.backbones.musicnn import MSD_TAGS, WEIGHTS
 
 KEEP = 0.95  # share of reference tracks the new genre must leave to their trained genres
 WIDTH = 0.025  # tag-sum units over which e rises from 0.5 to 0.88: a sharp but not a hard gate
 NEW_GENRE_THRESHOLD = 0.5  # the new genre is chosen once more likely than not
+MSD_TAGS_TENSOR, MSD_TAG_PROBABILITIES = "msd_tags", "msd_tag_probabilities"  # the tag layer's output and node
+BROAD_CONCAT = "with_broad_genres"  # the node that appends the broad genres to the trained ones
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,10 @@ def _initializer(graph: onnx.GraphProto, name: str) -> np.ndarray | None:
     return None if found is None else onnx.numpy_helper.to_array(found)
 
 
-def check_gateable(model: onnx.ModelProto, genre: BroadGenre) -> None:
-    """Refuse a model that already names ``genre`` or a broad genre; and, since the tag layer means something
-    only on musicnn's own embedding, a graph whose embedding layer is not the pretrained one (a fine-tuned
-    backbone, or another network), or whose last linear layer reads more or other than that layer's 200
-    values (a head on musicnn's tags, ``ModelConfig.head_features``)."""
-    metadata = {prop.key: prop.value for prop in model.metadata_props}
-    if genre.label in json.loads(metadata[MetadataKeys.LABELS]) or json.loads(
-            metadata.get(MetadataKeys.BROAD_GENRES, "{}")):
-        raise GraphEditError(f"the model already has a {genre.label!r} genre or a broad genre")
+def check_musicnn_embedding(model: onnx.ModelProto) -> None:
+    """Refuse a graph whose embedding layer is not musicnn's pretrained one (a fine-tuned backbone, or another
+    network: musicnn's tags mean what they say only on its own embedding), or whose last linear layer reads
+    more or other than that layer's 200 values (a head on musicnn's tags, ``ModelConfig.head_features``)."""
     with np.load(WEIGHTS) as stored:
         pretrained = stored["dense/kernel"].T
     for node in model.graph.node:
@@ -105,6 +102,17 @@ def check_gateable(model: onnx.ModelProto, genre: BroadGenre) -> None:
     if width != pretrained.shape[0]:
         raise GraphEditError(f"the model's head reads {width} features, not musicnn's {pretrained.shape[0]}-d "
                              "embedding alone (a head on its tags?): the gate needs that embedding")
+
+
+def check_gateable(model: onnx.ModelProto, genre: BroadGenre) -> None:
+    """Refuse a model that already names ``genre`` or a broad genre, or lacks musicnn's own embedding."""
+    metadata = {prop.key: prop.value for prop in model.metadata_props}
+    if genre.label in json.loads(metadata[MetadataKeys.LABELS]) or json.loads(
+            metadata.get(MetadataKeys.BROAD_GENRES, "{}")):
+        raise GraphEditError(f"the model already has a {genre.label!r} genre or a broad genre")
+    if MetadataKeys.TAG_AGREEMENT in metadata:
+        raise GraphEditError("the model already doubts genres its tags do not support: add broad genres first")
+    check_musicnn_embedding(model)
 
 
 def family_sums(embeddings: np.ndarray, genre: BroadGenre) -> np.ndarray:
@@ -154,6 +162,20 @@ def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
     return name
 
 
+def msd_tags(graph: onnx.GraphProto) -> str:
+    """The tensor of musicnn's 50 tag probabilities per window, computed from the embedding by its own tag
+    layer: added to the graph where no gate added it yet."""
+    if any(node.name == MSD_TAG_PROBABILITIES for node in graph.node):
+        return MSD_TAGS_TENSOR
+    weights, bias = tag_layer()
+    graph.node.extend([
+        helper.make_node("Gemm", [final_linear(graph).input[0], _constant(graph, "msd_tags.weight", weights),
+                                  _constant(graph, "msd_tags.bias", bias)], ["msd_tag_logits"], name="msd_tags"),
+        helper.make_node("Sigmoid", ["msd_tag_logits"], [MSD_TAGS_TENSOR], name=MSD_TAG_PROBABILITIES),
+    ])
+    return MSD_TAGS_TENSOR
+
+
 def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
     """Edit ``model`` in place: the probabilities gain ``genre`` as a last label, gated as the module says;
     its metadata (labels, names, thresholds, the recipe) follows."""
@@ -161,16 +183,12 @@ def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
     graph = model.graph
     metadata = {prop.key: prop.value for prop in model.metadata_props}
     labels = json.loads(metadata[MetadataKeys.LABELS])
-    activation, penultimate = producer(graph, OUTPUT_NAME), final_linear(graph).input[0]
-    activation.output[0] = "trained_probabilities"
-    weights, bias = tag_layer()
+    tags = msd_tags(graph)  # before the rename: the tag layer is found from the output's linear layer
+    producer(graph, OUTPUT_NAME).output[0] = TRAINED_PROBABILITIES
     family = np.array([MSD_TAGS.index(tag) for tag in genre.tags], dtype=np.int64)
     prefix = f"broad_{genre.label}"
     graph.node.extend([
-        helper.make_node("Gemm", [penultimate, _constant(graph, "msd_tags.weight", weights),
-                                  _constant(graph, "msd_tags.bias", bias)], ["msd_tag_logits"], name="msd_tags"),
-        helper.make_node("Sigmoid", ["msd_tag_logits"], ["msd_tags"], name="msd_tag_probabilities"),
-        helper.make_node("Gather", ["msd_tags", _constant(graph, f"{prefix}.tags", family)], [f"{prefix}_tags"],
+        helper.make_node("Gather", [tags, _constant(graph, f"{prefix}.tags", family)], [f"{prefix}_tags"],
                          axis=1, name=f"{prefix}_tags"),
         helper.make_node("ReduceSum", [f"{prefix}_tags", _constant(graph, f"{prefix}.axes", np.array([1]))],
                          [f"{prefix}_sum"], keepdims=1, name=f"{prefix}_sum"),
@@ -182,10 +200,10 @@ def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
         helper.make_node("Sigmoid", [f"{prefix}_logit"], [f"{prefix}_probability"], name=f"{prefix}_probability"),
         helper.make_node("Sub", [_constant(graph, f"{prefix}.one", np.array(1.0, np.float32)),
                                  f"{prefix}_probability"], [f"{prefix}_complement"], name=f"{prefix}_complement"),
-        helper.make_node("Mul", ["trained_probabilities", f"{prefix}_complement"], ["trained_kept"],
+        helper.make_node("Mul", [TRAINED_PROBABILITIES, f"{prefix}_complement"], ["trained_kept"],
                          name="trained_kept"),
         helper.make_node("Concat", ["trained_kept", f"{prefix}_probability"], [OUTPUT_NAME], axis=1,
-                         name="with_broad_genres"),
+                         name=BROAD_CONCAT),
     ])
     output = next(output for output in graph.output if output.name == OUTPUT_NAME)
     output.type.tensor_type.shape.dim[1].dim_value = len(labels) + 1
@@ -227,19 +245,23 @@ def reference_files(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if path.is_file() and is_audio_file(path))
 
 
-def give_broad_genres(model_path: Path, reference: list[Path], keep: float = KEEP) -> tuple[BroadGenre, dict | None]:
-    """Gate the model file in place and, when it has an INT8 copy beside it, quantize that copy again from
-    the gated model (on windows of the reference tracks), so that both name the same genres."""
+def requantize_copy(model_path: Path, reference: list[Path]) -> dict | None:
+    """Where the model file has an INT8 copy beside it, quantize that copy again from the (edited) model, on
+    windows of the reference tracks, so that both compute the same genres; None where it has none."""
     from export.quantize import quantize_int8
 
-    fitted = gate_model(model_path, model_path, reference, keep)
-    int8 = model_path.with_name(model_path.stem + ".int8.onnx")
-    if not int8.is_file():
-        return fitted, None
+    if not model_path.with_name(model_path.stem + ".int8.onnx").is_file():
+        return None
     info = GenreModel(model_path).info
     calibration = np.concatenate([read_windows(path, info.sample_rate, info.window_seconds, 1)
                                   for path in reference[:: max(1, len(reference) // 16)]])
-    return fitted, quantize_int8(model_path, calibration, f"{len(calibration)} reference tracks")
+    return quantize_int8(model_path, calibration, f"{len(calibration)} reference tracks")
+
+
+def give_broad_genres(model_path: Path, reference: list[Path], keep: float = KEEP) -> tuple[BroadGenre, dict | None]:
+    """Gate the model file in place, and its INT8 copy with it (``requantize_copy``)."""
+    fitted = gate_model(model_path, model_path, reference, keep)
+    return fitted, requantize_copy(model_path, reference)
 
 
 def main() -> None:

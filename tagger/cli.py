@@ -545,6 +545,14 @@ def info(model_file, model):
         except (KeyError, TypeError, ValueError):  # not what export/broad_genres.py writes
             described = json.dumps(recipe, sort_keys=True)
         click.echo(printable(f"broad genre {label}: {described}"))
+    if recipe := meta.tag_agreement:
+        try:
+            described = (f"a genre is doubted where musicnn's tags for it sum below {recipe['cut']:g} "
+                         f"({', '.join(recipe['families'])}); it untags {recipe['reference_share']:.1%} of the "
+                         f"tagged {recipe['fitted_on']} it was set on")
+        except (KeyError, TypeError, ValueError):  # not what export/tag_agreement.py writes
+            described = json.dumps(recipe, sort_keys=True)
+        click.echo(printable(f"tag agreement: {described}"))
     per_genre = meta.metrics.get("per_genre")
     overall = {key: value for key, value in meta.metrics.items() if key != "per_genre"}
     if overall:

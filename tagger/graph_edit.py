@@ -19,6 +19,9 @@ from tagger.model import EMBEDDING_OUTPUT, INPUT_NAME, OUTPUT_NAME
 OUTPUT_ACTIVATIONS = ("Sigmoid", "Softmax")
 
 
+TRAINED_PROBABILITIES = "trained_probabilities"  # the activation's output, renamed where a gate follows it
+
+
 class GraphEditError(ValueError):
     """The graph is not of the shape the edit needs (no linear layer before the probabilities, say)."""
 
@@ -31,8 +34,9 @@ def producer(graph: onnx.GraphProto, tensor: str) -> onnx.NodeProto:
 
 
 def final_linear(graph: onnx.GraphProto) -> onnx.NodeProto:
-    """The Gemm whose logits become the probabilities."""
-    activation = producer(graph, OUTPUT_NAME)
+    """The Gemm whose logits become the probabilities (the trained genres' ones, where a gate edits them)."""
+    edited = any(TRAINED_PROBABILITIES in node.output for node in graph.node)
+    activation = producer(graph, TRAINED_PROBABILITIES if edited else OUTPUT_NAME)
     if activation.op_type not in OUTPUT_ACTIVATIONS:
         raise GraphEditError(f"the probabilities come from {activation.op_type}, not from a sigmoid or softmax")
     linear = producer(graph, activation.input[0])

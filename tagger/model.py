@@ -60,6 +60,7 @@ class MetadataKeys:
     LICENSES = "licenses"  # JSON object: pretrained part -> the licence notice that must travel with its weights
     CALIBRATION = "calibration"  # JSON object: tagger.calibration.Calibration (thresholds are uncalibrated)
     BROAD_GENRES = "broad_genres"  # JSON object: label -> how the graph gates it in (export/broad_genres.py)
+    TAG_AGREEMENT = "tag_agreement"  # JSON object: how the graph doubts a genre musicnn's tags do not support
 
 
 class ModelError(Exception):
@@ -102,6 +103,7 @@ class ModelInfo:
     licenses: dict[str, str] = field(default_factory=dict)
     calibration: Calibration = field(default_factory=Calibration)
     broad_genres: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tag_agreement: dict[str, Any] = field(default_factory=dict)  # export/tag_agreement.py's recipe, if any
 
     @property
     def window_samples(self) -> int:
@@ -168,6 +170,7 @@ def parse_metadata(metadata: dict[str, str], identifier: str) -> ModelInfo:
             licenses={str(k): str(v) for k, v in _json_object(metadata, MetadataKeys.LICENSES).items()},
             calibration=Calibration.from_dict(json.loads(metadata.get(MetadataKeys.CALIBRATION, "null"))),
             broad_genres=_json_object(metadata, MetadataKeys.BROAD_GENRES),
+            tag_agreement=_json_object(metadata, MetadataKeys.TAG_AGREEMENT),
         )
     except KeyError as error:
         raise ModelError(f"model metadata lacks {error.args[0]!r}") from error

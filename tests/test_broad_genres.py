@@ -47,13 +47,15 @@ def windows(model: GenreModel, count: int = 4) -> np.ndarray:
     return np.stack(made).astype(np.float32)
 
 
-def learned_like(tmp_path, genres: int = 3):
+def learned_like(tmp_path, genres: int = 3, labels: list[str] | None = None):
     """An ungated model on musicnn's embedding with a known softmax head (what `tagger learn` writes)."""
     base = onnx.load(str(DEFAULT_MODEL_PATH))
     rng = np.random.default_rng(1)
+    genres = len(labels) if labels else genres
     weights, bias = rng.normal(0, 0.1, (200, genres)).astype(np.float32), rng.normal(0, 0.1, genres).astype(np.float32)
-    metadata = {prop.key: prop.value for prop in base.metadata_props if prop.key != MetadataKeys.BROAD_GENRES}
-    labels = [f"g{k}" for k in range(genres)]
+    gates = {MetadataKeys.BROAD_GENRES, MetadataKeys.TAG_AGREEMENT}  # the head replaced, its gates are gone
+    metadata = {prop.key: prop.value for prop in base.metadata_props if prop.key not in gates}
+    labels = labels or [f"g{k}" for k in range(genres)]
     metadata.update({MetadataKeys.LABELS: json.dumps(labels), MetadataKeys.GENRE_NAMES: json.dumps(labels),
                      MetadataKeys.THRESHOLDS: json.dumps(dict.fromkeys(labels, 0.5)),
                      MetadataKeys.METRICS: "{}"})
