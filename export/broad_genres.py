@@ -258,6 +258,12 @@ def requantize_copy(model_path: Path, reference: list[Path]) -> dict | None:
     return quantize_int8(model_path, calibration, f"{len(calibration)} reference tracks")
 
 
+def requantized(quantized: dict) -> str:
+    """What ``requantize_copy`` did, in a line."""
+    return (f"INT8 copy quantized again: top-1 agreement {quantized['top1_agreement']:.1%} on "
+            f"{quantized['windows_kind']}")
+
+
 def give_broad_genres(model_path: Path, reference: list[Path], keep: float = KEEP) -> tuple[BroadGenre, dict | None]:
     """Gate the model file in place, and its INT8 copy with it (``requantize_copy``)."""
     fitted = gate_model(model_path, model_path, reference, keep)
@@ -277,8 +283,7 @@ def main() -> None:
         raise SystemExit(f"error: {arguments.model}: {error}") from None
     print(f"{fitted.name}: cut {fitted.cut} over {fitted.fitted_on}; takes {fitted.reference_share:.1%} of them")
     if quantized:
-        agreement, windows = quantized["top1_agreement"], quantized["windows_kind"]
-        print(f"INT8 copy quantized again: top-1 agreement {agreement:.1%} on {windows}")
+        print(requantized(quantized))
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ most probable there and ``s`` the summed probability of g's tags::
     trained genres' probabilities *= d  # a broad genre's probability is left as it is
 
 so the tagger's one decision rule, unchanged, leaves a file whose windows the tags do not support below its
-thresholds or ``--min-confidence``. A genre no tag names (GTZAN's classical and reggae) is never doubted.
-``cut`` is fitted on reference tracks of the trained genres alone: the highest cut at which at most
-``1 - keep`` of the tracks the model would tag are left untagged by the gate, each decided by the model's own
-rule. The families were chosen by name, after seeing which tags the default model's wrong genres on the
+``--min-confidence`` (it acts through that minimum: the rule always writes the most probable genre of a model
+without one). A genre no tag names (GTZAN's classical and reggae) is never doubted. ``cut`` is fitted on
+reference tracks of the trained genres alone: the highest cut at which at most ``1 - keep`` of the tracks
+the model would tag lose or change their genres by the gate, each decided by the model's own rule.
+The families were chosen by name, after seeing which tags the default model's wrong genres on the
 development set of music outside its genres lacked (scripts/ood_signals.py): read that set's figures as a
 check, not an unbiased estimate.
 
@@ -43,6 +44,7 @@ from export.broad_genres import (
     msd_tags,
     reference_files,
     requantize_copy,
+    requantized,
     tag_layer,
 )
 from tagger.audio import DecodeError, read_windows
@@ -75,7 +77,7 @@ class TagAgreement:
     width: float = WIDTH
     keep: float = KEEP
     fitted_on: str = ""
-    reference_share: float = float("nan")  # share of the tagged reference tracks the gate leaves untagged
+    reference_share: float = float("nan")  # share of the tagged reference tracks whose genres the gate changes
 
 
 def trained_indices(info: ModelInfo) -> list[int]:
@@ -127,28 +129,30 @@ class Heard:
     tags: np.ndarray
 
 
-def tagged(heard: Heard, info: ModelInfo, rule: DecisionRule, agreement: TagAgreement | None) -> bool:
-    """Whether the model's rule writes a genre for the track, with the gate or without it."""
+def written(heard: Heard, info: ModelInfo, rule: DecisionRule, agreement: TagAgreement | None) -> list[str]:
+    """The genres the model's rule writes for the track ([] when uncertain), with the gate or without it."""
     windows = heard.probabilities if agreement is None else gated(heard.probabilities, heard.tags, info, agreement)
-    return bool(rule.decide(info.calibration.apply(windows.mean(axis=0))).genres)
+    return rule.decide(info.calibration.apply(windows.mean(axis=0))).genres
 
 
-def share_untagged(tracks: list[Heard], info: ModelInfo, agreement: TagAgreement) -> float:
-    """The share of the tracks the model tags that the gate leaves untagged."""
+def share_changed(tracks: list[Heard], info: ModelInfo, agreement: TagAgreement) -> float:
+    """The share of the tracks the model tags whose genres the gate takes away or changes (a doubted genre
+    can hand the track to a broad genre; without a --min-confidence nothing is ever left untagged)."""
     rule = DecisionRule.for_model(info)
-    before = [track for track in tracks if tagged(track, info, rule, None)]
-    return float(np.mean([not tagged(track, info, rule, agreement) for track in before])) if before else 0.0
+    before = [(track, genres) for track in tracks if (genres := written(track, info, rule, None))]
+    return float(np.mean([written(track, info, rule, agreement) != genres for track, genres in before])) \
+        if before else 0.0
 
 
 def fit_cut(tracks: list[Heard], info: ModelInfo, agreement: TagAgreement) -> float:
-    """The highest cut at which at most ``1 - keep`` of the tagged reference tracks lose their genre
-    (bisection: the share only grows with the cut)."""
+    """The highest cut at which at most ``1 - keep`` of the tagged reference tracks lose or change their
+    genres (bisection: the share only grows with the cut)."""
     if not tracks:
         raise ValueError("no reference tracks to set the cut on")
     low, high = 0.0, float(len(MSD_TAGS))
     for _ in range(50):
         middle = (low + high) / 2
-        taken = share_untagged(tracks, info, replace(agreement, cut=middle))
+        taken = share_changed(tracks, info, replace(agreement, cut=middle))
         low, high = (middle, high) if taken <= 1 - agreement.keep else (low, middle)
     return low
 
@@ -233,12 +237,18 @@ def doubt_model(source: Path, destination: Path, reference: list[Path], keep: fl
     unfitted = TagAgreement(families, keep=keep)
     cut = math.floor(fit_cut(tracks, base.info, unfitted) * 1e4) / 1e4  # 4 places, rounded down: the bound holds
     fitted = replace(unfitted, cut=cut, fitted_on=f"{len(tracks)} tracks of the trained genres",
-                     reference_share=round(share_untagged(tracks, base.info, replace(unfitted, cut=cut)), 4))
+                     reference_share=round(share_changed(tracks, base.info, replace(unfitted, cut=cut)), 4))
     add_tag_agreement(model, base.info, fitted)
     temporary = destination.with_name(destination.name + ".tmp")
     onnx.save(model, str(temporary))
     temporary.replace(destination)
     return fitted
+
+
+def give_tag_agreement(model_path: Path, reference: list[Path], keep: float = KEEP) -> tuple[TagAgreement, dict | None]:
+    """Gate the model file in place, and its INT8 copy with it (``requantize_copy``)."""
+    fitted = doubt_model(model_path, model_path, reference, keep)
+    return fitted, requantize_copy(model_path, reference)
 
 
 def main() -> None:
@@ -248,16 +258,14 @@ def main() -> None:
                         help="a folder of tracks of the trained genres (never the music being checked)")
     parser.add_argument("--keep", type=float, default=KEEP)
     arguments = parser.parse_args()
-    reference = reference_files(arguments.reference)
     try:
-        fitted = doubt_model(arguments.model, arguments.model, reference, arguments.keep)
+        fitted, quantized = give_tag_agreement(arguments.model, reference_files(arguments.reference), arguments.keep)
     except ValueError as error:  # a GraphEditError, or no readable reference track
         raise SystemExit(f"error: {arguments.model}: {error}") from None
-    print(f"tag agreement: cut {fitted.cut} over {fitted.fitted_on}; leaves {fitted.reference_share:.1%} of the "
-          "tagged ones untagged")
-    if quantized := requantize_copy(arguments.model, reference):
-        print(f"INT8 copy quantized again: top-1 agreement {quantized['top1_agreement']:.1%} on "
-              f"{quantized['windows_kind']}")
+    print(f"tag agreement: cut {fitted.cut} over {fitted.fitted_on}; changes {fitted.reference_share:.1%} of the "
+          "tagged ones")
+    if quantized:
+        print(requantized(quantized))
 
 
 if __name__ == "__main__":

@@ -548,8 +548,8 @@ def info(model_file, model):
     if recipe := meta.tag_agreement:
         try:
             described = (f"a genre is doubted where musicnn's tags for it sum below {recipe['cut']:g} "
-                         f"({', '.join(recipe['families'])}); it untags {recipe['reference_share']:.1%} of the "
-                         f"tagged {recipe['fitted_on']} it was set on")
+                         f"({', '.join(recipe['families'])}); it changes what is written on "
+                         f"{recipe['reference_share']:.1%} of the tagged {recipe['fitted_on']} it was set on")
         except (KeyError, TypeError, ValueError):  # not what export/tag_agreement.py writes
             described = json.dumps(recipe, sort_keys=True)
         click.echo(printable(f"tag agreement: {described}"))

@@ -21,7 +21,7 @@ from export.tag_agreement import (
     families_for,
     fit_cut,
     gated,
-    share_untagged,
+    share_changed,
 )
 from tagger.cli import main
 from tagger.graph_edit import GraphEditError
@@ -82,8 +82,8 @@ def test_the_cut_is_the_highest_that_keeps_its_bound():
         tracks.append(Heard(probabilities, tags))
     agreement = TagAgreement(families_for(info), keep=0.9)
     cut = fit_cut(tracks, info, agreement)
-    assert share_untagged(tracks, info, replace(agreement, cut=cut)) <= 0.1
-    assert share_untagged(tracks, info, replace(agreement, cut=cut + 0.02)) > 0.1
+    assert share_changed(tracks, info, replace(agreement, cut=cut)) <= 0.1
+    assert share_changed(tracks, info, replace(agreement, cut=cut + 0.02)) > 0.1
     assert 0.05 < cut < 0.6
 
 
