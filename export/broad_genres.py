@@ -29,9 +29,10 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -115,11 +116,15 @@ def check_gateable(model: onnx.ModelProto, genre: BroadGenre) -> None:
     check_musicnn_embedding(model)
 
 
+def tag_probabilities(embeddings: np.ndarray) -> np.ndarray:
+    """Per window [n, 200] -> [n, 50]: musicnn's tag probabilities, as its tag layer computes them."""
+    weights, bias = tag_layer()
+    return 1.0 / (1.0 + np.exp(-(embeddings.astype(np.float64) @ weights + bias)))
+
+
 def family_sums(embeddings: np.ndarray, genre: BroadGenre) -> np.ndarray:
     """Per window [n, 200] -> [n]: the summed probability of the genre's tags."""
-    weights, bias = tag_layer()
-    tags = 1.0 / (1.0 + np.exp(-(embeddings.astype(np.float64) @ weights + bias)))
-    return tags[:, [MSD_TAGS.index(tag) for tag in genre.tags]].sum(axis=1)
+    return tag_probabilities(embeddings)[:, [MSD_TAGS.index(tag) for tag in genre.tags]].sum(axis=1)
 
 
 def track_probability(sums: np.ndarray, cut: float, width: float) -> float:
@@ -144,17 +149,22 @@ def fit_cut(tracks: list[np.ndarray], keep: float = KEEP, width: float = WIDTH) 
     return high
 
 
-def reference_sums(model: GenreModel, files: Iterable[Path], genre: BroadGenre) -> list[np.ndarray]:
-    """Each readable file's per-window tag sums, at the model's own windows (what a scan would hear)."""
-    info, tracks = model.info, []
+def reference_windows(model: GenreModel, files: Iterable[Path]) -> Iterator[np.ndarray]:
+    """Each readable file's windows at the model's own count (what a scan would hear); one line for each
+    file that cannot be read."""
+    info = model.info
     for path in files:
         try:
             windows = read_windows(path, info.sample_rate, info.window_seconds, info.inference_windows)
         except DecodeError as error:
             print(f"skipped {path}: {error}", file=sys.stderr)
             continue
-        tracks.append(family_sums(model.embed(windows), genre))
-    return tracks
+        yield windows
+
+
+def reference_sums(model: GenreModel, files: Iterable[Path], genre: BroadGenre) -> list[np.ndarray]:
+    """Each readable file's per-window tag sums."""
+    return [family_sums(model.embed(windows), genre) for windows in reference_windows(model, files)]
 
 
 def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
@@ -221,6 +231,13 @@ def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
     onnx.checker.check_model(model, full_check=True)
 
 
+def save_atomically(model: onnx.ModelProto, destination: Path) -> None:
+    """Write ``model`` to ``destination`` through a temporary file beside it, then renamed over it."""
+    temporary = destination.with_name(destination.name + ".tmp")
+    onnx.save(model, str(temporary))
+    temporary.replace(destination)
+
+
 def gate_model(source: Path, destination: Path, reference: list[Path], keep: float = KEEP,
                genre: BroadGenre = ELECTRONIC) -> BroadGenre:
     """Fit the gate on ``reference`` files heard by ``source`` and write the gated model to ``destination``
@@ -233,9 +250,7 @@ def gate_model(source: Path, destination: Path, reference: list[Path], keep: flo
     fitted = replace(genre, cut=cut, keep=keep, fitted_on=f"{len(tracks)} tracks of the trained genres",
                      reference_share=round(share_taken(tracks, cut, genre.width), 4))
     add_broad_genre(model, fitted)
-    temporary = destination.with_name(destination.name + ".tmp")
-    onnx.save(model, str(temporary))
-    temporary.replace(destination)
+    save_atomically(model, destination)
     return fitted
 
 
@@ -270,21 +285,28 @@ def give_broad_genres(model_path: Path, reference: list[Path], keep: float = KEE
     return fitted, requantize_copy(model_path, reference)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def gate_command(description: str, give: Callable[[Path, list[Path], float], tuple[Any, dict | None]],
+                 describe: Callable[[Any], str], keep: float) -> None:
+    """The command line of a graph gate: a model file edited in place, fitted on a folder of reference tracks
+    (``give``: export/broad_genres.py's or export/tag_agreement.py's), its INT8 copy with it."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path, help="a model file with musicnn's frozen embedding (gated in place)")
     parser.add_argument("--reference", type=Path, required=True,
                         help="a folder of tracks of the trained genres (never the music being checked)")
-    parser.add_argument("--keep", type=float, default=KEEP)
+    parser.add_argument("--keep", type=float, default=keep)
     arguments = parser.parse_args()
     try:
-        fitted, quantized = give_broad_genres(arguments.model, reference_files(arguments.reference), arguments.keep)
+        fitted, quantized = give(arguments.model, reference_files(arguments.reference), arguments.keep)
     except ValueError as error:  # a GraphEditError, or no readable reference track
         raise SystemExit(f"error: {arguments.model}: {error}") from None
-    print(f"{fitted.name}: cut {fitted.cut} over {fitted.fitted_on}; takes {fitted.reference_share:.1%} of them")
+    print(describe(fitted))
     if quantized:
         print(requantized(quantized))
 
+
+def main() -> None:
+    gate_command(__doc__ or "", give_broad_genres, lambda fitted: f"{fitted.name}: cut {fitted.cut} over "
+                 f"{fitted.fitted_on}; takes {fitted.reference_share:.1%} of them", KEEP)
 
 if __name__ == "__main__":
     main()

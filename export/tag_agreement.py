@@ -24,10 +24,8 @@ check, not an unbiased estimate.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -41,13 +39,13 @@ from export.broad_genres import (
     WIDTH,
     _constant,
     check_musicnn_embedding,
+    gate_command,
     msd_tags,
-    reference_files,
+    reference_windows,
     requantize_copy,
-    requantized,
-    tag_layer,
+    save_atomically,
+    tag_probabilities,
 )
-from tagger.audio import DecodeError, read_windows
 from tagger.decision import DecisionRule
 from tagger.graph_edit import TRAINED_PROBABILITIES, GraphEditError, producer
 from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
@@ -159,17 +157,8 @@ def fit_cut(tracks: list[Heard], info: ModelInfo, agreement: TagAgreement) -> fl
 
 def hear(model: GenreModel, files: Iterable[Path]) -> list[Heard]:
     """Each readable file at the model's own windows: its outputs and musicnn's tags."""
-    weights, bias = tag_layer()
-    info, tracks = model.info, []
-    for path in files:
-        try:
-            windows = read_windows(path, info.sample_rate, info.window_seconds, info.inference_windows)
-        except DecodeError as error:
-            print(f"skipped {path}: {error}", file=sys.stderr)
-            continue
-        tags = 1.0 / (1.0 + np.exp(-(model.embed(windows).astype(np.float64) @ weights + bias)))
-        tracks.append(Heard(model.predict(windows), tags))
-    return tracks
+    return [Heard(model.predict(windows), tag_probabilities(model.embed(windows)))
+            for windows in reference_windows(model, files)]
 
 
 def check_doubtable(model: onnx.ModelProto, info: ModelInfo) -> dict[str, tuple[str, ...]]:
@@ -239,9 +228,7 @@ def doubt_model(source: Path, destination: Path, reference: list[Path], keep: fl
     fitted = replace(unfitted, cut=cut, fitted_on=f"{len(tracks)} tracks of the trained genres",
                      reference_share=round(share_changed(tracks, base.info, replace(unfitted, cut=cut)), 4))
     add_tag_agreement(model, base.info, fitted)
-    temporary = destination.with_name(destination.name + ".tmp")
-    onnx.save(model, str(temporary))
-    temporary.replace(destination)
+    save_atomically(model, destination)
     return fitted
 
 
@@ -252,21 +239,8 @@ def give_tag_agreement(model_path: Path, reference: list[Path], keep: float = KE
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", type=Path, help="a model file with musicnn's frozen embedding (gated in place)")
-    parser.add_argument("--reference", type=Path, required=True,
-                        help="a folder of tracks of the trained genres (never the music being checked)")
-    parser.add_argument("--keep", type=float, default=KEEP)
-    arguments = parser.parse_args()
-    try:
-        fitted, quantized = give_tag_agreement(arguments.model, reference_files(arguments.reference), arguments.keep)
-    except ValueError as error:  # a GraphEditError, or no readable reference track
-        raise SystemExit(f"error: {arguments.model}: {error}") from None
-    print(f"tag agreement: cut {fitted.cut} over {fitted.fitted_on}; changes {fitted.reference_share:.1%} of the "
-          "tagged ones")
-    if quantized:
-        print(requantized(quantized))
-
+    gate_command(__doc__ or "", give_tag_agreement, lambda fitted: f"tag agreement: cut {fitted.cut} over "
+                 f"{fitted.fitted_on}; changes {fitted.reference_share:.1%} of the tagged ones", KEEP)
 
 if __name__ == "__main__":
     main()
