@@ -167,7 +167,8 @@ def reference_sums(model: GenreModel, files: Iterable[Path], genre: BroadGenre) 
     return [family_sums(model.embed(windows), genre) for windows in reference_windows(model, files)]
 
 
-def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
+def add_constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
+    """Store ``value`` in the graph as the initializer ``name``; its name, for a node's input."""
     graph.initializer.append(onnx.numpy_helper.from_array(value, name))
     return name
 
@@ -179,8 +180,8 @@ def msd_tags(graph: onnx.GraphProto) -> str:
         return MSD_TAGS_TENSOR
     weights, bias = tag_layer()
     graph.node.extend([
-        helper.make_node("Gemm", [final_linear(graph).input[0], _constant(graph, "msd_tags.weight", weights),
-                                  _constant(graph, "msd_tags.bias", bias)], ["msd_tag_logits"], name="msd_tags"),
+        helper.make_node("Gemm", [final_linear(graph).input[0], add_constant(graph, "msd_tags.weight", weights),
+                                  add_constant(graph, "msd_tags.bias", bias)], ["msd_tag_logits"], name="msd_tags"),
         helper.make_node("Sigmoid", ["msd_tag_logits"], [MSD_TAGS_TENSOR], name=MSD_TAG_PROBABILITIES),
     ])
     return MSD_TAGS_TENSOR
@@ -198,17 +199,18 @@ def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
     family = np.array([MSD_TAGS.index(tag) for tag in genre.tags], dtype=np.int64)
     prefix = f"broad_{genre.label}"
     graph.node.extend([
-        helper.make_node("Gather", [tags, _constant(graph, f"{prefix}.tags", family)], [f"{prefix}_tags"],
+        helper.make_node("Gather", [tags, add_constant(graph, f"{prefix}.tags", family)], [f"{prefix}_tags"],
                          axis=1, name=f"{prefix}_tags"),
-        helper.make_node("ReduceSum", [f"{prefix}_tags", _constant(graph, f"{prefix}.axes", np.array([1]))],
+        helper.make_node("ReduceSum", [f"{prefix}_tags", add_constant(graph, f"{prefix}.axes", np.array([1]))],
                          [f"{prefix}_sum"], keepdims=1, name=f"{prefix}_sum"),
-        helper.make_node("Sub", [f"{prefix}_sum", _constant(graph, f"{prefix}.cut", np.array(genre.cut, np.float32))],
+        helper.make_node("Sub", [f"{prefix}_sum",
+                                 add_constant(graph, f"{prefix}.cut", np.array(genre.cut, np.float32))],
                          [f"{prefix}_excess"], name=f"{prefix}_excess"),
         helper.make_node("Div", [f"{prefix}_excess",
-                                 _constant(graph, f"{prefix}.width", np.array(genre.width, np.float32))],
+                                 add_constant(graph, f"{prefix}.width", np.array(genre.width, np.float32))],
                          [f"{prefix}_logit"], name=f"{prefix}_logit"),
         helper.make_node("Sigmoid", [f"{prefix}_logit"], [f"{prefix}_probability"], name=f"{prefix}_probability"),
-        helper.make_node("Sub", [_constant(graph, f"{prefix}.one", np.array(1.0, np.float32)),
+        helper.make_node("Sub", [add_constant(graph, f"{prefix}.one", np.array(1.0, np.float32)),
                                  f"{prefix}_probability"], [f"{prefix}_complement"], name=f"{prefix}_complement"),
         helper.make_node("Mul", [TRAINED_PROBABILITIES, f"{prefix}_complement"], ["trained_kept"],
                          name="trained_kept"),

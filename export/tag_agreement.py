@@ -37,7 +37,7 @@ from onnx import helper
 from export.broad_genres import (
     BROAD_CONCAT,
     WIDTH,
-    _constant,
+    add_constant,
     check_musicnn_embedding,
     gate_command,
     msd_tags,
@@ -52,7 +52,7 @@ from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
 from tagger.vocabulary import genre_key
 from trainer.backbones.musicnn import MSD_TAGS
 
-KEEP = 0.95  # share of the reference tracks the model tags that must stay tagged
+KEEP = 0.95  # share of the reference tracks the model tags that must keep their genres
 UNQUESTIONED = 1e3  # the tag support of a genre no tag names: far above any cut
 FAMILIES: dict[str, tuple[str, ...]] = {  # a trained genre -> musicnn's tags that name it or its close kin
     "blues": ("blues",),
@@ -189,17 +189,17 @@ def add_tag_agreement(model: onnx.ModelProto, info: ModelInfo, agreement: TagAgr
     members, offsets = support_matrix(info, agreement.families)
     gate = [
         helper.make_node("ArgMax", [trained], ["agreement_genre"], axis=1, keepdims=1, name="agreement_genre"),
-        helper.make_node("MatMul", [tags, _constant(graph, "agreement.members", members)], ["agreement_sums"],
+        helper.make_node("MatMul", [tags, add_constant(graph, "agreement.members", members)], ["agreement_sums"],
                          name="agreement_sums"),
-        helper.make_node("Add", ["agreement_sums", _constant(graph, "agreement.offsets", offsets)],
+        helper.make_node("Add", ["agreement_sums", add_constant(graph, "agreement.offsets", offsets)],
                          ["agreement_supports"], name="agreement_supports"),
         helper.make_node("GatherElements", ["agreement_supports", "agreement_genre"], ["agreement_support"], axis=1,
                          name="agreement_support"),
         helper.make_node("Sub", ["agreement_support",
-                                 _constant(graph, "agreement.cut", np.array(agreement.cut, np.float32))],
+                                 add_constant(graph, "agreement.cut", np.array(agreement.cut, np.float32))],
                          ["agreement_excess"], name="agreement_excess"),
         helper.make_node("Div", ["agreement_excess",
-                                 _constant(graph, "agreement.width", np.array(agreement.width, np.float32))],
+                                 add_constant(graph, "agreement.width", np.array(agreement.width, np.float32))],
                          ["agreement_logit"], name="agreement_logit"),
         helper.make_node("Sigmoid", ["agreement_logit"], ["agreement_doubt"], name="agreement_doubt"),
         helper.make_node("Mul", [trained, "agreement_doubt"], [output], name="agreement_applied"),
