@@ -9,9 +9,9 @@ configuration it was refit from (the refit model heard all of gtzan-part, so sca
 would flatter). For the gtzan-part row every fold's own model is exported, given the named model's broad
 genres (export/broad_genres.py) and tag agreement (export/tag_agreement.py), each fitted on that fold's
 training tracks only, and scanned over the fold's test tracks: what a user gets from a model that never
-heard them. Every scan is this
-checkout's `tagger scan --mode replace` (a dry run: every file heard, nothing written) with the model's
-own decision rule; --baseline runs another checkout's tagger on the development set for a before/after.
+heard them. Every scan is this checkout's `tagger scan --mode replace` (a dry run: every file heard, nothing
+written) with the model's own decision rule; --baseline runs another checkout's tagger on the development
+set for a before/after.
 """
 
 from __future__ import annotations
