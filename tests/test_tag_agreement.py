@@ -117,3 +117,22 @@ def test_the_shipped_default_doubts_the_genres_its_tags_name():
     assert recipe["reference_share"] <= 1 - recipe["keep"] and recipe["cut"] > 0
     int8 = GenreModel(DEFAULT_MODEL_PATH.with_name("default.int8.onnx")).info
     assert int8.tag_agreement == recipe and int8.labels == info.labels
+
+
+def test_without_a_min_confidence_the_cut_bounds_the_tracks_handed_to_a_broad_genre():
+    """A model that always writes its top genre can only change what it writes, by handing a doubted track
+    to Electronic: the fitted cut still keeps that to its bound instead of doubting everything."""
+    shipped = GenreModel().info
+    info = replace(shipped, calibration=replace(shipped.calibration, min_confidence=None))
+    blues, electronic = info.labels.index("blues"), info.labels.index("electronic")
+    tracks = []
+    for support in np.linspace(0.0, 0.5, 40):
+        probabilities = np.full((2, len(info.labels)), 0.01, np.float32)
+        probabilities[:, blues], probabilities[:, electronic] = 0.9, 0.55
+        tags = np.zeros((2, len(MSD_TAGS)))
+        tags[:, MSD_TAGS.index("blues")] = support
+        tracks.append(Heard(probabilities, tags))
+    agreement = TagAgreement(families_for(info), keep=0.9)
+    cut = fit_cut(tracks, info, agreement)
+    assert share_changed(tracks, info, replace(agreement, cut=cut)) <= 0.1
+    assert cut < 0.2  # most of these tracks' blues is supported: doubting them all would hand them to Electronic
