@@ -1,7 +1,10 @@
 """Model speed and the tagger's start-up: latency per window through onnxruntime, file size,
 `import tagger` time and a worker's peak memory.
 
-Usage: python benchmarks/bench_model.py [--model FILE] [--int8 FILE]
+Usage: python benchmarks/bench_model.py [--model FILE] [--int8 FILE] [--baseline FILE]
+
+--baseline times another file of the same model (before a graph rewrite, say) in the same run, and every row
+gets its time as a ratio to the baseline's float32 row at the same threads and batch.
 """
 
 from __future__ import annotations
@@ -51,25 +54,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--int8", type=Path, default=None, help="INT8 model [default: <model>.int8.onnx if present]")
+    parser.add_argument("--baseline", type=Path, default=None, help="another file of the model, timed alongside")
     arguments = parser.parse_args()
     variants = {"float32": arguments.model}
     int8 = arguments.int8 or arguments.model.with_name(arguments.model.stem + ".int8.onnx")
     if int8.is_file():
         variants["int8"] = int8
-    rows = []
+    if arguments.baseline:
+        variants = {f"baseline ({arguments.baseline.name})": arguments.baseline, **variants}
+    timings = {(name, threads): (latency_ms(GenreModel(path, threads=threads), 1),
+                                 latency_ms(GenreModel(path, threads=threads), 16))
+               for name, path in variants.items() for threads in (1, 2)}
+    reference = next(iter(variants))  # the baseline where given, else the float32 file itself
+    rows = [[name, f"{variants[name].stat().st_size / 1024:.0f}", threads,
+             *(f"{ms:.2f} ({ms / base:.2f}x)" for ms, base in zip(times, timings[reference, threads], strict=True))]
+            for (name, threads), times in timings.items()]
     info = GenreModel(arguments.model).info
-    for name, path in variants.items():
-        for threads in (1, 2):
-            model = GenreModel(path, threads=threads)
-            rows.append([name, f"{path.stat().st_size / 1024:.0f}", threads,
-                         f"{latency_ms(model, 1):.2f}", f"{latency_ms(model, 16):.2f}"])
     imported, bare = import_seconds()
     peak = worker_peak_mib(arguments.model)
     body = (
         f"Model `{arguments.model.name}` ({info.model_version}), median milliseconds per window of "
         f"{info.window_seconds:g} s at {info.sample_rate} Hz (random audio; the work does not depend on the "
         f"content); a track takes {info.inference_windows} windows.\n\n"
-        + table(["model", "file (KiB)", "threads", "ms/window, batch 1", "ms/window, batch 16"], rows)
+        + table(["model", "file (KiB)", "threads", f"ms/window, batch 1 (x {reference})",
+                 f"ms/window, batch 16 (x {reference})"], rows)
         + "\n\n"
         + table(["measure", "value"], [
             ["`import tagger, tagger.cli` (interpreter start subtracted)", f"{imported - bare:.3f} s"],

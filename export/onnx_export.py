@@ -144,11 +144,14 @@ def trace_to_onnx(module: torch.nn.Module, window_samples: int, destination: Pat
 
 
 def write_onnx(model: GenreModel, metadata: dict[str, str], destination: Path) -> None:
-    """Trace, attach metadata, name the embedding (``tagger learn`` fits heads on it), check, save."""
+    """Trace, pool convolutions before their ReLU and batch norm where the network allows (an exact rewrite,
+    ``export.pool_first``), attach metadata, name the embedding (``tagger learn`` fits heads on it), check, save."""
+    from export.pool_first import pool_first
     from tagger.graph_edit import GraphEditError, expose_embedding
 
     trace_to_onnx(Probabilities(model), model.audio.window_samples, destination)
     graph = onnx.load(str(destination))
+    pool_first(graph)
     store_exact_constants_in_half(graph)
     with contextlib.suppress(GraphEditError):  # a head whose last layer is not linear has no embedding to name
         expose_embedding(graph)
