@@ -27,6 +27,11 @@ def latency_ms(model: GenreModel, batch: int, repeats: int = 30) -> float:
     return median_seconds(lambda: model.predict(windows), repeats, warmups=3) * 1000 / batch
 
 
+def latencies(model: GenreModel) -> tuple[float, float]:
+    """Milliseconds per window at batch 1 and at batch 16, one session for both."""
+    return latency_ms(model, 1), latency_ms(model, 16)
+
+
 def import_seconds(repeats: int = 5) -> tuple[float, float]:
     """Median seconds of `python -c 'import tagger.cli'` and of a bare interpreter, in subprocesses."""
     def timed(code: str) -> float:
@@ -62,8 +67,7 @@ def main() -> None:
         variants["int8"] = int8
     if arguments.baseline:
         variants = {f"baseline ({arguments.baseline.name})": arguments.baseline, **variants}
-    timings = {(name, threads): (latency_ms(GenreModel(path, threads=threads), 1),
-                                 latency_ms(GenreModel(path, threads=threads), 16))
+    timings = {(name, threads): latencies(GenreModel(path, threads=threads))
                for name, path in variants.items() for threads in (1, 2)}
     reference = next(iter(variants))  # the baseline where given, else the float32 file itself
     rows = [[name, f"{variants[name].stat().st_size / 1024:.0f}", threads,

@@ -40,7 +40,16 @@ import onnx.numpy_helper
 from onnx import helper
 
 from tagger.audio import DecodeError, read_windows
-from tagger.graph_edit import TRAINED_PROBABILITIES, GraphEditError, final_linear, linear_input_width, producer
+from tagger.graph_edit import (
+    TRAINED_PROBABILITIES,
+    GraphEditError,
+    final_linear,
+    initializer,
+    linear_input_width,
+    metadata_of,
+    producer,
+    set_metadata,
+)
 from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
 from trainer.backbones.musicnn import MSD_TAGS, WEIGHTS
 
@@ -79,11 +88,6 @@ def tag_layer() -> tuple[np.ndarray, np.ndarray]:
         return stored["dense_1/kernel"].astype(np.float32), stored["dense_1/bias"].astype(np.float32)
 
 
-def _initializer(graph: onnx.GraphProto, name: str) -> np.ndarray | None:
-    found = next((init for init in graph.initializer if init.name == name), None)
-    return None if found is None else onnx.numpy_helper.to_array(found)
-
-
 def check_musicnn_embedding(model: onnx.ModelProto) -> None:
     """Refuse a graph whose embedding layer is not musicnn's pretrained one (a fine-tuned backbone, or another
     network: musicnn's tags mean what they say only on its own embedding), or whose last linear layer reads
@@ -92,7 +96,8 @@ def check_musicnn_embedding(model: onnx.ModelProto) -> None:
         pretrained = stored["dense/kernel"].T
     for node in model.graph.node:
         if node.op_type == "Gemm" and len(node.input) > 1:
-            weights = _initializer(model.graph, node.input[1])
+            stored_weights = initializer(model.graph, node.input[1])
+            weights = None if stored_weights is None else onnx.numpy_helper.to_array(stored_weights)
             if weights is not None and weights.shape == pretrained.shape and np.allclose(weights, pretrained,
                                                                                           atol=1e-6):
                 break
@@ -107,7 +112,7 @@ def check_musicnn_embedding(model: onnx.ModelProto) -> None:
 
 def check_gateable(model: onnx.ModelProto, genre: BroadGenre) -> None:
     """Refuse a model that already names ``genre`` or a broad genre, or lacks musicnn's own embedding."""
-    metadata = {prop.key: prop.value for prop in model.metadata_props}
+    metadata = metadata_of(model)
     if genre.label in json.loads(metadata[MetadataKeys.LABELS]) or json.loads(
             metadata.get(MetadataKeys.BROAD_GENRES, "{}")):
         raise GraphEditError(f"the model already has a {genre.label!r} genre or a broad genre")
@@ -192,7 +197,7 @@ def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
     its metadata (labels, names, thresholds, the recipe) follows."""
     check_gateable(model, genre)
     graph = model.graph
-    metadata = {prop.key: prop.value for prop in model.metadata_props}
+    metadata = metadata_of(model)
     labels = json.loads(metadata[MetadataKeys.LABELS])
     tags = msd_tags(graph)  # before the rename: the tag layer is found from the output's linear layer
     producer(graph, OUTPUT_NAME).output[0] = TRAINED_PROBABILITIES
@@ -227,9 +232,7 @@ def add_broad_genre(model: onnx.ModelProto, genre: BroadGenre) -> None:
         MetadataKeys.THRESHOLDS: json.dumps({**thresholds, genre.label: NEW_GENRE_THRESHOLD}),
         MetadataKeys.BROAD_GENRES: json.dumps({genre.label: asdict(genre)}),
     })
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        model.metadata_props.add(key=key, value=value)
+    set_metadata(model, metadata)
     onnx.checker.check_model(model, full_check=True)
 
 

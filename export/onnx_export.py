@@ -147,7 +147,7 @@ def write_onnx(model: GenreModel, metadata: dict[str, str], destination: Path) -
     """Trace, pool convolutions before their ReLU and batch norm where the network allows (an exact rewrite,
     ``export.pool_first``), attach metadata, name the embedding (``tagger learn`` fits heads on it), check, save."""
     from export.pool_first import pool_first
-    from tagger.graph_edit import GraphEditError, expose_embedding
+    from tagger.graph_edit import GraphEditError, expose_embedding, set_metadata
 
     trace_to_onnx(Probabilities(model), model.audio.window_samples, destination)
     graph = onnx.load(str(destination))
@@ -180,12 +180,6 @@ def store_exact_constants_in_half(graph: onnx.ModelProto, min_elements: int = 65
         nodes.append(onnx.helper.make_node("Cast", [node.output[0]], [output], to=onnx.TensorProto.FLOAT))
     del graph.graph.node[:]
     graph.graph.node.extend(nodes)
-
-
-def set_metadata(graph: onnx.ModelProto, metadata: dict[str, str]) -> None:
-    del graph.metadata_props[:]
-    for key, value in metadata.items():
-        graph.metadata_props.add(key=key, value=value)
 
 
 def real_windows(source: Path, model: GenreModel, limit: int = 16) -> tuple[np.ndarray, str] | None:

@@ -24,10 +24,7 @@ import onnx.numpy_helper
 from onnx import helper
 
 from export.broad_genres import add_constant, reference_files, requantize_copy, requantized, save_atomically
-
-
-def _initializer(graph: onnx.GraphProto, name: str) -> onnx.TensorProto:
-    return next(tensor for tensor in graph.initializer if tensor.name == name)
+from tagger.graph_edit import initializer
 
 
 def _attribute(node: onnx.NodeProto, name: str) -> Any:
@@ -57,35 +54,48 @@ def _chains(graph: onnx.GraphProto) -> list[tuple[str, str, str, str]]:
     return found
 
 
+def _stored(graph: onnx.GraphProto, name: str) -> onnx.TensorProto:
+    tensor = initializer(graph, name)
+    assert tensor is not None, name  # _chains keeps only chains whose weights and statistics are stored
+    return tensor
+
+
+def _rewritten(graph: onnx.GraphProto, conv: onnx.NodeProto, relu: onnx.NodeProto, norm: onnx.NodeProto,
+               pool: onnx.NodeProto) -> list[onnx.NodeProto]:
+    """The nodes that replace one chain; the convolution's stored weights and bias are flipped in place."""
+    gamma = onnx.numpy_helper.to_array(_stored(graph, norm.input[1])).astype(np.float64)
+    variance = onnx.numpy_helper.to_array(_stored(graph, norm.input[4])).astype(np.float64)
+    epsilon = _attribute(norm, "epsilon")
+    sign = np.where(gamma / np.sqrt(variance + epsilon) < 0, -1.0, 1.0).astype(np.float32)
+    for name in conv.input[1:3]:  # the weights and the bias
+        tensor = _stored(graph, name)
+        values = onnx.numpy_helper.to_array(tensor) * sign.reshape((-1,) + (1,) * (len(tensor.dims) - 1))
+        tensor.CopyFrom(onnx.numpy_helper.from_array(values.astype(np.float32), name))
+    axes, keepdims = list(_attribute(pool, "axes")), _attribute(pool, "keepdims")
+    pooled_rank = 4 - (0 if keepdims else len(axes))
+    signs = add_constant(graph, f"{conv.name}/pool_first_sign", sign.reshape([1, -1] + [1] * (pooled_rank - 2)))
+    pooled = f"{conv.output[0]}/pooled"
+    return [
+        helper.make_node("ReduceMax", [conv.output[0]], [pooled], axes=axes, keepdims=keepdims, name=pool.name),
+        helper.make_node("Mul", [pooled, signs], [f"{pooled}/signed"], name=f"{pool.name}/sign"),
+        helper.make_node("Relu", [f"{pooled}/signed"], [f"{pooled}/relu"], name=relu.name),
+        helper.make_node("BatchNormalization", [f"{pooled}/relu", *norm.input[1:]], [pool.output[0]],
+                         name=norm.name, epsilon=epsilon),
+    ]
+
+
 def pool_first(model: onnx.ModelProto) -> int:
-    """Rewrite every chain in place, as the module says; how many were rewritten."""
+    """Rewrite every chain in place, as the module says (the pooling node's place takes the new nodes, which
+    keeps the graph in topological order); how many were rewritten."""
     graph = model.graph
     chains = _chains(graph)
-    for names in chains:
-        by_name = {node.name: node for node in graph.node}  # looked up again: the list is rebuilt each time
-        conv, relu, norm, pool = (onnx.NodeProto.FromString(by_name[name].SerializeToString()) for name in names)
-        gamma = onnx.numpy_helper.to_array(_initializer(graph, norm.input[1])).astype(np.float64)
-        variance = onnx.numpy_helper.to_array(_initializer(graph, norm.input[4])).astype(np.float64)
-        sign = np.where(gamma / np.sqrt(variance + _attribute(norm, "epsilon")) < 0, -1.0, 1.0).astype(np.float32)
-        for name in conv.input[1:3]:  # the weights and the bias
-            tensor = _initializer(graph, name)
-            values = onnx.numpy_helper.to_array(tensor) * sign.reshape((-1,) + (1,) * (len(tensor.dims) - 1))
-            tensor.CopyFrom(onnx.numpy_helper.from_array(values.astype(np.float32), name))
-        axes, keepdims = list(_attribute(pool, "axes")), _attribute(pool, "keepdims")
-        pooled_rank = 4 - (0 if keepdims else len(axes))
-        signs = add_constant(graph, f"{conv.name}/pool_first_sign", sign.reshape([1, -1] + [1] * (pooled_rank - 2)))
-        pooled = f"{conv.output[0]}/pooled"
-        rewritten = [
-            helper.make_node("ReduceMax", [conv.output[0]], [pooled], axes=axes, keepdims=keepdims, name=pool.name),
-            helper.make_node("Mul", [pooled, signs], [f"{pooled}/signed"], name=f"{pool.name}/sign"),
-            helper.make_node("Relu", [f"{pooled}/signed"], [f"{pooled}/relu"], name=relu.name),
-            helper.make_node("BatchNormalization", [f"{pooled}/relu", *norm.input[1:]], [pool.output[0]],
-                             name=norm.name, epsilon=_attribute(norm, "epsilon")),
-        ]
-        nodes = [node for node in graph.node if node.name not in (relu.name, norm.name)]
-        at = next(index for index, node in enumerate(nodes) if node.name == pool.name)
-        del graph.node[:]
-        graph.node.extend(nodes[:at] + rewritten + nodes[at + 1:])
+    by_name = {node.name: node for node in graph.node}
+    replacing = {pool: _rewritten(graph, *(by_name[name] for name in (conv, relu, norm, pool)))
+                 for conv, relu, norm, pool in chains}
+    dropped = {name for _, relu, norm, _ in chains for name in (relu, norm)}
+    nodes = [new for node in graph.node if node.name not in dropped for new in replacing.get(node.name, [node])]
+    del graph.node[:]
+    graph.node.extend(nodes)
     onnx.checker.check_model(model, full_check=True)
     return len(chains)
 

@@ -47,7 +47,7 @@ from export.broad_genres import (
     tag_probabilities,
 )
 from tagger.decision import DecisionRule
-from tagger.graph_edit import TRAINED_PROBABILITIES, GraphEditError, producer
+from tagger.graph_edit import TRAINED_PROBABILITIES, GraphEditError, metadata_of, producer, set_metadata
 from tagger.model import OUTPUT_NAME, GenreModel, MetadataKeys, ModelInfo
 from tagger.vocabulary import genre_key
 from trainer.backbones.musicnn import MSD_TAGS
@@ -133,24 +133,35 @@ def written(heard: Heard, info: ModelInfo, rule: DecisionRule, agreement: TagAgr
     return rule.decide(info.calibration.apply(windows.mean(axis=0))).genres
 
 
+def tagged_before(tracks: list[Heard], info: ModelInfo, rule: DecisionRule) -> list[tuple[Heard, list[str]]]:
+    """The tracks the model's rule tags without the gate, each with the genres it writes."""
+    return [(track, genres) for track in tracks if (genres := written(track, info, rule, None))]
+
+
+def _share_changed(tagged: list[tuple[Heard, list[str]]], info: ModelInfo, rule: DecisionRule,
+                   agreement: TagAgreement) -> float:
+    return float(np.mean([written(track, info, rule, agreement) != genres for track, genres in tagged])) \
+        if tagged else 0.0
+
+
 def share_changed(tracks: list[Heard], info: ModelInfo, agreement: TagAgreement) -> float:
     """The share of the tracks the model tags whose genres the gate takes away or changes (a doubted genre
     can hand the track to a broad genre; without a --min-confidence nothing is ever left untagged)."""
     rule = DecisionRule.for_model(info)
-    before = [(track, genres) for track in tracks if (genres := written(track, info, rule, None))]
-    return float(np.mean([written(track, info, rule, agreement) != genres for track, genres in before])) \
-        if before else 0.0
+    return _share_changed(tagged_before(tracks, info, rule), info, rule, agreement)
 
 
 def fit_cut(tracks: list[Heard], info: ModelInfo, agreement: TagAgreement) -> float:
     """The highest cut at which at most ``1 - keep`` of the tagged reference tracks lose or change their
-    genres (bisection: the share only grows with the cut)."""
+    genres (bisection: the share only grows with the cut; the ungated decisions are taken once)."""
     if not tracks:
         raise ValueError("no reference tracks to set the cut on")
+    rule = DecisionRule.for_model(info)
+    tagged = tagged_before(tracks, info, rule)
     low, high = 0.0, float(len(MSD_TAGS))
     for _ in range(50):
         middle = (low + high) / 2
-        taken = share_changed(tracks, info, replace(agreement, cut=middle))
+        taken = _share_changed(tagged, info, rule, replace(agreement, cut=middle))
         low, high = (middle, high) if taken <= 1 - agreement.keep else (low, middle)
     return low
 
@@ -209,11 +220,7 @@ def add_tag_agreement(model: onnx.ModelProto, info: ModelInfo, agreement: TagAgr
     del graph.node[:]
     graph.node.extend(nodes[:at] + gate + nodes[at:])
     recipe = {**asdict(agreement), "families": {label: list(tags) for label, tags in agreement.families.items()}}
-    metadata = {prop.key: prop.value for prop in model.metadata_props}
-    metadata[MetadataKeys.TAG_AGREEMENT] = json.dumps(recipe)
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        model.metadata_props.add(key=key, value=value)
+    set_metadata(model, {**metadata_of(model), MetadataKeys.TAG_AGREEMENT: json.dumps(recipe)})
     onnx.checker.check_model(model, full_check=True)
 
 

@@ -33,6 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import record
+from export.tag_agreement import trained_indices
 from tagger.audio import DecodeError, read_windows
 from tagger.model import GenreModel
 from trainer.audio_params import MUSICNN_AUDIO
@@ -148,7 +149,7 @@ def flagged_genres(values: np.ndarray, cut: float, heard: Heard) -> str:
 def wrongly_trained(heard: Heard) -> list[str]:
     """Per outside style: the trained genres the default would write on it, and the network's top tags there."""
     model = GenreModel().info
-    trained = [index for index, label in enumerate(model.labels) if label not in model.broad_genres]
+    trained = trained_indices(model)
     minimum = model.calibration.min_confidence or 0.0
     top = heard.genres.argmax(axis=1)
     lines = []

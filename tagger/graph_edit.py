@@ -45,9 +45,25 @@ def final_linear(graph: onnx.GraphProto) -> onnx.NodeProto:
     return linear
 
 
+def initializer(graph: onnx.GraphProto, name: str) -> onnx.TensorProto | None:
+    """The stored tensor ``name``; None where it is computed (or absent)."""
+    return next((tensor for tensor in graph.initializer if tensor.name == name), None)
+
+
+def metadata_of(model: onnx.ModelProto) -> dict[str, str]:
+    return {prop.key: prop.value for prop in model.metadata_props}
+
+
+def set_metadata(model: onnx.ModelProto, metadata: dict[str, str]) -> None:
+    """Replace the model's metadata with ``metadata``."""
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+
+
 def linear_input_width(graph: onnx.GraphProto, linear: onnx.NodeProto) -> int:
     """How many features a linear layer (Gemm) reads: its stored weights' input side."""
-    weights = next((init for init in graph.initializer if init.name == linear.input[1]), None)
+    weights = initializer(graph, linear.input[1])
     if weights is None or len(weights.dims) != 2:
         raise GraphEditError("the last linear layer's weights are not a stored matrix")
     transposed = any(attribute.name == "transB" and attribute.i for attribute in linear.attribute)
@@ -118,8 +134,6 @@ def with_softmax_head(backbone: onnx.ModelProto, weights: np.ndarray, bias: np.n
     graph.output.insert(0, helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", weights.shape[1]]))
     if [node.name for node in graph.input] != [INPUT_NAME]:
         raise GraphEditError(f"the backbone must take only {INPUT_NAME!r}")
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        model.metadata_props.add(key=key, value=value)
+    set_metadata(model, metadata)
     onnx.checker.check_model(model, full_check=True)
     return model
